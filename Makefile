@@ -1,0 +1,34 @@
+# attune — the two commands a new user needs are `make run` and `make test`.
+GO        ?= go
+BIN       := bin/attune
+SQLC      := github.com/sqlc-dev/sqlc/cmd/sqlc@v1.31.1
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: all build run test test-short generate verify-generate lint bench clean
+
+all: build
+
+build: ## Build bin/attune
+	$(GO) build -o $(BIN) ./cmd/attune
+
+run: build ## Run attune on its embedded PostgreSQL with the core and demo packs
+	./$(BIN) start
+
+test: ## Run every test against one throwaway PostgreSQL cluster that the run starts and stops
+	$(GO) run ./internal/pgtest/withpg -- $(GO) test -count=1 -timeout 20m ./...
+
+test-short: ## Run the tests that need no database
+	$(GO) test -count=1 -short ./...
+
+generate: ## Regenerate the sqlc code under db/internal/dbsqlc
+	$(GO) run $(SQLC) generate
+
+verify-generate: ## Fail when the committed sqlc output is stale
+	$(GO) run $(SQLC) diff
+
+lint: ## go vet and staticcheck
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+clean:
+	rm -rf bin

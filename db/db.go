@@ -1,0 +1,94 @@
+// Package db is attune's PostgreSQL adapter: embedded migrations, the sqlc-generated queries
+// (private, under internal/), the mapping between rows and domain types, and a transaction helper.
+// Nothing outside this package sees a generated row type or pgtype; pgx.ErrNoRows becomes
+// attune.ErrNotFound here, in one place.
+package db
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/attune-run/attune"
+	"github.com/attune-run/attune/db/internal/dbsqlc"
+)
+
+// Options tune the connection pool.
+type Options struct {
+	MaxConns int32 // 0 keeps pgx's default
+}
+
+// DB is a connection pool to attune's database.
+type DB struct {
+	Pool *pgxpool.Pool
+}
+
+// Open connects to url and checks the connection.
+func Open(ctx context.Context, url string, opts Options) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse database url: %w", err)
+	}
+	if opts.MaxConns > 0 {
+		cfg.MaxConns = opts.MaxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to database: %w", err)
+	}
+	return &DB{Pool: pool}, nil
+}
+
+// Close closes the pool.
+func (d *DB) Close() { d.Pool.Close() }
+
+// Queries runs attune's queries on either the pool or one transaction.
+type Queries struct {
+	q  *dbsqlc.Queries
+	tx pgx.Tx
+}
+
+// Read returns queries that run on the pool, each in its own implicit transaction.
+func (d *DB) Read() *Queries { return &Queries{q: dbsqlc.New(d.Pool)} }
+
+// InTx runs fn in one transaction and commits it when fn returns nil.
+func (d *DB) InTx(ctx context.Context, fn func(q *Queries) error) error {
+	tx, err := d.Pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after commit
+	if err := fn(WithTx(tx)); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// WithTx returns queries bound to a transaction that the caller owns.
+func WithTx(tx pgx.Tx) *Queries { return &Queries{q: dbsqlc.New(tx), tx: tx} }
+
+// Tx returns the transaction the queries run in, or nil on the pool. River's InsertTx and
+// JobCompleteTx take it, so the next job commits with the rows it announces.
+func (q *Queries) Tx() pgx.Tx { return q.tx }
+
+// notFound maps pgx.ErrNoRows to attune.ErrNotFound, naming what was looked for.
+func notFound(err error, what string, key any) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("%s %v: %w", what, key, attune.ErrNotFound)
+	}
+	return fmt.Errorf("%s %v: %w", what, key, err)
+}
+
+// noRow reports whether err means a query returned no row, as compare-and-set and
+// ON CONFLICT DO NOTHING queries do when their work was already done.
+func noRow(err error) bool { return errors.Is(err, pgx.ErrNoRows) }

@@ -1,0 +1,193 @@
+package db
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/attune-run/attune"
+	"github.com/attune-run/attune/db/internal/dbsqlc"
+)
+
+// NewExecution is an execution to schedule.
+type NewExecution struct {
+	Action        attune.Action
+	ActionID      int64
+	EnforcementID *int64
+	Attempt       int // 0 means 1
+	Parameters    map[string]any
+	TimeoutSec    int // 0 means the action's timeout
+}
+
+// ExecutionCreate records a new execution in status scheduled, with its history. It returns
+// ErrConflict when the enforcement already has its execution (a redelivery).
+func (q *Queries) ExecutionCreate(ctx context.Context, n NewExecution) (attune.Execution, error) {
+	p, err := jsonb(n.Parameters)
+	if err != nil {
+		return attune.Execution{}, err
+	}
+	attempt := max(n.Attempt, 1)
+	timeout := n.TimeoutSec
+	if timeout <= 0 {
+		timeout = n.Action.TimeoutSec
+	}
+	if timeout <= 0 {
+		timeout = attune.DefaultActionTimeoutSec
+	}
+	now := time.Now()
+	actionID := n.ActionID
+	r, err := q.q.ExecutionInsert(ctx, dbsqlc.ExecutionInsertParams{
+		ActionRef: n.Action.Ref, ActionID: &actionID, Runtime: n.Action.Runtime,
+		EnforcementID: n.EnforcementID, Attempt: int32(attempt), Status: string(attune.StatusScheduled),
+		Parameters: p, TimeoutSeconds: int32(timeout), ScheduledAt: &now,
+	})
+	if err != nil {
+		if noRow(err) {
+			return attune.Execution{}, fmt.Errorf("execution for enforcement %v: %w", deref(n.EnforcementID), attune.ErrConflict)
+		}
+		return attune.Execution{}, fmt.Errorf("insert execution of %s: %w", n.Action.Ref, err)
+	}
+	if err := q.history(ctx, r.ID, "", attune.StatusScheduled, "", ""); err != nil {
+		return attune.Execution{}, err
+	}
+	return toExecution(r), nil
+}
+
+// ExecutionStart moves an execution from scheduled to running on worker. It returns ErrConflict
+// when the execution is not scheduled any more: another delivery got there first.
+func (q *Queries) ExecutionStart(ctx context.Context, id int64, worker string) (attune.Execution, error) {
+	r, err := q.q.ExecutionStart(ctx, dbsqlc.ExecutionStartParams{ID: id, Worker: worker})
+	if err != nil {
+		if noRow(err) {
+			return attune.Execution{}, fmt.Errorf("start execution %d: not scheduled: %w", id, attune.ErrConflict)
+		}
+		return attune.Execution{}, fmt.Errorf("start execution %d: %w", id, err)
+	}
+	if err := q.history(ctx, id, attune.StatusScheduled, attune.StatusRunning, worker, ""); err != nil {
+		return attune.Execution{}, err
+	}
+	return toExecution(r), nil
+}
+
+// Finish is the terminal outcome of an execution.
+type Finish struct {
+	From   attune.ExecutionStatus // the status expected now (compare-and-set)
+	To     attune.ExecutionStatus // a terminal status
+	Result json.RawMessage
+	Error  string
+	Worker string
+}
+
+// ExecutionFinish moves an execution to a terminal status. It returns ErrConflict when the
+// execution is not in f.From any more.
+func (q *Queries) ExecutionFinish(ctx context.Context, id int64, f Finish) (attune.Execution, error) {
+	if !f.To.Terminal() {
+		return attune.Execution{}, fmt.Errorf("finish execution %d: %q is not terminal: %w", id, f.To, attune.ErrInvalid)
+	}
+	var result []byte
+	if len(f.Result) > 0 {
+		result = f.Result
+	}
+	r, err := q.q.ExecutionFinish(ctx, dbsqlc.ExecutionFinishParams{
+		ID: id, Status: string(f.To), Result: result, Error: f.Error, ExpectedStatus: string(f.From),
+	})
+	if err != nil {
+		if noRow(err) {
+			return attune.Execution{}, fmt.Errorf("finish execution %d: not %s: %w", id, f.From, attune.ErrConflict)
+		}
+		return attune.Execution{}, fmt.Errorf("finish execution %d: %w", id, err)
+	}
+	if err := q.history(ctx, id, f.From, f.To, f.Worker, f.Error); err != nil {
+		return attune.Execution{}, err
+	}
+	return toExecution(r), nil
+}
+
+func (q *Queries) history(ctx context.Context, id int64, from, to attune.ExecutionStatus, worker, reason string) error {
+	var fp *string
+	if from != "" {
+		s := string(from)
+		fp = &s
+	}
+	if err := q.q.HistoryInsert(ctx, dbsqlc.HistoryInsertParams{
+		ExecutionID: id, FromStatus: fp, ToStatus: string(to), Worker: worker, Reason: reason,
+	}); err != nil {
+		return fmt.Errorf("record transition of execution %d to %s: %w", id, to, err)
+	}
+	return nil
+}
+
+// Execution returns an execution by id.
+func (q *Queries) Execution(ctx context.Context, id int64) (attune.Execution, error) {
+	r, err := q.q.ExecutionGet(ctx, id)
+	if err != nil {
+		return attune.Execution{}, notFound(err, "execution", id)
+	}
+	return toExecution(r), nil
+}
+
+// ExecutionFilter narrows ExecutionList.
+type ExecutionFilter struct {
+	Status    attune.ExecutionStatus
+	ActionRef string
+	Limit     int
+}
+
+// Executions lists executions, newest first.
+func (q *Queries) Executions(ctx context.Context, f ExecutionFilter) ([]attune.Execution, error) {
+	p := dbsqlc.ExecutionListParams{Lim: int32(f.Limit)}
+	if f.Status != "" {
+		s := string(f.Status)
+		p.Status = &s
+	}
+	if f.ActionRef != "" {
+		p.ActionRef = &f.ActionRef
+	}
+	if p.Lim <= 0 {
+		p.Lim = 50
+	}
+	rows, err := q.q.ExecutionList(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("list executions: %w", err)
+	}
+	return mapSlice(rows, toExecution), nil
+}
+
+// ExecutionsByEvent lists the executions an event caused.
+func (q *Queries) ExecutionsByEvent(ctx context.Context, eventID int64) ([]attune.Execution, error) {
+	rows, err := q.q.ExecutionListByEvent(ctx, eventID)
+	if err != nil {
+		return nil, fmt.Errorf("executions of event %d: %w", eventID, err)
+	}
+	return mapSlice(rows, toExecution), nil
+}
+
+// History lists the recorded transitions of an execution, oldest first.
+func (q *Queries) History(ctx context.Context, id int64) ([]attune.Transition, error) {
+	rows, err := q.q.HistoryList(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("history of execution %d: %w", id, err)
+	}
+	return mapSlice(rows, toTransition), nil
+}
+
+// ExecutionCounts counts executions by status.
+func (q *Queries) ExecutionCounts(ctx context.Context) (map[attune.ExecutionStatus]int64, error) {
+	rows, err := q.q.ExecutionCountByStatus(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("count executions: %w", err)
+	}
+	out := map[attune.ExecutionStatus]int64{}
+	for _, r := range rows {
+		out[attune.ExecutionStatus(r.Status)] = r.N
+	}
+	return out, nil
+}
+
+func deref[T any](p *T) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}

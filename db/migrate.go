@@ -1,0 +1,132 @@
+package db
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivermigrate"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// gooseTable keeps attune's migration versions apart from a team's own goose table.
+const gooseTable = "attune_goose_version"
+
+// migrateLockID is the advisory lock that serialises migrations from replicas booting together.
+const migrateLockID int64 = 0x617474756e65 // "attune"
+
+// Migration is one migration and whether it is applied.
+type Migration struct {
+	Owner     string // "attune" or "river"
+	Version   int64
+	Name      string
+	Applied   bool
+	AppliedAt *time.Time
+}
+
+// Migrate applies River's and attune's pending migrations under one advisory lock, so several
+// replicas can boot at once. It returns the names of the migrations it applied.
+func Migrate(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) ([]string, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: acquire connection: %w", err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", migrateLockID); err != nil {
+		return nil, fmt.Errorf("migrate: take advisory lock: %w", err)
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", migrateLockID) //nolint:errcheck
+
+	var applied []string
+	rm, err := rivermigrate.New(riverpgxv5.New(pool), nil)
+	if err != nil {
+		return nil, fmt.Errorf("migrate river: %w", err)
+	}
+	res, err := rm.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	if err != nil {
+		return nil, fmt.Errorf("migrate river: %w", err)
+	}
+	for _, v := range res.Versions {
+		applied = append(applied, fmt.Sprintf("river %03d_%s", v.Version, v.Name))
+	}
+
+	p, closeP, err := gooseProvider(pool)
+	if err != nil {
+		return nil, err
+	}
+	defer closeP()
+	results, err := p.Up(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migrate attune: %w", err)
+	}
+	for _, r := range results {
+		applied = append(applied, "attune "+r.Source.Path)
+	}
+	for _, a := range applied {
+		log.Info("migration applied", "migration", a)
+	}
+	return applied, nil
+}
+
+// MigrationStatus lists River's and attune's migrations and whether each is applied.
+func MigrationStatus(ctx context.Context, pool *pgxpool.Pool) ([]Migration, error) {
+	rm, err := rivermigrate.New(riverpgxv5.New(pool), nil)
+	if err != nil {
+		return nil, fmt.Errorf("river migrations: %w", err)
+	}
+	existing := map[int]bool{}
+	if ex, err := rm.ExistingVersions(ctx); err == nil { // the river table may not exist yet
+		for _, m := range ex {
+			existing[m.Version] = true
+		}
+	}
+	var out []Migration
+	for _, m := range rm.AllVersions() {
+		out = append(out, Migration{Owner: "river", Version: int64(m.Version), Name: m.Name, Applied: existing[m.Version]})
+	}
+	p, closeP, err := gooseProvider(pool)
+	if err != nil {
+		return nil, err
+	}
+	defer closeP()
+	st, err := p.Status(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("attune migrations: %w", err)
+	}
+	for _, s := range st {
+		m := Migration{Owner: "attune", Version: s.Source.Version, Name: s.Source.Path, Applied: s.State == goose.StateApplied}
+		if m.Applied {
+			at := s.AppliedAt
+			m.AppliedAt = &at
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+func gooseProvider(pool *pgxpool.Pool) (*goose.Provider, func(), error) {
+	sqlDB := stdlib.OpenDBFromPool(pool)
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, sub,
+		goose.WithTableName(gooseTable), goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		sqlDB.Close()
+		return nil, nil, fmt.Errorf("attune migrations: %w", err)
+	}
+	return p, func() { sqlDB.Close() }, nil
+}

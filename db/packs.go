@@ -1,0 +1,166 @@
+package db
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/attune-run/attune"
+	"github.com/attune-run/attune/db/internal/dbsqlc"
+)
+
+// Registration is what RegisterPack changed.
+type Registration struct {
+	Rules        []attune.Rule // every rule of the pack, as stored
+	RemovedRules []RemovedRule // rules that vanished from the pack and were deleted
+}
+
+// RemovedRule is a deleted rule and the pending fire job of its timer, which the caller cancels.
+type RemovedRule struct {
+	ID        int64
+	Ref       string
+	FireJobID *int64
+}
+
+// RegisterPack upserts a pack with its triggers, actions and rules, and deletes the ones that
+// vanished from it. Run it in a transaction: a failure leaves the previous registration intact.
+// Rules that point at a trigger or action that does not exist are rejected.
+func (q *Queries) RegisterPack(ctx context.Context, p *attune.Pack) (*Registration, error) {
+	cfg, err := jsonb(p.Config)
+	if err != nil {
+		return nil, fmt.Errorf("pack %s config: %w", p.Ref, err)
+	}
+	pk, err := q.q.PackUpsert(ctx, dbsqlc.PackUpsertParams{
+		Ref: p.Ref, Label: p.Label, Description: p.Description, Version: p.Version, Config: cfg,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("upsert pack %s: %w", p.Ref, err)
+	}
+	var triggerRefs, actionRefs, ruleRefs []string
+	for _, t := range p.Triggers {
+		ps, err1 := jsonb(t.Parameters)
+		pl, err2 := jsonb(t.Payload)
+		if err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("trigger %s schema: %v %v", t.Ref, err1, err2)
+		}
+		if _, err := q.q.TriggerUpsert(ctx, dbsqlc.TriggerUpsertParams{
+			Ref: t.Ref, PackID: pk.ID, PackRef: p.Ref, Label: t.Label, Description: t.Description,
+			ParamSchema: ps, PayloadSchema: pl,
+		}); err != nil {
+			return nil, fmt.Errorf("upsert trigger %s: %w", t.Ref, err)
+		}
+		triggerRefs = append(triggerRefs, t.Ref)
+	}
+	for _, a := range p.Actions {
+		if err := q.upsertAction(ctx, pk.ID, p.Ref, a); err != nil {
+			return nil, err
+		}
+		actionRefs = append(actionRefs, a.Ref)
+	}
+	reg := &Registration{}
+	for _, r := range p.Rules {
+		row, err := q.upsertRule(ctx, pk.ID, p.Ref, r)
+		if err != nil {
+			return nil, err
+		}
+		reg.Rules = append(reg.Rules, toRule(row))
+		ruleRefs = append(ruleRefs, r.Ref)
+	}
+	removed, err := q.q.RuleDeleteMissing(ctx, dbsqlc.RuleDeleteMissingParams{PackID: pk.ID, Keep: nonNil(ruleRefs)})
+	if err != nil {
+		return nil, fmt.Errorf("delete rules gone from pack %s: %w", p.Ref, err)
+	}
+	for _, r := range removed {
+		reg.RemovedRules = append(reg.RemovedRules, RemovedRule{ID: r.ID, Ref: r.Ref, FireJobID: r.FireJobID})
+	}
+	if err := q.q.ActionDeleteMissing(ctx, dbsqlc.ActionDeleteMissingParams{PackID: pk.ID, Keep: nonNil(actionRefs)}); err != nil {
+		return nil, fmt.Errorf("delete actions gone from pack %s: %w", p.Ref, err)
+	}
+	if err := q.q.TriggerDeleteMissing(ctx, dbsqlc.TriggerDeleteMissingParams{PackID: pk.ID, Keep: nonNil(triggerRefs)}); err != nil {
+		return nil, fmt.Errorf("delete triggers gone from pack %s: %w", p.Ref, err)
+	}
+	// Rules may point at other packs' actions and triggers: check them once everything is written.
+	for _, r := range reg.Rules {
+		if ok, err := q.q.TriggerExists(ctx, r.TriggerRef); err != nil || !ok {
+			return nil, fmt.Errorf("rule %s: trigger %q is not registered (register its pack first): %w", r.Ref, r.TriggerRef, attune.ErrInvalid)
+		}
+		if _, err := q.q.ActionGetByRef(ctx, r.ActionRef); err != nil {
+			if noRow(err) {
+				return nil, fmt.Errorf("rule %s: action %q is not registered (register its pack first): %w", r.Ref, r.ActionRef, attune.ErrInvalid)
+			}
+			return nil, fmt.Errorf("rule %s: look up action: %w", r.Ref, err)
+		}
+	}
+	return reg, nil
+}
+
+func (q *Queries) upsertAction(ctx context.Context, packID int64, packRef string, a attune.Action) error {
+	ps, err := jsonb(a.Parameters)
+	if err != nil {
+		return fmt.Errorf("action %s parameters: %w", a.Ref, err)
+	}
+	timeout := a.TimeoutSec
+	if timeout <= 0 {
+		timeout = attune.DefaultActionTimeoutSec
+	}
+	_, err = q.q.ActionUpsert(ctx, dbsqlc.ActionUpsertParams{
+		Ref: a.Ref, PackID: packID, PackRef: packRef, Label: a.Label, Description: a.Description,
+		Runtime: a.Runtime, EntryPoint: a.EntryPoint, EntryContent: nonNilBytes(a.EntryContent),
+		ParamSchema: ps, ParameterFormat: orDefault(a.ParameterFormat, attune.ParamsJSON),
+		OutputFormat: orDefault(a.OutputFormat, attune.OutputText), TimeoutSeconds: int32(timeout),
+	})
+	if err != nil {
+		return fmt.Errorf("upsert action %s: %w", a.Ref, err)
+	}
+	return nil
+}
+
+func (q *Queries) upsertRule(ctx context.Context, packID int64, packRef string, r attune.Rule) (dbsqlc.AttuneRule, error) {
+	ap, err1 := jsonb(r.ActionParams)
+	tp, err2 := jsonb(r.TriggerParams)
+	if err1 != nil || err2 != nil {
+		return dbsqlc.AttuneRule{}, fmt.Errorf("rule %s params: %v %v", r.Ref, err1, err2)
+	}
+	var criteria []byte
+	if len(r.Criteria) > 0 {
+		criteria = r.Criteria
+	}
+	row, err := q.q.RuleUpsert(ctx, dbsqlc.RuleUpsertParams{
+		Ref: r.Ref, PackID: packID, PackRef: packRef, Label: r.Label, Description: r.Description,
+		TriggerRef: r.TriggerRef, ActionRef: r.ActionRef, Enabled: r.Enabled, Criteria: criteria,
+		ActionParams: ap, TriggerParams: tp,
+	})
+	if err != nil {
+		return row, fmt.Errorf("upsert rule %s: %w", r.Ref, err)
+	}
+	return row, nil
+}
+
+// Pack returns a registered pack's ref, version and config.
+func (q *Queries) Pack(ctx context.Context, ref string) (attune.Pack, error) {
+	r, err := q.q.PackGetByRef(ctx, ref)
+	if err != nil {
+		return attune.Pack{}, notFound(err, "pack", ref)
+	}
+	return attune.Pack{Ref: r.Ref, Label: r.Label, Description: r.Description, Version: r.Version, Config: object(r.Config)}, nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func nonNilBytes(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

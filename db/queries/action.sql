@@ -1,0 +1,26 @@
+-- name: ActionUpsert :one
+INSERT INTO attune.action (ref, pack_id, pack_ref, label, description, runtime, entry_point,
+    entry_content, param_schema, parameter_format, output_format, timeout_seconds)
+VALUES (@ref, @pack_id, @pack_ref, @label, @description, @runtime, @entry_point,
+    @entry_content, @param_schema, @parameter_format, @output_format, @timeout_seconds)
+ON CONFLICT (ref) DO UPDATE
+SET pack_id = EXCLUDED.pack_id, pack_ref = EXCLUDED.pack_ref, label = EXCLUDED.label,
+    description = EXCLUDED.description, runtime = EXCLUDED.runtime,
+    entry_point = EXCLUDED.entry_point, entry_content = EXCLUDED.entry_content,
+    param_schema = EXCLUDED.param_schema, parameter_format = EXCLUDED.parameter_format,
+    output_format = EXCLUDED.output_format, timeout_seconds = EXCLUDED.timeout_seconds,
+    updated_at = now()
+RETURNING id;
+
+-- name: ActionDeleteMissing :exec
+DELETE FROM attune.action WHERE pack_id = @pack_id AND NOT (ref = ANY(@keep::text[]));
+
+-- name: ActionGetByRef :one
+SELECT * FROM attune.action WHERE ref = @ref;
+
+-- name: ActionGetByID :one
+SELECT * FROM attune.action WHERE id = @id;
+
+-- name: ActionList :many
+SELECT id, ref, pack_ref, label, description, runtime, entry_point, timeout_seconds
+FROM attune.action ORDER BY ref;

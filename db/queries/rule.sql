@@ -1,0 +1,35 @@
+-- name: RuleUpsert :one
+INSERT INTO attune.rule (ref, pack_id, pack_ref, label, description, trigger_ref, action_ref,
+    enabled, criteria, action_params, trigger_params)
+VALUES (@ref, @pack_id, @pack_ref, @label, @description, @trigger_ref, @action_ref,
+    @enabled, @criteria, @action_params, @trigger_params)
+ON CONFLICT (ref) DO UPDATE
+SET pack_id = EXCLUDED.pack_id, pack_ref = EXCLUDED.pack_ref, label = EXCLUDED.label,
+    description = EXCLUDED.description, trigger_ref = EXCLUDED.trigger_ref,
+    action_ref = EXCLUDED.action_ref, enabled = EXCLUDED.enabled, criteria = EXCLUDED.criteria,
+    action_params = EXCLUDED.action_params, trigger_params = EXCLUDED.trigger_params,
+    updated_at = now()
+RETURNING *;
+
+-- name: RuleDeleteMissing :many
+DELETE FROM attune.rule r WHERE r.pack_id = @pack_id AND NOT (r.ref = ANY(@keep::text[]))
+RETURNING r.id, r.ref, (SELECT t.fire_job_id FROM attune.timer t WHERE t.rule_id = r.id) AS fire_job_id;
+
+-- name: RuleDelete :one
+DELETE FROM attune.rule r WHERE r.ref = @ref
+RETURNING r.id, r.ref, (SELECT t.fire_job_id FROM attune.timer t WHERE t.rule_id = r.id) AS fire_job_id;
+
+-- name: RuleGetByRef :one
+SELECT * FROM attune.rule WHERE ref = @ref;
+
+-- name: RuleGetByID :one
+SELECT * FROM attune.rule WHERE id = @id;
+
+-- name: RuleList :many
+SELECT * FROM attune.rule ORDER BY ref;
+
+-- name: RuleListEnabledByTrigger :many
+SELECT * FROM attune.rule WHERE trigger_ref = @trigger_ref AND enabled ORDER BY id;
+
+-- name: RuleSetEnabled :one
+UPDATE attune.rule SET enabled = @enabled, updated_at = now() WHERE ref = @ref RETURNING *;

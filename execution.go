@@ -1,0 +1,77 @@
+package attune
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// ExecutionStatus is the lifecycle state of one execution. It is stored as text with a CHECK
+// constraint so DBAs can query it directly.
+type ExecutionStatus string
+
+// Execution statuses, in lifecycle order.
+const (
+	StatusRequested ExecutionStatus = "requested"
+	StatusScheduled ExecutionStatus = "scheduled"
+	StatusRunning   ExecutionStatus = "running"
+	StatusCanceling ExecutionStatus = "canceling"
+	StatusCompleted ExecutionStatus = "completed"
+	StatusFailed    ExecutionStatus = "failed"
+	StatusTimeout   ExecutionStatus = "timeout"
+	StatusCancelled ExecutionStatus = "cancelled"
+	StatusAbandoned ExecutionStatus = "abandoned"
+)
+
+// ExecutionStatuses lists every status, in lifecycle order.
+var ExecutionStatuses = []ExecutionStatus{
+	StatusRequested, StatusScheduled, StatusRunning, StatusCanceling,
+	StatusCompleted, StatusFailed, StatusTimeout, StatusCancelled, StatusAbandoned,
+}
+
+// Terminal reports whether no further transition can follow s.
+func (s ExecutionStatus) Terminal() bool {
+	switch s {
+	case StatusCompleted, StatusFailed, StatusTimeout, StatusCancelled, StatusAbandoned:
+		return true
+	}
+	return false
+}
+
+// Valid reports whether s is one of the known statuses.
+func (s ExecutionStatus) Valid() bool {
+	for _, v := range ExecutionStatuses {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Execution is one run (one attempt) of an action.
+type Execution struct {
+	ID            int64
+	ActionRef     string
+	Runtime       string
+	EnforcementID *int64 // nil for executions started by hand (attune run)
+	Attempt       int
+	Status        ExecutionStatus
+	Parameters    map[string]any
+	Result        json.RawMessage // nil until terminal
+	Error         string          // one line saying why it did not complete
+	Worker        string          // the replica that ran it
+	TimeoutSec    int
+	CreatedAt     time.Time
+	ScheduledAt   *time.Time
+	StartedAt     *time.Time
+	FinishedAt    *time.Time
+}
+
+// Transition is one recorded status change of an execution.
+type Transition struct {
+	ExecutionID int64
+	From        ExecutionStatus // empty for the first status
+	To          ExecutionStatus
+	At          time.Time
+	Worker      string
+	Reason      string
+}

@@ -1,0 +1,143 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/attune-run/attune"
+	"github.com/attune-run/attune/db"
+	"github.com/attune-run/attune/runtimes"
+)
+
+// DispatchWorker runs executions. It claims an execution with a compare-and-set from scheduled
+// to running (so a redelivered job never runs the action again), runs the action outside any
+// transaction, then records the outcome, announces it and completes its own job in one
+// transaction.
+type DispatchWorker struct {
+	river.WorkerDefaults[ExecutionDispatchArgs]
+	P *Pipeline
+}
+
+// Timeout disables River's job timeout: the action's own timeout, enforced by the runtime,
+// bounds the run.
+func (w *DispatchWorker) Timeout(*river.Job[ExecutionDispatchArgs]) time.Duration { return -1 }
+
+// Work implements river.Worker.
+func (w *DispatchWorker) Work(ctx context.Context, job *river.Job[ExecutionDispatchArgs]) error {
+	p := w.P
+	id := job.Args.ExecutionID
+	log := p.Log.With("execution_id", id)
+
+	var x attune.Execution
+	var action attune.Action
+	var done bool
+	err := p.DB.InTx(ctx, func(q *db.Queries) error {
+		var err error
+		x, err = q.ExecutionStart(ctx, id, p.Worker)
+		if errors.Is(err, attune.ErrConflict) {
+			done = true
+			return w.alreadyClaimed(ctx, q, job)
+		}
+		if err != nil {
+			return err
+		}
+		if action, err = w.action(ctx, q, x); err != nil {
+			return err
+		}
+		_, err = p.River.InsertTx(ctx, q.Tx(), ExecutionStatusArgs{ExecutionID: id, Status: string(attune.StatusRunning)}, nil)
+		return err
+	})
+	if err != nil || done {
+		return err
+	}
+	log.Info("execution started", "action", x.ActionRef, "runtime", x.Runtime)
+
+	res, runErr := p.Runtimes.Run(ctx, runtimes.Request{
+		ExecutionID:     id,
+		Action:          action,
+		Parameters:      x.Parameters,
+		ParameterFormat: action.ParameterFormat,
+		Timeout:         time.Duration(x.TimeoutSec) * time.Second,
+		Env:             map[string]string{"ATTUNE_WORKER": p.Worker},
+	})
+	if runErr != nil {
+		res = runtimes.Result{Status: attune.StatusFailed, ExitCode: -1, Error: "prepare execution: " + runErr.Error()}
+	}
+	// Record the outcome even when the job's context is done (shutdown): the run happened.
+	fctx := context.WithoutCancel(ctx)
+	return p.DB.InTx(fctx, func(q *db.Queries) error {
+		fx, err := q.ExecutionFinish(fctx, id, db.Finish{
+			From: attune.StatusRunning, To: res.Status, Result: res.JSON(), Error: res.Error, Worker: p.Worker,
+		})
+		if errors.Is(err, attune.ErrConflict) {
+			log.Warn("execution changed while running; outcome not recorded", "status", res.Status)
+			return completeTx(fctx, q, job)
+		}
+		if err != nil {
+			return err
+		}
+		if err := p.announceTerminal(fctx, q.Tx(), fx); err != nil {
+			return err
+		}
+		log.Info("execution finished", "action", fx.ActionRef, "status", fx.Status,
+			"duration_ms", res.Duration.Milliseconds(), "error", fx.Error)
+		return completeTx(fctx, q, job)
+	})
+}
+
+// alreadyClaimed handles a dispatch whose execution is no longer scheduled. A first delivery
+// that finds it claimed is a duplicate and does nothing. A retried or rescued delivery that finds
+// it still running means the worker that claimed it was lost: the action is not started again,
+// and the execution ends abandoned.
+func (w *DispatchWorker) alreadyClaimed(ctx context.Context, q *db.Queries, job *river.Job[ExecutionDispatchArgs]) error {
+	p := w.P
+	x, err := q.Execution(ctx, job.Args.ExecutionID)
+	if err != nil {
+		return err
+	}
+	if x.Status == attune.StatusRunning && job.Attempt > 1 {
+		reason := fmt.Sprintf("worker %s was lost while running the action (dispatch job %d rescued at attempt %s)",
+			x.Worker, job.ID, strconv.Itoa(job.Attempt))
+		fx, err := q.ExecutionFinish(ctx, x.ID, db.Finish{From: attune.StatusRunning, To: attune.StatusAbandoned, Error: reason, Worker: p.Worker})
+		if err != nil && !errors.Is(err, attune.ErrConflict) {
+			return err
+		}
+		if err == nil {
+			p.Log.Warn("execution abandoned", "execution_id", x.ID, "reason", reason)
+			if err := p.announceTerminal(ctx, q.Tx(), fx); err != nil {
+				return err
+			}
+		}
+	} else {
+		p.Log.Debug("dispatch already handled", "execution_id", x.ID, "status", x.Status)
+	}
+	return completeTx(ctx, q, job)
+}
+
+func (w *DispatchWorker) action(ctx context.Context, q *db.Queries, x attune.Execution) (attune.Action, error) {
+	a, _, err := q.Action(ctx, x.ActionRef)
+	if err != nil {
+		return a, fmt.Errorf("execution %d: %w", x.ID, err)
+	}
+	// The runtime recorded on the execution is the one it was scheduled for, by name.
+	a.Runtime = x.Runtime
+	return a, nil
+}
+
+// announceTerminal inserts the status and completion jobs of a terminal transition.
+func (p *Pipeline) announceTerminal(ctx context.Context, tx pgx.Tx, x attune.Execution) error {
+	_, err := p.River.InsertManyTx(ctx, tx, []river.InsertManyParams{
+		{Args: ExecutionStatusArgs{ExecutionID: x.ID, Status: string(x.Status)}},
+		{Args: ExecutionCompleteArgs{ExecutionID: x.ID}},
+	})
+	if err != nil {
+		return fmt.Errorf("announce execution %d %s: %w", x.ID, x.Status, err)
+	}
+	return nil
+}

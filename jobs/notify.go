@@ -1,0 +1,79 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+
+	"github.com/riverqueue/river"
+
+	"github.com/attune-run/attune"
+	"github.com/attune-run/attune/db"
+)
+
+// StatusWorker handles one recorded status transition. The transition and its history row are
+// already committed; this is where watchers and metrics hear of it. It inserts no job.
+type StatusWorker struct {
+	river.WorkerDefaults[ExecutionStatusArgs]
+	P *Pipeline
+}
+
+// Work implements river.Worker.
+func (w *StatusWorker) Work(ctx context.Context, job *river.Job[ExecutionStatusArgs]) error {
+	w.P.Log.Debug("execution status", "execution_id", job.Args.ExecutionID, "status", job.Args.Status)
+	return nil
+}
+
+// CompleteWorker handles an execution that reached a terminal status: the place where
+// concurrency slots are released and follow-ups start. It never inserts a completion or status
+// job, so no completion can loop back into itself.
+type CompleteWorker struct {
+	river.WorkerDefaults[ExecutionCompleteArgs]
+	P *Pipeline
+}
+
+// Work implements river.Worker.
+func (w *CompleteWorker) Work(ctx context.Context, job *river.Job[ExecutionCompleteArgs]) error {
+	x, err := w.P.DB.Read().Execution(ctx, job.Args.ExecutionID)
+	if errors.Is(err, attune.ErrNotFound) {
+		return nil // pruned
+	}
+	if err != nil {
+		return err
+	}
+	if !x.Status.Terminal() {
+		w.P.Log.Warn("completion of a non-terminal execution ignored", "execution_id", x.ID, "status", x.Status)
+	}
+	return nil
+}
+
+// EventWorker matches an event against the rules of its trigger and, in the same transaction,
+// records the enforcements, schedules the executions and completes its own job.
+type EventWorker struct {
+	river.WorkerDefaults[EventProcessArgs]
+	P *Pipeline
+}
+
+// Work implements river.Worker.
+func (w *EventWorker) Work(ctx context.Context, job *river.Job[EventProcessArgs]) error {
+	return w.P.DB.InTx(ctx, func(q *db.Queries) error {
+		ev, err := q.Event(ctx, job.Args.EventID)
+		if errors.Is(err, attune.ErrNotFound) {
+			return completeTx(ctx, q, job)
+		}
+		if err != nil {
+			return err
+		}
+		if err := w.P.ProcessEvent(ctx, q, ev); err != nil {
+			return err
+		}
+		return completeTx(ctx, q, job)
+	})
+}
+
+// Register adds the pipeline's workers to a River worker bundle.
+func Register(workers *river.Workers, p *Pipeline) {
+	river.AddWorker(workers, &EventWorker{P: p})
+	river.AddWorker(workers, &DispatchWorker{P: p})
+	river.AddWorker(workers, &StatusWorker{P: p})
+	river.AddWorker(workers, &CompleteWorker{P: p})
+}

@@ -1,0 +1,182 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/attune-run/attune"
+	"github.com/attune-run/attune/db"
+	"github.com/attune-run/attune/rules"
+	"github.com/attune-run/attune/runtimes"
+)
+
+// Pipeline holds what the pipeline steps share: the database, the River client they insert the
+// next job with, the runtimes, and this replica's name.
+type Pipeline struct {
+	DB       *db.DB
+	River    *river.Client[pgx.Tx] // set once the client exists; steps insert with InsertTx
+	Runtimes *runtimes.Set
+	Worker   string // this replica's name, recorded on the executions it runs
+	Log      *slog.Logger
+	Now      func() time.Time
+}
+
+func (p *Pipeline) now() time.Time {
+	if p.Now != nil {
+		return p.Now()
+	}
+	return time.Now()
+}
+
+// EnforceResult is what one rule did with one event.
+type EnforceResult struct {
+	Enforcement attune.Enforcement
+	Execution   *attune.Execution // nil when the enforcement failed or was already done
+}
+
+// Enforce applies one matched rule to an event, in the caller's transaction: it renders the
+// action parameters, records the enforcement and, when rendering succeeded, schedules the
+// execution with its dispatch job. A rule that already enforced the event returns
+// attune.ErrConflict and changes nothing.
+func (p *Pipeline) Enforce(ctx context.Context, q *db.Queries, ev attune.Event, rule attune.Rule) (EnforceResult, error) {
+	var res EnforceResult
+	pack, err := q.Pack(ctx, rule.PackRef)
+	if err != nil {
+		return res, err
+	}
+	action, actionID, err := q.Action(ctx, rule.ActionRef)
+	if err != nil {
+		return res, fmt.Errorf("rule %s: %w", rule.Ref, err)
+	}
+	params, renderErr := rules.Render(rule.ActionParams, rules.NewEnv(ev, rule, pack.Config, p.now()))
+	enf := db.NewEnforcement{Rule: rule, EventID: ev.ID, Status: attune.EnforcementProcessed, Parameters: params}
+	if renderErr != nil {
+		enf.Status, enf.Reason, enf.Parameters = attune.EnforcementFailed, renderErr.Error(), nil
+	}
+	res.Enforcement, err = q.EnforcementInsert(ctx, enf)
+	if err != nil {
+		return res, err
+	}
+	if renderErr != nil {
+		p.Log.Warn("enforcement failed", "rule", rule.Ref, "event_id", ev.ID, "error", renderErr)
+		return res, nil
+	}
+	x, err := p.schedule(ctx, q, db.NewExecution{
+		Action: action, ActionID: actionID, EnforcementID: &res.Enforcement.ID, Parameters: params,
+	})
+	if err != nil {
+		return res, err
+	}
+	res.Execution = &x
+	return res, nil
+}
+
+// Run schedules an execution of an action by hand (attune run), with its dispatch job, in one
+// transaction. timeout overrides the action's timeout when positive.
+func (p *Pipeline) Run(ctx context.Context, actionRef string, params map[string]any, timeout time.Duration) (attune.Execution, error) {
+	var x attune.Execution
+	err := p.DB.InTx(ctx, func(q *db.Queries) error {
+		action, actionID, err := q.Action(ctx, actionRef)
+		if err != nil {
+			return err
+		}
+		n := db.NewExecution{Action: action, ActionID: actionID, Parameters: params}
+		if timeout > 0 {
+			n.TimeoutSec = max(1, int((timeout+time.Second-1)/time.Second))
+		}
+		x, err = p.schedule(ctx, q, n)
+		return err
+	})
+	return x, err
+}
+
+// schedule records a scheduled execution and inserts its dispatch job, on its runtime's queue,
+// and its status job.
+func (p *Pipeline) schedule(ctx context.Context, q *db.Queries, n db.NewExecution) (attune.Execution, error) {
+	x, err := q.ExecutionCreate(ctx, n)
+	if err != nil {
+		return x, err
+	}
+	_, err = p.River.InsertManyTx(ctx, q.Tx(), []river.InsertManyParams{
+		{Args: ExecutionDispatchArgs{ExecutionID: x.ID}, InsertOpts: &river.InsertOpts{
+			Queue: RuntimeQueue(x.Runtime), UniqueOpts: unique, MaxAttempts: 5,
+		}},
+		{Args: ExecutionStatusArgs{ExecutionID: x.ID, Status: string(x.Status)}},
+	})
+	if err != nil {
+		return x, fmt.Errorf("insert dispatch of execution %d: %w", x.ID, err)
+	}
+	return x, nil
+}
+
+// ProcessEvent matches an event against the enabled rules of its trigger (or only its target
+// rule) and enforces each match, in the caller's transaction. A rule that fails does not stop
+// the others; its failure is recorded on its enforcement or logged.
+func (p *Pipeline) ProcessEvent(ctx context.Context, q *db.Queries, ev attune.Event) error {
+	var candidates []attune.Rule
+	if ev.RuleID != nil {
+		r, err := q.RuleByID(ctx, *ev.RuleID)
+		if errors.Is(err, attune.ErrNotFound) {
+			return nil // the rule was deleted: an event targeted at it matches nothing else
+		}
+		if err != nil {
+			return err
+		}
+		if r.Enabled {
+			candidates = append(candidates, r)
+		}
+	} else {
+		var err error
+		if candidates, err = q.RulesForTrigger(ctx, ev.TriggerRef); err != nil {
+			return err
+		}
+	}
+	for _, rule := range candidates {
+		log := p.Log.With("event_id", ev.ID, "rule", rule.Ref)
+		crit, err := rules.CompileCriteria(rule.Criteria)
+		if err != nil {
+			log.Error("rule criteria do not compile", "error", err)
+			continue
+		}
+		out, err := crit.Match(rules.NewEnv(ev, rule, nil, p.now()))
+		if err != nil {
+			log.Warn("rule criteria failed", "error", err)
+			continue
+		}
+		if !out.Matched {
+			log.Debug("rule did not match", "reason", out.Reason)
+			continue
+		}
+		res, err := p.Enforce(ctx, q, ev, rule)
+		if errors.Is(err, attune.ErrConflict) {
+			continue // enforced by an earlier delivery
+		}
+		if err != nil {
+			return fmt.Errorf("enforce rule %s on event %d: %w", rule.Ref, ev.ID, err)
+		}
+		if res.Execution != nil {
+			log.Debug("execution scheduled", "execution_id", res.Execution.ID, "action", res.Execution.ActionRef)
+		}
+	}
+	return nil
+}
+
+// EmitEvent records an event and its processing job in one transaction.
+func (p *Pipeline) EmitEvent(ctx context.Context, e db.NewEvent) (attune.Event, error) {
+	var ev attune.Event
+	err := p.DB.InTx(ctx, func(q *db.Queries) error {
+		var err error
+		if ev, err = q.EventInsert(ctx, e); err != nil {
+			return err
+		}
+		_, err = p.River.InsertTx(ctx, q.Tx(), EventProcessArgs{EventID: ev.ID}, nil)
+		return err
+	})
+	return ev, err
+}
