@@ -1,0 +1,125 @@
+package packs
+
+import (
+	"errors"
+	"io/fs"
+	"path"
+	"regexp"
+	"strings"
+
+	"github.com/attune-run/attune"
+)
+
+// runnerAliases maps every accepted runner_type, including StackStorm's and the predecessor's
+// names, to the attune runtime that runs it.
+var runnerAliases = map[string]string{
+	"shell":              attune.RuntimeShell,
+	"bash":               attune.RuntimeShell,
+	"sh":                 attune.RuntimeShell,
+	"local-shell-script": attune.RuntimeShell,
+	"python":             attune.RuntimePython,
+	"python3":            attune.RuntimePython,
+	"python-script":      attune.RuntimePython,
+	"noop":               attune.RuntimeNoop,
+}
+
+// knownRunners is the list of runner_type values for messages.
+const knownRunners = "shell (or bash, sh, local-shell-script), python (or python3, python-script), noop"
+
+// shellName is what a parameter name must look like for dotenv delivery: a shell variable name.
+var shellName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// readAction reads one actions/*.yaml file, with its entry point.
+func (l *loader) readAction(rel string) (attune.Action, bool) {
+	s, ok := l.parse(rel)
+	if !ok {
+		return attune.Action{}, false
+	}
+	ref, ok := l.componentRef(s, "action")
+	a := attune.Action{
+		Ref:             ref,
+		PackRef:         l.pack.Ref,
+		Label:           s.str("label"),
+		Description:     s.str("description"),
+		Runtime:         readRuntime(s),
+		Parameters:      readSchema(s, "parameters"),
+		OutputFormat:    s.oneOf("output_format", attune.OutputText, attune.OutputText, attune.OutputJSON),
+		ParameterFormat: s.oneOf("parameter_format", attune.ParamsJSON, attune.ParamsJSON, attune.ParamsDotenv),
+	}
+	if t, present := s.integer("timeout"); present {
+		if t <= 0 {
+			s.errorf("timeout", "timeout must be a positive number of seconds, found %d; leave it out for the default of %d", t, attune.DefaultActionTimeoutSec)
+		}
+		a.TimeoutSec = t
+	}
+	if a.ParameterFormat == attune.ParamsDotenv {
+		for _, name := range sortedKeys(a.Parameters) {
+			if !shellName.MatchString(name) {
+				s.errorf("parameters", "parameter %q cannot be sent as dotenv: names must be letters, digits and _, not starting with a digit", name)
+			}
+		}
+	}
+	a.EntryPoint, a.EntryContent = l.readEntryPoint(s, a.Runtime)
+	return a, ok
+}
+
+// readRuntime maps runner_type onto a runtime; shell when absent.
+func readRuntime(s scope) string {
+	if !s.has("runner_type") {
+		return attune.RuntimeShell
+	}
+	name := s.str("runner_type")
+	if name == "" {
+		return "" // not a string, reported
+	}
+	rt, ok := runnerAliases[strings.ToLower(name)]
+	if !ok {
+		s.errorf("runner_type", "unknown runner_type %q; known runtimes: %s", name, knownRunners)
+	}
+	return rt
+}
+
+// readEntryPoint checks entry_point against the runtime and reads the file it names under
+// actions/. It returns the cleaned path and the content.
+func (l *loader) readEntryPoint(s scope, runtime string) (string, []byte) {
+	ep := s.str("entry_point")
+	switch {
+	case runtime == "":
+		return ep, nil // unknown runtime, already reported
+	case runtime == attune.RuntimeNoop:
+		if s.has("entry_point") {
+			s.errorf("entry_point", "a noop action runs in process; remove entry_point")
+		}
+		return "", nil
+	case ep == "":
+		if !s.has("entry_point") {
+			s.errorf("", "a %s action needs an entry_point: the script under actions/ to run", runtime)
+		}
+		return "", nil
+	}
+	clean := path.Clean(ep)
+	if strings.HasPrefix(ep, "/") || strings.Contains(ep, `\`) || !fs.ValidPath(clean) {
+		s.errorf("entry_point", "entry_point %q must be a relative path to a file under actions/", ep)
+		return ep, nil
+	}
+	rel := path.Join("actions", clean)
+	full := path.Join(l.dir, rel)
+	info, err := fs.Stat(l.fsys, full)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		s.errorf("entry_point", "entry_point %q not found: expected the file %s", ep, l.display(rel))
+		return clean, nil
+	case err != nil:
+		s.errorf("entry_point", "entry_point %q: %v", ep, err)
+		return clean, nil
+	case info.IsDir():
+		s.errorf("entry_point", "entry_point %q is a directory, not a file", ep)
+		return clean, nil
+	}
+	content, err := fs.ReadFile(l.fsys, full)
+	if err != nil {
+		s.errorf("entry_point", "entry_point %q: %v", ep, err)
+		return clean, nil
+	}
+	return clean, content
+}

@@ -1,0 +1,122 @@
+package packs
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/attune-run/attune"
+)
+
+func actionRefs(p *attune.Pack) []string {
+	var refs []string
+	for _, a := range p.Actions {
+		refs = append(refs, a.Ref)
+	}
+	return refs
+}
+
+func triggerRefs(p *attune.Pack) []string {
+	var refs []string
+	for _, t := range p.Triggers {
+		refs = append(refs, t.Ref)
+	}
+	return refs
+}
+
+func TestCore(t *testing.T) {
+	t.Parallel()
+
+	core, err := Core()
+	require.NoError(t, err)
+	require.Equal(t, "core", core.Ref)
+	require.Equal(t, "1.0.0", core.Version)
+	require.ElementsMatch(t, []string{"core.echo", "core.noop", "core.sleep"}, actionRefs(core))
+	require.ElementsMatch(t, []string{attune.TriggerInterval, attune.TriggerCron, attune.TriggerDatetime}, triggerRefs(core))
+	require.Empty(t, core.Rules)
+
+	for _, a := range core.Actions {
+		switch a.Ref {
+		case "core.echo":
+			require.Equal(t, attune.RuntimeShell, a.Runtime)
+			require.Equal(t, "echo.sh", a.EntryPoint)
+			require.Equal(t, attune.ParamsDotenv, a.ParameterFormat)
+			require.Equal(t, attune.OutputText, a.OutputFormat)
+			require.Equal(t, attune.ParamSpec{Type: "string", Description: "The message to print.", Default: ""}, a.Parameters["message"])
+			require.Contains(t, string(a.EntryContent), `eval "$(cat)"`)
+			require.Contains(t, string(a.EntryContent), `printf '%s\n' "$message"`)
+		case "core.noop":
+			require.Equal(t, attune.RuntimeNoop, a.Runtime)
+			require.Empty(t, a.EntryPoint)
+			require.Equal(t, "Does nothing, in process; returns its parameters.", a.Description)
+			require.Equal(t, "string", a.Parameters["message"].Type)
+		case "core.sleep":
+			require.Equal(t, attune.RuntimeShell, a.Runtime)
+			require.Equal(t, "sleep.sh", a.EntryPoint)
+			require.Equal(t, attune.ParamsDotenv, a.ParameterFormat)
+			seconds := a.Parameters["seconds"]
+			require.Equal(t, "integer", seconds.Type)
+			require.True(t, seconds.Required)
+			require.Equal(t, 1.0, seconds.Default)
+			require.Equal(t, 0.0, *seconds.Minimum)
+			require.Equal(t, 3600.0, *seconds.Maximum)
+			require.Equal(t, "string", a.Parameters["message"].Type)
+			require.Contains(t, string(a.EntryContent), `sleep "$seconds"`)
+		}
+	}
+	for _, tr := range core.Triggers {
+		require.Contains(t, tr.Payload, "scheduled_at", tr.Ref)
+		require.Contains(t, tr.Payload, "fired_at", tr.Ref)
+		switch tr.Ref {
+		case attune.TriggerInterval:
+			require.True(t, tr.Parameters["interval"].Required)
+			require.Equal(t, []any{"seconds", "minutes", "hours", "days"}, tr.Parameters["unit"].Enum)
+			require.Equal(t, "seconds", tr.Parameters["unit"].Default)
+		case attune.TriggerCron:
+			require.True(t, tr.Parameters["expression"].Required)
+			require.Equal(t, "UTC", tr.Parameters["timezone"].Default)
+		case attune.TriggerDatetime:
+			require.True(t, tr.Parameters["fire_at"].Required)
+			require.Contains(t, tr.Parameters, "timezone")
+		}
+	}
+}
+
+func TestCoreReturnsAFreshCopy(t *testing.T) {
+	t.Parallel()
+
+	a, err := Core()
+	require.NoError(t, err)
+	a.Actions[0].Parameters["changed"] = attune.ParamSpec{Type: "string"}
+	b, err := Core()
+	require.NoError(t, err)
+	require.NotContains(t, b.Actions[0].Parameters, "changed")
+}
+
+func TestDemo(t *testing.T) {
+	t.Parallel()
+
+	demo, err := Demo()
+	require.NoError(t, err)
+	require.Equal(t, "demo", demo.Ref)
+	require.Equal(t, "1.0.0", demo.Version)
+	require.Len(t, demo.Rules, 1)
+	require.Equal(t, attune.Rule{
+		Ref:           "demo.echo_every_5s",
+		PackRef:       "demo",
+		Label:         "Echo every 5 seconds",
+		Description:   "Runs core.echo on every tick of a five-second interval timer.",
+		TriggerRef:    attune.TriggerInterval,
+		ActionRef:     "core.echo",
+		Enabled:       true,
+		ActionParams:  map[string]any{"message": "hello from attune, tick scheduled at {{ event.payload.scheduled_at }}"},
+		TriggerParams: map[string]any{"interval": 5.0, "unit": "seconds"},
+	}, demo.Rules[0])
+
+	// What the demo rule points at is in the core pack.
+	core, err := Core()
+	require.NoError(t, err)
+	require.True(t, slices.Contains(actionRefs(core), demo.Rules[0].ActionRef))
+	require.True(t, slices.Contains(triggerRefs(core), demo.Rules[0].TriggerRef))
+}

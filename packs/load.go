@@ -1,0 +1,145 @@
+package packs
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/attune-run/attune"
+)
+
+// Load reads the pack rooted at dir in fsys: pack.yaml, actions/*.yaml with the entry point files
+// they name (whose content goes into Action.EntryContent), triggers/*.yaml and rules/*.yaml. now
+// is used to reject datetime timers in the past. Problems name files by their path in fsys, e.g.
+// "dir/rules/x.yaml".
+//
+// When the pack has problems, Load returns a nil pack and [Errors] listing every problem found.
+// Other failures, such as dir not existing, are returned as plain errors.
+func Load(fsys fs.FS, dir string, now time.Time) (*attune.Pack, error) {
+	return load(fsys, dir, now, func(rel string) string { return path.Join(dir, rel) })
+}
+
+// LoadDir reads the pack in the directory dir on disk, like [Load] with os.DirFS(dir). File names
+// in problems start with dir as given, e.g. "mypack/rules/x.yaml:7", so a user can open them from
+// where they ran the command.
+func LoadDir(dir string, now time.Time) (*attune.Pack, error) {
+	return load(os.DirFS(dir), ".", now, func(rel string) string {
+		return filepath.Join(dir, filepath.FromSlash(rel))
+	})
+}
+
+// loader holds the state of one load.
+type loader struct {
+	fsys    fs.FS
+	dir     string
+	now     time.Time
+	display func(rel string) string // rel is slash-separated, relative to dir
+	probs   problems
+	pack    *attune.Pack
+	defined map[string][]definition // kind + " " + name -> every file defining it
+}
+
+// definition is where a component ref was defined.
+type definition struct {
+	file      string
+	line, col int
+}
+
+func load(fsys fs.FS, dir string, now time.Time, display func(string) string) (*attune.Pack, error) {
+	info, err := fs.Stat(fsys, dir)
+	if err != nil {
+		return nil, fmt.Errorf("load pack %s: %w", display("."), err)
+	}
+	if !info.IsDir() {
+		return nil, fmt.Errorf("load pack %s: not a directory", display("."))
+	}
+	l := &loader{fsys: fsys, dir: dir, now: now, display: display, defined: map[string][]definition{}}
+	l.pack = l.readPack()
+	for _, file := range l.yamlFiles("triggers") {
+		if t, ok := l.readTrigger(file); ok {
+			l.pack.Triggers = append(l.pack.Triggers, t)
+		}
+	}
+	for _, file := range l.yamlFiles("actions") {
+		if a, ok := l.readAction(file); ok {
+			l.pack.Actions = append(l.pack.Actions, a)
+		}
+	}
+	for _, file := range l.yamlFiles("rules") {
+		if r, ok := l.readRule(file); ok {
+			l.pack.Rules = append(l.pack.Rules, r)
+		}
+	}
+	l.checkDuplicates()
+	if err := l.probs.err(); err != nil {
+		return nil, err
+	}
+	return l.pack, nil
+}
+
+// yamlFiles lists the *.yaml and *.yml files directly under sub (slash-separated, relative to the
+// pack), skipping hidden ones such as editor lock files. A missing directory has none.
+func (l *loader) yamlFiles(sub string) []string {
+	entries, err := fs.ReadDir(l.fsys, path.Join(l.dir, sub))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		l.probs.add(l.display(sub), 0, 0, "cannot read directory: %v", err)
+		return nil
+	}
+	var files []string
+	for _, e := range entries {
+		ext := path.Ext(e.Name())
+		if !e.IsDir() && !strings.HasPrefix(e.Name(), ".") && (ext == ".yaml" || ext == ".yml") {
+			files = append(files, path.Join(sub, e.Name()))
+		}
+	}
+	return files
+}
+
+// parse reads and parses the pack file rel.
+func (l *loader) parse(rel string) (scope, bool) {
+	data, err := fs.ReadFile(l.fsys, path.Join(l.dir, rel))
+	if err != nil {
+		l.probs.add(l.display(rel), 0, 0, "cannot read file: %v", err)
+		return scope{}, false
+	}
+	return parseYAML(l.display(rel), data, &l.probs)
+}
+
+// define records that s's file defines the component name of kind, at the position of refKey.
+func (l *loader) define(kind, name string, s scope, refKey string) {
+	line, col := s.d.pos(s.keyPath(refKey))
+	key := kind + " " + name
+	l.defined[key] = append(l.defined[key], definition{file: s.d.file, line: line, col: col})
+}
+
+// isDefined reports whether this pack defines the component name of kind.
+func (l *loader) isDefined(kind, name string) bool { return len(l.defined[kind+" "+name]) > 0 }
+
+// checkDuplicates reports every file of a ref defined more than once, naming the other files.
+func (l *loader) checkDuplicates() {
+	for _, key := range sortedKeys(l.defined) {
+		defs := l.defined[key]
+		if len(defs) < 2 {
+			continue
+		}
+		kind, name, _ := strings.Cut(key, " ")
+		ref := l.pack.Ref + "." + name
+		for i, d := range defs {
+			var others []string
+			for j, o := range defs {
+				if j != i {
+					others = append(others, fmt.Sprintf("%s:%d", o.file, o.line))
+				}
+			}
+			l.probs.add(d.file, d.line, d.col, "duplicate %s ref %q, also defined in %s", kind, ref, strings.Join(others, ", "))
+		}
+	}
+}

@@ -1,0 +1,160 @@
+package packs
+
+import (
+	"math"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/attune-run/attune"
+)
+
+// paramTypes are the JSON Schema types a parameter may declare.
+var paramTypes = []string{"string", "integer", "number", "boolean", "object", "array"}
+
+// specKeys are the keys a parameter spec may hold. position and immutable are StackStorm's; they
+// are accepted so StackStorm packs load, and ignored.
+var specKeys = []string{
+	"type", "description", "required", "default", "enum", "secret",
+	"minimum", "maximum", "pattern", "position", "immutable",
+}
+
+// readSchema reads the flat parameter schema at key of s: parameter name to spec. A JSON Schema
+// object ({type: object, properties: {...}, required: [...]}) is accepted too and flattened.
+func readSchema(s scope, key string) attune.ParamSchema {
+	out := attune.ParamSchema{}
+	m, ok := s.mapping(key)
+	if !ok {
+		return out
+	}
+	props, required := m, map[string]bool{}
+	if t, isJSONSchema := m.m["type"].(string); isJSONSchema {
+		if t != "object" {
+			m.errorf("type", "%s: a JSON Schema here must have type: object, found %q", m.name(""), t)
+			return out
+		}
+		props, _ = m.mapping("properties")
+		names, _ := m.list("required")
+		for _, n := range names {
+			if s, ok := n.(string); ok {
+				required[s] = true
+			}
+		}
+		if props.d == nil {
+			return out
+		}
+	}
+	for _, name := range sortedKeys(props.m) {
+		if props.m[name] == nil {
+			props.errorf(name, "parameter %q needs a spec, at least {type: string}", name)
+			continue
+		}
+		spec, ok := props.mapping(name)
+		if !ok {
+			continue
+		}
+		p := readSpec(spec, name)
+		p.Required = p.Required || required[name]
+		out[name] = p
+	}
+	return out
+}
+
+// readSpec reads and checks one parameter spec.
+func readSpec(s scope, name string) attune.ParamSpec {
+	for _, k := range sortedKeys(s.m) {
+		if !slices.Contains(specKeys, k) {
+			s.errorf(k, "unknown key %q in parameter %q; known keys: %s", k, name, strings.Join(specKeys, ", "))
+		}
+	}
+	p := attune.ParamSpec{
+		Type:        s.str("type"),
+		Description: s.str("description"),
+		Required:    s.boolean("required", false),
+		Secret:      s.boolean("secret", false),
+		Pattern:     s.str("pattern"),
+		Minimum:     s.number("minimum"),
+		Maximum:     s.number("maximum"),
+		Default:     s.m["default"],
+	}
+	s.integer("position")
+	s.boolean("immutable", false)
+	switch {
+	case p.Type == "" && !s.has("type"):
+		s.errorf("", "parameter %q needs a type: one of %s", name, strings.Join(paramTypes, ", "))
+	case p.Type != "" && !slices.Contains(paramTypes, p.Type):
+		s.errorf("type", "parameter %q has unknown type %q; use one of %s", name, p.Type, strings.Join(paramTypes, ", "))
+		p.Type = "" // nothing more to check against
+	}
+	if enum, ok := s.list("enum"); ok {
+		p.Enum = enum
+	}
+	checkSpecValues(s, name, p)
+	return p
+}
+
+// checkSpecValues checks that a spec's default, enum, bounds and pattern agree with its type and
+// with each other.
+func checkSpecValues(s scope, name string, p attune.ParamSpec) {
+	numeric := p.Type == "integer" || p.Type == "number"
+	if p.Type != "" && !numeric {
+		for _, k := range []string{"minimum", "maximum"} {
+			if s.has(k) {
+				s.errorf(k, "parameter %q: %s applies only to integer and number parameters", name, k)
+			}
+		}
+	}
+	if p.Minimum != nil && p.Maximum != nil && *p.Minimum > *p.Maximum {
+		s.errorf("minimum", "parameter %q: minimum %v is greater than maximum %v", name, *p.Minimum, *p.Maximum)
+	}
+	var re *regexp.Regexp
+	if p.Pattern != "" {
+		var err error
+		if re, err = regexp.Compile(p.Pattern); err != nil {
+			s.errorf("pattern", "parameter %q: pattern does not compile: %v", name, err)
+		}
+		if p.Type != "" && p.Type != "string" {
+			s.errorf("pattern", "parameter %q: pattern applies only to string parameters", name)
+		}
+	}
+	for _, v := range p.Enum {
+		if p.Type != "" && !matchesType(v, p.Type) {
+			s.errorf("enum", "parameter %q: enum value %s is not of type %s", name, describe(v), p.Type)
+		}
+	}
+	if p.Default == nil {
+		return
+	}
+	switch {
+	case p.Type != "" && !matchesType(p.Default, p.Type):
+		s.errorf("default", "parameter %q: default %s is not of type %s", name, describe(p.Default), p.Type)
+	case len(p.Enum) > 0 && !slices.ContainsFunc(p.Enum, func(e any) bool { return reflect.DeepEqual(e, p.Default) }):
+		s.errorf("default", "parameter %q: default %s is not in enum", name, describe(p.Default))
+	}
+	if f, ok := p.Default.(float64); ok {
+		if (p.Minimum != nil && f < *p.Minimum) || (p.Maximum != nil && f > *p.Maximum) {
+			s.errorf("default", "parameter %q: default %v is outside minimum/maximum", name, f)
+		}
+	}
+	if str, ok := p.Default.(string); ok && re != nil && !re.MatchString(str) {
+		s.errorf("default", "parameter %q: default %q does not match pattern", name, str)
+	}
+}
+
+// matchesType reports whether the JSON value v is of the JSON Schema type t.
+func matchesType(v any, t string) bool {
+	switch v := v.(type) {
+	case string:
+		return t == "string"
+	case bool:
+		return t == "boolean"
+	case float64:
+		return t == "number" || (t == "integer" && v == math.Trunc(v))
+	case map[string]any:
+		return t == "object"
+	case []any:
+		return t == "array"
+	}
+	return false
+}

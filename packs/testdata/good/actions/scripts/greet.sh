@@ -1,0 +1,3 @@
+#!/bin/sh
+eval "$(cat)"
+echo "$greeting"

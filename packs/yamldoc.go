@@ -1,0 +1,236 @@
+package packs
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+)
+
+// yamlDoc is one parsed YAML file: its name and its syntax tree, kept to find the line of any key.
+// Its values live in scopes.
+type yamlDoc struct {
+	file  string // the name shown in problems
+	body  ast.Node
+	probs *problems
+}
+
+// parseYAML parses data as a single YAML document holding a mapping, and returns the top-level
+// scope, its values normalised to what encoding/json decodes. On failure it records the problem
+// and returns false.
+func parseYAML(file string, data []byte, probs *problems) (scope, bool) {
+	f, err := parser.ParseBytes(data, 0)
+	if err != nil {
+		addYAMLError(probs, file, err)
+		return scope{}, false
+	}
+	var docs []*ast.DocumentNode
+	for _, d := range f.Docs {
+		if d.Body != nil {
+			docs = append(docs, d)
+		}
+	}
+	if len(docs) == 0 {
+		probs.add(file, 0, 0, "file is empty; expected a YAML mapping")
+		return scope{}, false
+	}
+	if len(docs) > 1 {
+		line, col := tokenPos(docs[1].Body)
+		probs.add(file, line, col, "found a second YAML document; put one definition per file")
+		return scope{}, false
+	}
+	var raw any
+	if err := yaml.UnmarshalWithOptions(data, &raw); err != nil {
+		addYAMLError(probs, file, err)
+		return scope{}, false
+	}
+	d := &yamlDoc{file: file, body: docs[0].Body, probs: probs}
+	top, ok := raw.(map[string]any)
+	if !ok {
+		line, col := tokenPos(d.body)
+		probs.add(file, line, col, "expected a mapping of keys like ref: and description:, found %s", describe(normalise(raw)))
+		return scope{}, false
+	}
+	s := scope{d: d, m: make(map[string]any, len(top))}
+	for _, k := range sortedKeys(top) {
+		v, err := toJSONValue(top[k])
+		if err != nil {
+			s.errorf(k, "%s cannot be stored as JSON: %v", k, err)
+			continue
+		}
+		s.m[k] = v
+	}
+	return s, true
+}
+
+// addYAMLError records a goccy parse or decode error at its token's position.
+func addYAMLError(probs *problems, file string, err error) {
+	var ye yaml.Error
+	if errors.As(err, &ye) && ye.GetToken() != nil {
+		pos := ye.GetToken().Position
+		probs.add(file, pos.Line, pos.Column, "invalid YAML: %s", ye.GetMessage())
+		return
+	}
+	probs.add(file, 0, 0, "invalid YAML: %v", err)
+}
+
+// toJSONValue round-trips v through encoding/json, so numbers become float64 and every map is a
+// map[string]any, exactly as the value will look once stored as jsonb and read back.
+func toJSONValue(v any) (any, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var out any
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// normalise is toJSONValue for values that are known to be JSON-able; it returns v unchanged on
+// failure.
+func normalise(v any) any {
+	out, err := toJSONValue(v)
+	if err != nil {
+		return v
+	}
+	return out
+}
+
+// pos returns the position of the deepest element of path found in the document: the key itself
+// when it exists, else its nearest existing ancestor; 0, 0 when not even the first key exists.
+// In a list, a path element is the item's index.
+func (d *yamlDoc) pos(path []string) (line, col int) {
+	n := d.body
+	for _, key := range path {
+		if item := findItem(n, key); item != nil {
+			line, col = tokenPos(item)
+			n = item
+			continue
+		}
+		kv := findKey(n, key)
+		if kv == nil {
+			break
+		}
+		line, col = tokenPos(kv.Key)
+		n = kv.Value
+	}
+	return line, col
+}
+
+// findItem returns item number index of the list n, or nil.
+func findItem(n ast.Node, index string) ast.Node {
+	for {
+		switch v := n.(type) {
+		case *ast.AnchorNode:
+			n = v.Value
+			continue
+		case *ast.TagNode:
+			n = v.Value
+			continue
+		case *ast.SequenceNode:
+			i, err := strconv.Atoi(index)
+			if err != nil || i < 0 || i >= len(v.Values) {
+				return nil
+			}
+			return v.Values[i]
+		}
+		return nil
+	}
+}
+
+// findKey returns the key/value pair named key in the mapping n, looking through anchors, tags
+// and merge keys whose value is written in place.
+func findKey(n ast.Node, key string) *ast.MappingValueNode {
+	var values []*ast.MappingValueNode
+	switch n := n.(type) {
+	case *ast.AnchorNode:
+		return findKey(n.Value, key)
+	case *ast.TagNode:
+		return findKey(n.Value, key)
+	case *ast.MappingNode:
+		values = n.Values
+	case *ast.MappingValueNode:
+		values = []*ast.MappingValueNode{n}
+	default:
+		return nil
+	}
+	for _, kv := range values {
+		if keyString(kv.Key) == key {
+			return kv
+		}
+	}
+	for _, kv := range values {
+		if _, merge := kv.Key.(*ast.MergeKeyNode); merge {
+			if found := findKey(kv.Value, key); found != nil {
+				return found
+			}
+		}
+	}
+	return nil
+}
+
+// keyString is a mapping key as the decoder turns it into a map[string]any key.
+func keyString(k ast.MapKeyNode) string {
+	switch k := k.(type) {
+	case *ast.MergeKeyNode:
+		return "<<"
+	case ast.ScalarNode:
+		return fmt.Sprint(k.GetValue())
+	}
+	return k.String()
+}
+
+// tokenPos returns the line and column where n starts.
+func tokenPos(n ast.Node) (line, col int) {
+	if m, ok := n.(*ast.MappingNode); ok && !m.IsFlowStyle && len(m.Values) > 0 {
+		n = m.Values[0].Key // a block mapping's own token is its first ':'
+	}
+	if n == nil || n.GetToken() == nil {
+		return 0, 0
+	}
+	p := n.GetToken().Position
+	return p.Line, p.Column
+}
+
+// describe names the JSON type of v for a problem message, quoting short scalars.
+func describe(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "nothing (null)"
+	case string:
+		if len(v) > 40 {
+			v = v[:40] + "…"
+		}
+		return fmt.Sprintf("the string %q", v)
+	case bool:
+		return fmt.Sprintf("the boolean %t", v)
+	case float64:
+		return fmt.Sprintf("the number %v", v)
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "a mapping"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// sortedKeys returns m's keys in order, so problems and results do not depend on map order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// dotted joins a key path for messages: parameters.message.type.
+func dotted(path []string) string { return strings.Join(path, ".") }

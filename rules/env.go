@@ -1,0 +1,67 @@
+package rules
+
+import (
+	"time"
+
+	"github.com/attune-run/attune"
+)
+
+// Env is what templates and criteria expressions can see: {"event": {...}, "rule": {...},
+// "pack": {"ref": ..., "config": {...}}, "system": {...}}. Values are JSON-shaped (maps, slices,
+// strings, numbers, bools, nil). Build it with NewEnv.
+type Env map[string]any
+
+// Env root names. A template or expression naming any other root fails to compile.
+const (
+	RootEvent  = "event"
+	RootRule   = "rule"
+	RootPack   = "pack"
+	RootSystem = "system"
+)
+
+// roots lists the Env roots known at compile time.
+var roots = []string{RootEvent, RootRule, RootPack, RootSystem}
+
+// NewEnv builds the Env for evaluating rule against ev. packConfig is the rule's pack config
+// (exposed as pack.config) and now becomes system.timestamp. Times are RFC 3339 strings in UTC so
+// they render the same in a template as in JSON. The payload is shared, not copied.
+func NewEnv(ev attune.Event, rule attune.Rule, packConfig map[string]any, now time.Time) Env {
+	payload := ev.Payload
+	if payload == nil {
+		payload = map[string]any{}
+	}
+	if packConfig == nil {
+		packConfig = map[string]any{}
+	}
+	return Env{
+		RootEvent: map[string]any{
+			"id":          ev.ID,
+			"trigger_ref": ev.TriggerRef,
+			"payload":     payload,
+			"created_at":  ev.CreatedAt.UTC().Format(time.RFC3339Nano),
+		},
+		RootRule: map[string]any{
+			"id":          rule.ID,
+			"ref":         rule.Ref,
+			"pack_ref":    rule.PackRef,
+			"trigger_ref": rule.TriggerRef,
+			"action_ref":  rule.ActionRef,
+		},
+		RootPack: map[string]any{
+			"ref":    rule.PackRef,
+			"config": packConfig,
+		},
+		RootSystem: map[string]any{
+			"timestamp": now.UTC().Format(time.RFC3339Nano),
+		},
+	}
+}
+
+// payload returns the event payload in env, or nil when there is none.
+func (env Env) payload() any {
+	event, ok := env[RootEvent].(map[string]any)
+	if !ok {
+		return nil
+	}
+	return event["payload"]
+}

@@ -1,0 +1,108 @@
+package rules
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/vm"
+)
+
+// programs caches compiled expr programs by source text. A *vm.Program is safe for concurrent
+// runs. The cache is never pruned: its sources come from registered rules.
+var programs sync.Map // string -> *vm.Program
+
+// compileEnv declares the Env roots, so a misspelt root (`evnt.payload`) fails at compile time,
+// while everything below a root stays dynamic: any key compiles, and a missing key evaluates to nil.
+var compileEnv = func() map[string]any {
+	env := make(map[string]any, len(roots))
+	for _, root := range roots {
+		env[root] = map[string]any{}
+	}
+	return env
+}()
+
+// compile returns the program for src, compiling it on first use. Every criteria expression and
+// template compiles here with the same options; this is the one place to change how they behave,
+// for example to make a missing map key an error rather than nil (an expr.Patch visitor on member
+// nodes, or a typed Env).
+func compile(src string) (*vm.Program, error) {
+	if p, ok := programs.Load(src); ok {
+		return p.(*vm.Program), nil
+	}
+	if strings.TrimSpace(src) == "" {
+		return nil, errors.New("empty expression")
+	}
+	p, err := expr.Compile(src, expr.Env(compileEnv))
+	if err != nil {
+		return nil, err
+	}
+	programs.Store(src, p)
+	return p, nil
+}
+
+// run evaluates p against env.
+func run(p *vm.Program, env Env) (any, error) {
+	return expr.Run(p, map[string]any(env))
+}
+
+// position is a 1-based line and column (in runes) in the text a user wrote.
+type position struct {
+	line, column int
+}
+
+// positionAt returns the position of byte offset off in s.
+func positionAt(s string, off int) position {
+	pos := position{line: 1, column: 1}
+	for _, r := range s[:off] {
+		if r == '\n' {
+			pos.line++
+			pos.column = 1
+			continue
+		}
+		pos.column++
+	}
+	return pos
+}
+
+// exprError describes an expr compile or runtime error in one line, locating it in the user's
+// text. start is where the expression begins in that text (it may sit inside "{{ }}").
+func exprError(err error, start position) error {
+	var fe *file.Error
+	if !errors.As(err, &fe) || fe.Line == 0 {
+		return err
+	}
+	pos := position{line: start.line + fe.Line - 1, column: fe.Column + 1}
+	if fe.Line == 1 {
+		pos.column = start.column + fe.Column
+	}
+	msg := firstLine(fe.Message)
+	if strings.HasPrefix(msg, "unknown name ") {
+		msg += "; known: " + strings.Join(roots, ", ")
+	}
+	return fmt.Errorf("line %d, column %d: %s", pos.line, pos.column, msg)
+}
+
+// firstLine cuts s at its first newline.
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// quote shortens a template or expression for an error message.
+func quote(s string) string {
+	if len(s) > briefMax {
+		cut := briefMax
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	return fmt.Sprintf("%q", s)
+}

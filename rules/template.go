@@ -1,0 +1,199 @@
+package rules
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/expr-lang/expr/vm"
+
+	"github.com/attune-run/attune"
+)
+
+// paramsRoot names the rendered parameters in error paths.
+const paramsRoot = "action_params"
+
+// Render walks params (maps, slices, strings) and renders every string holding "{{ … }}". The
+// content of each {{ }} is an expr-lang/expr expression evaluated against env. A string that is
+// exactly one template (only whitespace around it) keeps the type of the value (number, bool,
+// map, slice, nil). Mixed strings interpolate: strings as they are, numbers and bools as JSON
+// text, maps and slices as compact JSON, nil as "". Non-string values pass through unchanged;
+// params is not modified, though values taken from env are shared, not copied. A missing map key
+// evaluates to nil; a key looked up below it (`event.payload.missing.x`) is an evaluation error
+// unless written with `?.`.
+//
+// An error names the parameter path (`action_params.message`, `action_params.items[0].name`)
+// and the template; a template that does not compile also wraps attune.ErrInvalid.
+func Render(params map[string]any, env Env) (map[string]any, error) {
+	if params == nil {
+		return nil, nil
+	}
+	out, err := walk(paramsRoot, params, func(path, s string) (any, error) {
+		return renderString(path, s, env)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.(map[string]any), nil
+}
+
+// CheckTemplates compiles, without evaluating, every template in params and returns an error
+// naming the path of the first bad one (in sorted key order). Call it when a rule is registered;
+// the error wraps attune.ErrInvalid.
+func CheckTemplates(params map[string]any) error {
+	_, err := walk(paramsRoot, params, func(path, s string) (any, error) {
+		segs, _, err := scanTemplates(path, s)
+		if err != nil {
+			return nil, err
+		}
+		for _, seg := range segs {
+			if seg.template {
+				if _, err := compileTemplate(path, seg); err != nil {
+					return nil, err
+				}
+			}
+		}
+		return s, nil
+	})
+	return err
+}
+
+// templateError says which parameter and which template failed.
+type templateError struct {
+	path     string
+	template string // the failing "{{ … }}", or the whole string when it does not scan
+	err      error
+	invalid  bool // the template does not compile: bad user input
+}
+
+func (e *templateError) Error() string {
+	return fmt.Sprintf("%s: template %s: %v", e.path, quote(e.template), e.err)
+}
+
+// Unwrap returns the cause and, for a template that does not compile, attune.ErrInvalid.
+func (e *templateError) Unwrap() []error {
+	if e.invalid {
+		return []error{e.err, attune.ErrInvalid}
+	}
+	return []error{e.err}
+}
+
+// renderString renders the templates in s.
+func renderString(path, s string, env Env) (any, error) {
+	segs, whole, err := scanTemplates(path, s)
+	if err != nil || segs == nil {
+		return s, err
+	}
+	if whole {
+		for _, seg := range segs {
+			if seg.template {
+				return evalTemplate(path, seg, env)
+			}
+		}
+	}
+	var b strings.Builder
+	for _, seg := range segs {
+		if !seg.template {
+			b.WriteString(seg.text)
+			continue
+		}
+		v, err := evalTemplate(path, seg, env)
+		if err != nil {
+			return nil, err
+		}
+		text, err := interpolate(v)
+		if err != nil {
+			return nil, &templateError{path: path, template: seg.text, err: fmt.Errorf("render %T as text: %w", v, err)}
+		}
+		b.WriteString(text)
+	}
+	return b.String(), nil
+}
+
+// scanTemplates splits s into segments (see scan), or returns nil when s holds no template.
+func scanTemplates(path, s string) (segs []segment, whole bool, err error) {
+	if !strings.Contains(s, "{{") {
+		return nil, false, nil
+	}
+	segs, whole, err = scan(s)
+	if err != nil {
+		return nil, false, &templateError{path: path, template: s, err: err, invalid: true}
+	}
+	return segs, whole, nil
+}
+
+// compileTemplate compiles one template segment.
+func compileTemplate(path string, seg segment) (*vm.Program, error) {
+	p, err := compile(seg.src)
+	if err != nil {
+		return nil, &templateError{path: path, template: seg.text, err: exprError(err, templateStart), invalid: true}
+	}
+	return p, nil
+}
+
+// templateStart is where a template's expression starts in its "{{ … }}" text.
+var templateStart = position{line: 1, column: 3}
+
+// evalTemplate compiles (or fetches from the cache) and evaluates one template segment.
+func evalTemplate(path string, seg segment, env Env) (any, error) {
+	p, err := compileTemplate(path, seg)
+	if err != nil {
+		return nil, err
+	}
+	v, err := run(p, env)
+	if err != nil {
+		return nil, &templateError{path: path, template: seg.text, err: exprError(err, templateStart)}
+	}
+	return v, nil
+}
+
+// walk copies v, replacing every string with what fn returns for it; path names v in errors.
+// Map keys are visited in sorted order so the first error is always the same one.
+func walk(path string, v any, fn func(path, s string) (any, error)) (any, error) {
+	switch v := v.(type) {
+	case string:
+		return fn(path, v)
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			r, err := walk(childPath(path, k), v[k], fn)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = r
+		}
+		return out, nil
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			r, err := walk(path+"["+strconv.Itoa(i)+"]", e, fn)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = r
+		}
+		return out, nil
+	}
+	return v, nil
+}
+
+// childPath appends key to path: `.key` for plain keys, `["odd key"]` otherwise.
+func childPath(path, key string) string {
+	plain := key != ""
+	for _, r := range key {
+		if !(r == '_' || r == '-' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return path + "." + key
+	}
+	return path + "[" + strconv.Quote(key) + "]"
+}

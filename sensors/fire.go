@@ -1,0 +1,128 @@
+package sensors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/attune-run/attune"
+	"github.com/attune-run/attune/db"
+	"github.com/attune-run/attune/jobs"
+	"github.com/attune-run/attune/sensors/schedule"
+)
+
+// FireWorker fires one timer for one scheduled time. In one transaction it advances the timer
+// with a compare-and-set (so a redelivered fire does nothing), records the event targeted at the
+// timer's rule, enforces the rule, inserts the next fire job and completes its own job. Ticks
+// missed while nothing ran collapse into this one fire, whose payload says how many were missed.
+type FireWorker struct {
+	river.WorkerDefaults[jobs.TimerFireArgs]
+	T *Timers
+}
+
+// Work implements river.Worker.
+func (w *FireWorker) Work(ctx context.Context, job *river.Job[jobs.TimerFireArgs]) error {
+	t := w.T
+	scheduled := job.Args.FireAt
+	return t.P.DB.InTx(ctx, func(q *db.Queries) error {
+		complete := func() error {
+			_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, q.Tx(), job)
+			return err
+		}
+		timer, err := q.TimerLock(ctx, job.Args.TimerID)
+		if errors.Is(err, attune.ErrNotFound) {
+			return complete() // the rule is gone
+		}
+		if err != nil {
+			return err
+		}
+		if !timer.Enabled || timer.NextFireAt == nil || !timer.NextFireAt.Equal(scheduled) {
+			t.Log.Debug("stale timer fire skipped", "timer_id", timer.ID, "fire_at", scheduled)
+			return complete()
+		}
+		rule, err := q.RuleByID(ctx, timer.RuleID)
+		if err != nil {
+			return err
+		}
+		firedAt := t.now()
+		sched, err := schedule.Parse(timer.TriggerRef, timer.Params, scheduled.Add(-time.Nanosecond))
+		if err != nil {
+			return fmt.Errorf("timer %d of rule %s: %w", timer.ID, rule.Ref, err)
+		}
+		next, missed := schedule.CatchUp(sched, scheduled, firedAt)
+		next = next.Truncate(time.Microsecond)
+		var nextp *time.Time
+		if !next.IsZero() {
+			nextp = &next
+		}
+		timer, err = q.TimerAdvance(ctx, timer.ID, scheduled, nextp, firedAt)
+		if err != nil {
+			return err
+		}
+		ev, err := q.EventInsert(ctx, db.NewEvent{
+			TriggerRef: timer.TriggerRef, RuleID: &rule.ID, RuleRef: rule.Ref, TimerID: &timer.ID,
+			ScheduledAt: &scheduled, Payload: payload(sched, timer, scheduled, firedAt, next, missed),
+		})
+		if err != nil {
+			return err
+		}
+		if err := t.P.ProcessEvent(ctx, q, ev); err != nil {
+			return err
+		}
+		if nextp != nil {
+			if err := t.insertFire(ctx, q, timer.ID, next); err != nil {
+				return err
+			}
+		}
+		log := t.Log.With("timer_id", timer.ID, "rule", rule.Ref, "event_id", ev.ID)
+		if missed > 0 {
+			log.Warn("timer caught up after downtime", "missed", missed, "scheduled_at", scheduled.UTC())
+		} else {
+			log.Debug("timer fired", "lateness_ms", firedAt.Sub(scheduled).Milliseconds())
+		}
+		return complete()
+	})
+}
+
+// payload is the event payload of a timer fire.
+func payload(s schedule.Schedule, timer attune.Timer, scheduled, fired, next time.Time, missed int) map[string]any {
+	p := map[string]any{
+		"type":         s.Kind(),
+		"scheduled_at": scheduled.UTC().Format(time.RFC3339Nano),
+		"fired_at":     fired.UTC().Format(time.RFC3339Nano),
+		"lateness_ms":  fired.Sub(scheduled).Milliseconds(),
+		"missed":       missed,
+		"count":        timer.FireCount,
+	}
+	if !next.IsZero() {
+		p["next_fire_at"] = next.UTC().Format(time.RFC3339Nano)
+	}
+	for k, v := range timer.Params {
+		if _, taken := p[k]; !taken {
+			p[k] = v
+		}
+	}
+	return p
+}
+
+// ReconcileWorker runs Timers.Reconcile; it is a River periodic job (leader only).
+type ReconcileWorker struct {
+	river.WorkerDefaults[jobs.TimerReconcileArgs]
+	T *Timers
+}
+
+// Work implements river.Worker.
+func (w *ReconcileWorker) Work(ctx context.Context, _ *river.Job[jobs.TimerReconcileArgs]) error {
+	_, err := w.T.Reconcile(ctx)
+	return err
+}
+
+// Register adds the timer workers to a River worker bundle.
+func Register(workers *river.Workers, t *Timers) {
+	river.AddWorker(workers, &FireWorker{T: t})
+	river.AddWorker(workers, &ReconcileWorker{T: t})
+}

@@ -1,0 +1,188 @@
+// Package sensors notices that something happened and records it as an event. Its first
+// source is durable timers: each enabled timer rule has its next fire time in Postgres and
+// exactly one pending attune.timer.fire job scheduled at that time, unique on (timer, fire
+// time). The fire handler writes the event, the enforcement, the execution, the dispatch job and
+// the next fire job in one transaction; disabling or deleting the rule cancels the pending fire
+// job in the same transaction as the change. The schedule math lives in sensors/schedule.
+package sensors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/attune-run/attune"
+	"github.com/attune-run/attune/db"
+	"github.com/attune-run/attune/jobs"
+	"github.com/attune-run/attune/sensors/schedule"
+)
+
+// Timers keeps rules' timers in step with the rules and fires them.
+type Timers struct {
+	P   *jobs.Pipeline
+	Log *slog.Logger
+	Now func() time.Time
+}
+
+func (t *Timers) now() time.Time {
+	if t.Now != nil {
+		return t.Now()
+	}
+	return time.Now()
+}
+
+// Sync makes a rule's timer match the rule, in the caller's transaction: an enabled timer rule
+// gets a timer with one pending fire job; a disabled one has its timer disabled and its pending
+// fire job cancelled. An unchanged, already scheduled timer keeps its schedule, so registering
+// the same pack again does not reset it. Rules on other triggers are left alone.
+func (t *Timers) Sync(ctx context.Context, q *db.Queries, rule attune.Rule) error {
+	if !attune.IsTimerTrigger(rule.TriggerRef) {
+		return t.Stop(ctx, q, rule.ID)
+	}
+	if !rule.Enabled {
+		return t.Stop(ctx, q, rule.ID)
+	}
+	now := t.now()
+	existing, err := q.TimerByRule(ctx, rule.ID)
+	switch {
+	case err == nil && existing.Enabled &&
+		existing.TriggerRef == rule.TriggerRef && sameParams(existing.Params, rule.TriggerParams):
+		return nil // unchanged: keep its schedule (a fired datetime timer stays done)
+	case err != nil && !errors.Is(err, attune.ErrNotFound):
+		return err
+	}
+	sched, err := schedule.Parse(rule.TriggerRef, rule.TriggerParams, now)
+	if err != nil {
+		return fmt.Errorf("rule %s: %w", rule.Ref, err)
+	}
+	// Postgres keeps microseconds: truncate so the fire job's time equals the stored one.
+	first := schedule.First(sched, now).Truncate(time.Microsecond)
+	var next *time.Time
+	if !first.IsZero() {
+		next = &first
+	}
+	if err == nil && existing.FireJobID != nil {
+		if err := t.cancel(ctx, q.Tx(), *existing.FireJobID); err != nil {
+			return err
+		}
+	}
+	timer, err := q.TimerUpsert(ctx, rule.ID, rule.TriggerRef, rule.TriggerParams, true, next)
+	if err != nil {
+		return err
+	}
+	if next == nil {
+		return nil
+	}
+	t.Log.Info("timer scheduled", "rule", rule.Ref, "timer_id", timer.ID, "next_fire_at", next.UTC())
+	return t.insertFire(ctx, q, timer.ID, *next)
+}
+
+// Stop disables a rule's timer and cancels its pending fire job, in the caller's transaction.
+func (t *Timers) Stop(ctx context.Context, q *db.Queries, ruleID int64) error {
+	timer, err := q.TimerDisable(ctx, ruleID)
+	if errors.Is(err, attune.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if timer.FireJobID != nil {
+		return t.cancel(ctx, q.Tx(), *timer.FireJobID)
+	}
+	return nil
+}
+
+// CancelFire cancels a deleted rule's pending fire job, in the caller's transaction.
+func (t *Timers) CancelFire(ctx context.Context, q *db.Queries, jobID *int64) error {
+	if jobID == nil {
+		return nil
+	}
+	return t.cancel(ctx, q.Tx(), *jobID)
+}
+
+func (t *Timers) cancel(ctx context.Context, tx pgx.Tx, jobID int64) error {
+	_, err := t.P.River.JobCancelTx(ctx, tx, jobID)
+	if err != nil && !errors.Is(err, river.ErrNotFound) {
+		return fmt.Errorf("cancel fire job %d: %w", jobID, err)
+	}
+	return nil
+}
+
+// insertFire inserts the fire job of a timer for one time and records it on the timer.
+func (t *Timers) insertFire(ctx context.Context, q *db.Queries, timerID int64, at time.Time) error {
+	res, err := t.P.River.InsertTx(ctx, q.Tx(), jobs.TimerFireArgs{TimerID: timerID, FireAt: at.UTC()},
+		&river.InsertOpts{ScheduledAt: at})
+	if err != nil {
+		return fmt.Errorf("insert fire job of timer %d: %w", timerID, err)
+	}
+	return q.TimerSetFireJob(ctx, timerID, res.Job.ID)
+}
+
+// Reconcile re-inserts the pending fire job of every enabled timer that lost it. The insert is
+// unique on (timer, fire time), so running it while a fire is in flight changes nothing.
+func (t *Timers) Reconcile(ctx context.Context) (int, error) {
+	n := 0
+	err := t.P.DB.InTx(ctx, func(q *db.Queries) error {
+		timers, err := q.TimersNeedingJob(ctx)
+		if err != nil {
+			return err
+		}
+		for _, tm := range timers {
+			if err := t.insertFire(ctx, q, tm.ID, *tm.NextFireAt); err != nil {
+				return err
+			}
+			t.Log.Warn("timer fire job restored", "timer_id", tm.ID, "rule_id", tm.RuleID, "next_fire_at", tm.NextFireAt.UTC())
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+func sameParams(a, b map[string]any) bool {
+	return fmt.Sprint(a) == fmt.Sprint(b) // fmt prints maps sorted by key
+}
+
+// RegisterPack upserts a pack and brings its rules' timers in step, in one transaction: timers
+// of new or changed rules are scheduled, timers of disabled rules stop, and the pending fire
+// jobs of rules that vanished from the pack are cancelled. A failure changes nothing.
+func (t *Timers) RegisterPack(ctx context.Context, p *attune.Pack) (*db.Registration, error) {
+	var reg *db.Registration
+	err := t.P.DB.InTx(ctx, func(q *db.Queries) error {
+		var err error
+		if reg, err = q.RegisterPack(ctx, p); err != nil {
+			return err
+		}
+		for _, r := range reg.Rules {
+			if err := t.Sync(ctx, q, r); err != nil {
+				return err
+			}
+		}
+		for _, r := range reg.RemovedRules {
+			if err := t.CancelFire(ctx, q, r.FireJobID); err != nil {
+				return err
+			}
+			t.Log.Info("rule removed with its pack", "rule", r.Ref)
+		}
+		return nil
+	})
+	return reg, err
+}
+
+// SetRuleEnabled enables or disables a rule and starts or stops its timer, in one transaction.
+func (t *Timers) SetRuleEnabled(ctx context.Context, ref string, enabled bool) (attune.Rule, error) {
+	var rule attune.Rule
+	err := t.P.DB.InTx(ctx, func(q *db.Queries) error {
+		var err error
+		if rule, err = q.RuleSetEnabled(ctx, ref, enabled); err != nil {
+			return err
+		}
+		return t.Sync(ctx, q, rule)
+	})
+	return rule, err
+}
