@@ -18,8 +18,14 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// gooseTable keeps attune's migration versions apart from a team's own goose table.
-const gooseTable = "attune_goose_version"
+// gooseTable keeps attune's migration versions in attune's schema, apart from a team's own
+// goose table. The schema is created before goose looks for its table.
+const gooseTable = "attune.goose_db_version"
+
+// RiverSchema is where River's tables live. It is pinned rather than left to the search path:
+// with the common search path "$user", public, a role named attune would otherwise see
+// attune's own schema first and create River's later tables there.
+const RiverSchema = "public"
 
 // migrateLockID is the advisory lock that serialises migrations from replicas booting together.
 const migrateLockID int64 = 0x617474756e65 // "attune"
@@ -50,7 +56,7 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) ([]strin
 	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", migrateLockID) //nolint:errcheck
 
 	var applied []string
-	rm, err := rivermigrate.New(riverpgxv5.New(pool), nil)
+	rm, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Schema: RiverSchema})
 	if err != nil {
 		return nil, fmt.Errorf("migrate river: %w", err)
 	}
@@ -62,6 +68,9 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) ([]strin
 		applied = append(applied, fmt.Sprintf("river %03d_%s", v.Version, v.Name))
 	}
 
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS attune"); err != nil {
+		return nil, fmt.Errorf("migrate attune: create schema: %w", err)
+	}
 	p, closeP, err := gooseProvider(pool)
 	if err != nil {
 		return nil, err
@@ -82,7 +91,7 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) ([]strin
 
 // MigrationStatus lists River's and attune's migrations and whether each is applied.
 func MigrationStatus(ctx context.Context, pool *pgxpool.Pool) ([]Migration, error) {
-	rm, err := rivermigrate.New(riverpgxv5.New(pool), nil)
+	rm, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Schema: RiverSchema})
 	if err != nil {
 		return nil, fmt.Errorf("river migrations: %w", err)
 	}

@@ -85,8 +85,11 @@ func (w *DispatchWorker) Work(ctx context.Context, job *river.Job[ExecutionDispa
 		if err := p.announceTerminal(fctx, q.Tx(), fx); err != nil {
 			return err
 		}
-		log.Info("execution finished", "action", fx.ActionRef, "status", fx.Status,
-			"duration_ms", res.Duration.Milliseconds(), "error", fx.Error)
+		attrs := []any{"action", fx.ActionRef, "status", fx.Status, "duration_ms", res.Duration.Milliseconds()}
+		if fx.Error != "" {
+			attrs = append(attrs, "error", fx.Error)
+		}
+		log.Info("execution finished", attrs...)
 		return completeTx(fctx, q, job)
 	})
 }

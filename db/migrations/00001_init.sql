@@ -1,7 +1,7 @@
 -- +goose Up
 -- attune's own tables. River's tables live beside them in the search path's first schema
 -- (public by default) and are migrated by rivermigrate, not here.
-CREATE SCHEMA IF NOT EXISTS attune;
+CREATE SCHEMA IF NOT EXISTS attune; -- also created by db.Migrate before goose runs
 
 CREATE TABLE attune.pack (
     id          bigserial PRIMARY KEY,

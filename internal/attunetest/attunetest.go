@@ -81,7 +81,7 @@ func New(t testing.TB, opts ...Options) *Env {
 		queues[jobs.RuntimeQueue(rt)] = river.QueueConfig{MaxWorkers: 10}
 	}
 	client, err := river.NewClient(riverpgxv5.New(d.Pool), &river.Config{
-		Workers: workers, Queues: queues, Logger: log,
+		Schema: db.RiverSchema, Workers: workers, Queues: queues, Logger: log,
 		FetchCooldown: 5 * time.Millisecond, FetchPollInterval: 50 * time.Millisecond,
 		TestOnly: true,
 	})

@@ -1,0 +1,224 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/viper"
+)
+
+// Config is attune's whole configuration. Only this package reads it; other packages take the
+// typed parts they need.
+type Config struct {
+	DataDir  string         `mapstructure:"data_dir" json:"data_dir"`
+	Roles    string         `mapstructure:"roles" json:"roles"`
+	Database DatabaseConfig `mapstructure:"database" json:"database"`
+	Worker   WorkerConfig   `mapstructure:"worker" json:"worker"`
+	Runtimes RuntimesConfig `mapstructure:"runtimes" json:"runtimes"`
+	River    RiverConfig    `mapstructure:"river" json:"river"`
+	Packs    PacksConfig    `mapstructure:"packs" json:"packs"`
+	Log      LogConfig      `mapstructure:"log" json:"log"`
+}
+
+// DatabaseConfig says where attune's database is. An empty URL runs the embedded cluster.
+type DatabaseConfig struct {
+	URL         string `mapstructure:"url" json:"url"`
+	MaxConns    int32  `mapstructure:"max_conns" json:"max_conns"`
+	AutoMigrate bool   `mapstructure:"auto_migrate" json:"auto_migrate"`
+}
+
+// WorkerConfig tunes the workers role.
+type WorkerConfig struct {
+	Name            string `mapstructure:"name" json:"name"`
+	Concurrency     int    `mapstructure:"concurrency" json:"concurrency"`
+	NoopConcurrency int    `mapstructure:"noop_concurrency" json:"noop_concurrency"`
+}
+
+// RuntimesConfig configures the action runtimes.
+type RuntimesConfig struct {
+	Shell     string        `mapstructure:"shell" json:"shell"`
+	Python    string        `mapstructure:"python" json:"python"`
+	OutputCap int           `mapstructure:"output_cap" json:"output_cap"`
+	KillGrace time.Duration `mapstructure:"kill_grace" json:"kill_grace"`
+	WorkDir   string        `mapstructure:"work_dir" json:"work_dir"`
+}
+
+// RiverConfig tunes the River client.
+type RiverConfig struct {
+	FetchCooldown     time.Duration `mapstructure:"fetch_cooldown" json:"fetch_cooldown"`
+	FetchPollInterval time.Duration `mapstructure:"fetch_poll_interval" json:"fetch_poll_interval"`
+}
+
+// PacksConfig says which packs attune registers at start.
+type PacksConfig struct {
+	Demo string   `mapstructure:"demo" json:"demo"` // auto (embedded database only), true, false
+	Dirs []string `mapstructure:"dirs" json:"dirs"`
+}
+
+// LogConfig configures logging.
+type LogConfig struct {
+	Format string `mapstructure:"format" json:"format"` // text or json
+	Level  string `mapstructure:"level" json:"level"`   // debug, info, warn, error
+}
+
+// Roles a replica can run.
+const (
+	RoleTimers  = "timers"
+	RoleRules   = "rules"
+	RoleWorkers = "workers"
+)
+
+var allRoles = []string{RoleTimers, RoleRules, RoleWorkers}
+
+// setDefaults gives every key a default, so configuration from the environment alone works.
+func setDefaults(v *viper.Viper) {
+	v.SetDefault("data_dir", "./.attune")
+	v.SetDefault("roles", strings.Join(allRoles, ","))
+	v.SetDefault("database.url", "")
+	v.SetDefault("database.max_conns", 20)
+	v.SetDefault("database.auto_migrate", true)
+	v.SetDefault("worker.name", "")
+	v.SetDefault("worker.concurrency", 10)
+	v.SetDefault("worker.noop_concurrency", 100)
+	v.SetDefault("runtimes.shell", "/bin/sh")
+	v.SetDefault("runtimes.python", "python3")
+	v.SetDefault("runtimes.output_cap", 1<<20)
+	v.SetDefault("runtimes.kill_grace", "5s")
+	v.SetDefault("runtimes.work_dir", "")
+	v.SetDefault("river.fetch_cooldown", "10ms")
+	v.SetDefault("river.fetch_poll_interval", "200ms")
+	v.SetDefault("packs.demo", "auto")
+	v.SetDefault("packs.dirs", []string{})
+	v.SetDefault("log.format", "text")
+	v.SetDefault("log.level", "info")
+}
+
+// loadConfig reads the config file (if any), then ATTUNE_* environment variables, then flags
+// bound to v. ATTUNE_DATABASE_URL overrides database.url, ATTUNE_DATA_DIR data_dir, and so on.
+func loadConfig(v *viper.Viper, file string) (*Config, error) {
+	setDefaults(v)
+	v.SetEnvPrefix("ATTUNE")
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	v.AutomaticEnv()
+	if file == "" {
+		if _, err := os.Stat("config.development.yaml"); err == nil && os.Getenv("ATTUNE_CONFIG") == "" {
+			file = "config.development.yaml"
+		}
+		if f := os.Getenv("ATTUNE_CONFIG"); f != "" {
+			file = f
+		}
+	}
+	if file != "" {
+		v.SetConfigFile(file)
+		if err := v.ReadInConfig(); err != nil {
+			return nil, fmt.Errorf("read config %s: %w", file, err)
+		}
+	}
+	var c Config
+	if err := v.Unmarshal(&c); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if env := os.Getenv("ATTUNE_PACKS_DIRS"); env != "" { // viper does not split env lists
+		c.Packs.Dirs = strings.Split(env, ",")
+	}
+	if c.Worker.Name == "" {
+		host, _ := os.Hostname()
+		c.Worker.Name = fmt.Sprintf("%s-%d", host, os.Getpid())
+	}
+	return &c, nil
+}
+
+// Validate reports every field error at once, before anything starts.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	if _, err := c.RoleList(); err != nil {
+		bad("roles", "%v", err)
+	}
+	if c.DataDir == "" && c.Database.URL == "" {
+		bad("data_dir", "must be set when database.url is empty (the embedded database lives there)")
+	}
+	if c.Database.URL != "" {
+		if u, err := url.Parse(c.Database.URL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			bad("database.url", "must be a postgres:// or postgresql:// URL")
+		}
+	}
+	if c.Database.MaxConns < 2 {
+		bad("database.max_conns", "must be at least 2, got %d", c.Database.MaxConns)
+	}
+	if c.Worker.Concurrency < 1 {
+		bad("worker.concurrency", "must be at least 1, got %d", c.Worker.Concurrency)
+	}
+	if c.Worker.NoopConcurrency < 1 {
+		bad("worker.noop_concurrency", "must be at least 1, got %d", c.Worker.NoopConcurrency)
+	}
+	if c.Runtimes.OutputCap < 1024 {
+		bad("runtimes.output_cap", "must be at least 1024 bytes, got %d", c.Runtimes.OutputCap)
+	}
+	if c.Runtimes.KillGrace <= 0 {
+		bad("runtimes.kill_grace", "must be positive, got %s", c.Runtimes.KillGrace)
+	}
+	if c.River.FetchCooldown <= 0 || c.River.FetchPollInterval <= 0 {
+		bad("river", "fetch_cooldown and fetch_poll_interval must be positive")
+	}
+	if !slices.Contains([]string{"auto", "true", "false"}, c.Packs.Demo) {
+		bad("packs.demo", "must be auto, true or false, got %q", c.Packs.Demo)
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		bad("log.format", "must be text or json, got %q", c.Log.Format)
+	}
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
+		bad("log.level", "must be debug, info, warn or error, got %q", c.Log.Level)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("invalid configuration:\n  %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// RoleList parses Roles.
+func (c *Config) RoleList() ([]string, error) {
+	var out []string
+	for _, r := range strings.Split(c.Roles, ",") {
+		r = strings.TrimSpace(r)
+		if r == "" {
+			continue
+		}
+		if r == "all" {
+			return allRoles, nil
+		}
+		if !slices.Contains(allRoles, r) {
+			return nil, fmt.Errorf("unknown role %q (known: %s)", r, strings.Join(allRoles, ", "))
+		}
+		out = append(out, r)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no roles given (known: %s)", strings.Join(allRoles, ", "))
+	}
+	return out, nil
+}
+
+// Masked returns a copy of the configuration with secrets masked, for printing.
+func (c Config) Masked() Config {
+	if c.Database.URL != "" {
+		if u, err := url.Parse(c.Database.URL); err == nil {
+			if _, has := u.User.Password(); has {
+				u.User = url.UserPassword(u.User.Username(), "********")
+			}
+			q := u.Query()
+			if q.Has("password") {
+				q.Set("password", "********")
+				u.RawQuery = q.Encode()
+			}
+			c.Database.URL = u.String()
+		}
+	}
+	return c
+}

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/attune-run/attune"
+)
+
+func (c *cli) runCmd() *cobra.Command {
+	var timeout time.Duration
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "run REF [key=value | key:=json]...",
+		Short: "Run an action once, wait for it and print its result",
+		Long: `Run an action once and wait for it. As in httpie, key=value passes a string and key:=JSON passes a
+raw JSON value (key:=5, key:=true, key:='["a","b"]'). Exits 0 when the execution completed and
+1 otherwise. When no worker replica is running, attune run works the execution itself.`,
+		Example: `  attune run core.echo message=hi
+  attune run --timeout 1s core.sleep seconds:=5`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			params, err := parseParams(args[1:])
+			if err != nil {
+				return exitError{code: 2, msg: err.Error()}
+			}
+			return c.run(cmd.Context(), args[0], params, timeout, asJSON)
+		},
+	}
+	cmd.Flags().DurationVar(&timeout, "timeout", 0, "override the action's timeout (e.g. 30s)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the execution as JSON")
+	return cmd
+}
+
+// parseParams reads httpie-style key=value (string) and key:=json (raw JSON) arguments.
+func parseParams(args []string) (map[string]any, error) {
+	params := map[string]any{}
+	for _, a := range args {
+		if k, raw, ok := strings.Cut(a, ":="); ok && !strings.Contains(k, "=") {
+			var v any
+			if err := json.Unmarshal([]byte(raw), &v); err != nil {
+				return nil, fmt.Errorf("parameter %s: %q is not JSON (use %s=%s for a string): %v", k, raw, k, raw, err)
+			}
+			params[k] = v
+			continue
+		}
+		k, v, ok := strings.Cut(a, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("argument %q: parameters are key=value or key:=json", a)
+		}
+		params[k] = v
+	}
+	return params, nil
+}
+
+func (c *cli) run(ctx context.Context, ref string, params map[string]any, timeout time.Duration, asJSON bool) error {
+	a, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	live, err := a.liveWorkers(ctx)
+	if err != nil {
+		return err
+	}
+	var roles []string
+	if !live {
+		roles = []string{RoleWorkers, RoleRules} // no replica runs actions: work this one here
+	}
+	if err := a.build(roles); err != nil {
+		return err
+	}
+	if !live {
+		if err := a.river.Start(ctx); err != nil {
+			return err
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = a.river.Stop(sctx)
+		}()
+	}
+	x, err := a.p.Run(ctx, ref, params, timeout)
+	if errors.Is(err, attune.ErrNotFound) {
+		return exitError{code: 2, msg: fmt.Sprintf("action %s is not registered; `attune pack register DIR` registers a pack", ref)}
+	}
+	if err != nil {
+		return err
+	}
+	for !x.Status.Terminal() {
+		select {
+		case <-ctx.Done():
+			return exitError{code: 130, msg: fmt.Sprintf("interrupted; execution %d goes on (attune execution get %d)", x.ID, x.ID)}
+		case <-time.After(50 * time.Millisecond):
+		}
+		if x, err = a.db.Read().Execution(ctx, x.ID); err != nil {
+			return err
+		}
+	}
+	if asJSON {
+		if err := writeJSON(c.stdout, executionJSON(x)); err != nil {
+			return err
+		}
+	} else {
+		printResult(c.stdout, x)
+	}
+	if x.Status != attune.StatusCompleted {
+		return exitError{code: 1, msg: fmt.Sprintf("execution %d %s: %s", x.ID, x.Status, x.Error)}
+	}
+	return nil
+}

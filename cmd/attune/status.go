@@ -1,0 +1,153 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/attune-run/attune"
+	"github.com/attune-run/attune/db"
+	"github.com/attune-run/attune/db/embedded"
+)
+
+func (c *cli) statusCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use: "status", Short: "Queue depths by River state, executions by status, and workers seen", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return c.withApp(cmd.Context(), func(a *app) error {
+				ctx := cmd.Context()
+				q := a.db.Read()
+				jobs, err := q.JobCounts(ctx)
+				if err != nil {
+					return err
+				}
+				counts, err := q.ExecutionCounts(ctx)
+				if err != nil {
+					return err
+				}
+				workers, err := q.Workers(ctx)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return writeJSON(c.stdout, map[string]any{"jobs": jobs, "executions": counts, "workers": workers})
+				}
+				fmt.Fprintln(c.stdout, "JOBS")
+				jrows := make([][]string, len(jobs))
+				for i, j := range jobs {
+					jrows[i] = []string{j.Queue, j.State, strconv.FormatInt(j.Count, 10)}
+				}
+				if err := table(c.stdout, []string{"QUEUE", "STATE", "COUNT"}, jrows); err != nil {
+					return err
+				}
+				fmt.Fprintln(c.stdout, "\nEXECUTIONS")
+				var xrows [][]string
+				for _, s := range attune.ExecutionStatuses {
+					if n := counts[s]; n > 0 {
+						xrows = append(xrows, []string{string(s), strconv.FormatInt(n, 10)})
+					}
+				}
+				if err := table(c.stdout, []string{"STATUS", "COUNT"}, xrows); err != nil {
+					return err
+				}
+				fmt.Fprintln(c.stdout, "\nWORKERS")
+				wrows := make([][]string, len(workers))
+				for i, w := range workers {
+					state := "alive"
+					if time.Since(w.LastSeenAt) > 3*heartbeatEvery {
+						state = "silent"
+					}
+					seen := w.LastSeenAt
+					wrows[i] = []string{w.Name, w.Roles, state, fmtTime(&seen)}
+				}
+				return table(c.stdout, []string{"NAME", "ROLES", "STATE", "LAST SEEN"}, wrows)
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func (c *cli) dbCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "db", Short: "The database attune uses"}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "url",
+		Short: "Print the URL of the database (the running embedded cluster, or database.url)",
+		Long: `Print the database URL, for psql "$(attune db url)". With the embedded default this is the
+running cluster of the data directory; when none is running it says so and exits 1.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if c.cfg.Database.URL != "" {
+				fmt.Fprintln(c.stdout, c.cfg.Database.URL)
+				return nil
+			}
+			dir, err := filepath.Abs(c.cfg.DataDir)
+			if err != nil {
+				return err
+			}
+			url, err := embedded.RunningURL(dir)
+			if err != nil {
+				return exitError{code: 1, msg: fmt.Sprintf("%v\n(start it with `attune start`, or set database.url)", err)}
+			}
+			fmt.Fprintln(c.stdout, url)
+			return nil
+		},
+	})
+	return cmd
+}
+
+func (c *cli) migrateCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use: "migrate", Short: "Apply River's and attune's database migrations", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg := *c.cfg
+			cfg.Database.AutoMigrate = false
+			a, err := open(cmd.Context(), &cfg, c.log, false)
+			if err != nil {
+				return err
+			}
+			defer a.close()
+			applied, err := db.Migrate(cmd.Context(), a.db.Pool, c.log)
+			if err != nil {
+				return err
+			}
+			if len(applied) == 0 {
+				fmt.Fprintln(c.stdout, "database is up to date")
+			}
+			for _, m := range applied {
+				fmt.Fprintln(c.stdout, "applied", m)
+			}
+			return nil
+		},
+	}
+	cmd.AddCommand(&cobra.Command{
+		Use: "status", Short: "Show every migration and whether it is applied", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg := *c.cfg
+			cfg.Database.AutoMigrate = false
+			a, err := open(cmd.Context(), &cfg, c.log, false)
+			if err != nil {
+				return err
+			}
+			defer a.close()
+			ms, err := db.MigrationStatus(cmd.Context(), a.db.Pool)
+			if err != nil {
+				return err
+			}
+			rows := make([][]string, len(ms))
+			for i, m := range ms {
+				state := "pending"
+				if m.Applied {
+					state = "applied"
+				}
+				rows[i] = []string{m.Owner, strconv.FormatInt(m.Version, 10), m.Name, state, fmtTime(m.AppliedAt)}
+			}
+			return table(c.stdout, []string{"OWNER", "VERSION", "NAME", "STATE", "APPLIED AT"}, rows)
+		},
+	})
+	return cmd
+}

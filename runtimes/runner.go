@@ -1,0 +1,144 @@
+package runtimes
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/attune-run/attune"
+)
+
+// processRunner runs an action's entry point with an interpreter, as a child process. It serves
+// the shell and python runtimes.
+type processRunner struct {
+	cfg     Config
+	entries *entryPoints
+	interp  *interpreter
+	args    []string // interpreter arguments before the entry point file
+}
+
+// Run materialises the entry point, starts `<interpreter> <args> <file>` with the parameters on
+// stdin and waits for it, its timeout or ctx.
+func (r *processRunner) Run(ctx context.Context, req Request) (Result, error) {
+	start := time.Now()
+	if ctx.Err() != nil {
+		return cancelled(ctx, time.Since(start)), nil
+	}
+	input, err := encodeParams(req.ParameterFormat, req.Parameters)
+	if err != nil {
+		return failure(oneLine(err.Error()), time.Since(start)), nil
+	}
+	prepFailed := func(err error) (Result, error) {
+		err = fmt.Errorf("run action %q: %w", req.Action.Ref, err)
+		return failure(oneLine(err.Error()), time.Since(start)), err
+	}
+	file, err := r.entries.materialise(req.Action)
+	if err != nil {
+		return prepFailed(err)
+	}
+	interp, err := r.interp.resolve(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return cancelled(ctx, time.Since(start)), nil
+		}
+		return prepFailed(err)
+	}
+	env, err := environ(req)
+	if err != nil {
+		return prepFailed(err)
+	}
+
+	cmd := &exec.Cmd{
+		Path: interp,
+		Args: append(append([]string{interp}, r.args...), file),
+		Env:  env,
+		Dir:  filepath.Dir(file),
+	}
+	log := r.cfg.Logger.With("execution_id", req.ExecutionID, "action", req.Action.Ref)
+	c, err := startChild(cmd, input, r.cfg.OutputCap, log)
+	if err != nil {
+		return prepFailed(err)
+	}
+	log.Debug("action started", "pid", c.pgid, "runtime", req.Action.Runtime)
+	timedOut, wasCancelled := c.wait(ctx, req.timeout(), r.cfg.KillGrace)
+
+	res := outcome(ctx, req, c, timedOut, wasCancelled)
+	res.Duration = time.Since(start)
+	log.Debug("action finished", "status", res.Status, "exit_code", res.ExitCode, "duration", res.Duration)
+	return res, nil
+}
+
+// outcome builds the Result of a finished child.
+func outcome(ctx context.Context, req Request, c *child, timedOut, wasCancelled bool) Result {
+	res := Result{
+		Stdout:          c.outCap.text(),
+		Stderr:          c.errCap.text(),
+		StdoutTruncated: c.outCap.truncated(),
+		StderrTruncated: c.errCap.truncated(),
+	}
+	switch {
+	case timedOut:
+		res.Status, res.ExitCode = attune.StatusTimeout, -1
+		res.Error = fmt.Sprintf("timed out after %s", req.timeout())
+	case wasCancelled:
+		res.Status, res.ExitCode, res.Error = attune.StatusCancelled, -1, cancelMessage(ctx)
+	default:
+		res.Status, res.ExitCode, res.Error = exitOutcome(c.cmd.ProcessState, c.waitErr, c.errCap.lastLine())
+		if res.Status == attune.StatusCompleted && req.Action.OutputFormat == attune.OutputJSON {
+			var err error
+			if res.Data, err = parseJSONOutput(res.Stdout, c.outCap.lastLine()); err != nil {
+				res.Status, res.Error = attune.StatusFailed, oneLine(err.Error())
+			}
+		}
+	}
+	return res
+}
+
+// exitOutcome classifies a process that exited on its own: exit code 0 completed, anything else
+// failed, with the last line of stderr as the error when there is one.
+func exitOutcome(state *os.ProcessState, waitErr error, stderrLast string) (attune.ExecutionStatus, int, string) {
+	if state == nil {
+		return attune.StatusFailed, -1, oneLine(fmt.Sprintf("wait for process: %v", waitErr))
+	}
+	code := state.ExitCode()
+	if code == 0 {
+		return attune.StatusCompleted, 0, ""
+	}
+	if stderrLast != "" {
+		return attune.StatusFailed, code, oneLine(stderrLast)
+	}
+	if ws, ok := state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return attune.StatusFailed, code, fmt.Sprintf("killed by signal %d (%s)", int(ws.Signal()), ws.Signal())
+	}
+	return attune.StatusFailed, code, fmt.Sprintf("exited with code %d", code)
+}
+
+// environ returns the worker's environment plus the ATTUNE_* context of req.
+func environ(req Request) ([]string, error) {
+	env := os.Environ()
+	keys := make([]string, 0, len(req.Env))
+	for k := range req.Env {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		v := req.Env[k]
+		if k == "" || strings.ContainsAny(k, "=\x00") || strings.ContainsRune(v, 0) {
+			return nil, fmt.Errorf("environment variable %q cannot be set: %w", k, attune.ErrInvalid)
+		}
+		env = append(env, k+"="+v)
+	}
+	// Last, so that these win over the worker's and Request.Env's values (exec keeps the last).
+	return append(env,
+		"ATTUNE_EXECUTION_ID="+strconv.FormatInt(req.ExecutionID, 10),
+		"ATTUNE_ACTION="+req.Action.Ref,
+		"ATTUNE_PACK="+req.Action.PackRef,
+	), nil
+}

@@ -1,0 +1,11 @@
+//go:build unix && !linux
+
+package runtimes
+
+import "syscall"
+
+// sysProcAttr puts the child in its own process group. Pdeathsig is Linux-only here, so a child
+// may outlive a crashed worker on this platform.
+func sysProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true}
+}
