@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -201,7 +200,6 @@ func (a *app) liveWorkers(ctx context.Context) (bool, error) {
 	return false, nil
 }
 
-var errNoDatabase = errors.New("no database")
 
 // riverLogger is River's own logger: warnings and errors only unless debugging, because River
 // logs routine maintenance at info.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -135,9 +134,9 @@ func loadConfig(v *viper.Viper, file string) (*Config, error) {
 
 // Validate reports every field error at once, before anything starts.
 func (c *Config) Validate() error {
-	var errs []error
+	var errs []string
 	bad := func(field, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+		errs = append(errs, field+": "+fmt.Sprintf(format, args...))
 	}
 	if _, err := c.RoleList(); err != nil {
 		bad("roles", "%v", err)
@@ -178,7 +177,7 @@ func (c *Config) Validate() error {
 		bad("log.level", "must be debug, info, warn or error, got %q", c.Log.Level)
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("invalid configuration:\n  %w", errors.Join(errs...))
+		return fmt.Errorf("invalid configuration (fix these, then start again):\n  %s", strings.Join(errs, "\n  "))
 	}
 	return nil
 }
@@ -209,15 +208,16 @@ func (c *Config) RoleList() ([]string, error) {
 func (c Config) Masked() Config {
 	if c.Database.URL != "" {
 		if u, err := url.Parse(c.Database.URL); err == nil {
+			const mask = "MASKED"
 			if _, has := u.User.Password(); has {
-				u.User = url.UserPassword(u.User.Username(), "********")
+				u.User = url.UserPassword(u.User.Username(), mask)
 			}
 			q := u.Query()
 			if q.Has("password") {
-				q.Set("password", "********")
+				q.Set("password", mask)
 				u.RawQuery = q.Encode()
 			}
-			c.Database.URL = u.String()
+			c.Database.URL = strings.ReplaceAll(u.String(), mask, "********")
 		}
 	}
 	return c

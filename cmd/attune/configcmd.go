@@ -11,15 +11,17 @@ func (c *cli) configCmd() *cobra.Command {
 		Use: "config", Short: "Print the effective configuration, secrets masked", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			m := c.cfg.Masked()
-			if asJSON {
-				return writeJSON(c.stdout, m)
-			}
-			var tree map[string]any
-			b, err := jsonRoundTrip(m)
+			tree, err := jsonRoundTrip(m)
 			if err != nil {
 				return err
 			}
-			tree = b
+			// Durations read as they are written: "5s", not nanoseconds.
+			tree["runtimes"].(map[string]any)["kill_grace"] = m.Runtimes.KillGrace.String()
+			tree["river"].(map[string]any)["fetch_cooldown"] = m.River.FetchCooldown.String()
+			tree["river"].(map[string]any)["fetch_poll_interval"] = m.River.FetchPollInterval.String()
+			if asJSON {
+				return writeJSON(c.stdout, tree)
+			}
 			enc := yaml.NewEncoder(c.stdout)
 			enc.SetIndent(2)
 			return enc.Encode(tree)
