@@ -54,6 +54,7 @@ type Execution struct {
 	Runtime       string
 	EnforcementID *int64 // nil for executions started by hand (attune run)
 	Attempt       int
+	OriginalID    *int64 // the first attempt, for retries
 	Status        ExecutionStatus
 	Parameters    map[string]any
 	Result        json.RawMessage // nil until terminal

@@ -57,7 +57,8 @@ type Action struct {
 	OutputFormat string // OutputText (default) or OutputJSON
 	// ParameterFormat is how parameters are written to stdin: ParamsJSON (default) or ParamsDotenv.
 	ParameterFormat string
-	TimeoutSec      int // 0 means DefaultActionTimeoutSec
+	TimeoutSec      int          // 0 means DefaultActionTimeoutSec
+	Retry           *RetryPolicy // nil: never retried
 }
 
 // Trigger is a kind of event.

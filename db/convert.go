@@ -32,11 +32,16 @@ func object(b []byte) map[string]any {
 func toAction(r dbsqlc.AttuneAction) attune.Action {
 	var params attune.ParamSchema
 	_ = json.Unmarshal(r.ParamSchema, &params)
+	var retry *attune.RetryPolicy
+	if len(r.Retry) > 0 && string(r.Retry) != "null" {
+		retry = &attune.RetryPolicy{}
+		_ = json.Unmarshal(r.Retry, retry)
+	}
 	return attune.Action{
 		Ref: r.Ref, PackRef: r.PackRef, Label: r.Label, Description: r.Description,
 		Runtime: r.Runtime, EntryPoint: r.EntryPoint, EntryContent: r.EntryContent,
 		Parameters: params, OutputFormat: r.OutputFormat, ParameterFormat: r.ParameterFormat,
-		TimeoutSec: int(r.TimeoutSeconds),
+		TimeoutSec: int(r.TimeoutSeconds), Retry: retry,
 	}
 }
 
@@ -75,7 +80,7 @@ func toEnforcement(r dbsqlc.AttuneEnforcement) attune.Enforcement {
 func toExecution(r dbsqlc.AttuneExecution) attune.Execution {
 	x := attune.Execution{
 		ID: r.ID, ActionRef: r.ActionRef, Runtime: r.Runtime, EnforcementID: r.EnforcementID,
-		Attempt: int(r.Attempt), Status: attune.ExecutionStatus(r.Status),
+		Attempt: int(r.Attempt), OriginalID: r.OriginalID, Status: attune.ExecutionStatus(r.Status),
 		Parameters: object(r.Parameters), Error: r.Error, Worker: r.Worker,
 		TimeoutSec: int(r.TimeoutSeconds), CreatedAt: r.CreatedAt, ScheduledAt: r.ScheduledAt,
 		StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,

@@ -15,7 +15,8 @@ type NewExecution struct {
 	Action        attune.Action
 	ActionID      int64
 	EnforcementID *int64
-	Attempt       int // 0 means 1
+	Attempt       int    // 0 means 1
+	OriginalID    *int64 // the first attempt, for retries
 	Parameters    map[string]any
 	TimeoutSec    int // 0 means the action's timeout
 }
@@ -39,12 +40,13 @@ func (q *Queries) ExecutionCreate(ctx context.Context, n NewExecution) (attune.E
 	actionID := n.ActionID
 	r, err := q.q.ExecutionInsert(ctx, dbsqlc.ExecutionInsertParams{
 		ActionRef: n.Action.Ref, ActionID: &actionID, Runtime: n.Action.Runtime,
-		EnforcementID: n.EnforcementID, Attempt: int32(attempt), Status: string(attune.StatusScheduled),
+		EnforcementID: n.EnforcementID, Attempt: int32(attempt), OriginalID: n.OriginalID,
+		Status:     string(attune.StatusScheduled),
 		Parameters: p, TimeoutSeconds: int32(timeout), ScheduledAt: &now,
 	})
 	if err != nil {
 		if noRow(err) {
-			return attune.Execution{}, fmt.Errorf("execution for enforcement %v: %w", deref(n.EnforcementID), attune.ErrConflict)
+			return attune.Execution{}, fmt.Errorf("execution for enforcement %v attempt %d: %w", deref(n.EnforcementID), attempt, attune.ErrConflict)
 		}
 		return attune.Execution{}, fmt.Errorf("insert execution of %s: %w", n.Action.Ref, err)
 	}
@@ -190,4 +192,30 @@ func deref[T any](p *T) any {
 		return nil
 	}
 	return *p
+}
+
+// ExecutionAttempts lists every attempt of the execution id belongs to, first to last.
+func (q *Queries) ExecutionAttempts(ctx context.Context, id int64) ([]attune.Execution, error) {
+	x, err := q.Execution(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	root := x.ID
+	if x.OriginalID != nil {
+		root = *x.OriginalID
+	}
+	rows, err := q.q.ExecutionAttempts(ctx, root)
+	if err != nil {
+		return nil, fmt.Errorf("attempts of execution %d: %w", id, err)
+	}
+	return mapSlice(rows, toExecution), nil
+}
+
+// ExecutionsOnSilentWorkers lists running executions whose worker was last seen before cutoff.
+func (q *Queries) ExecutionsOnSilentWorkers(ctx context.Context, cutoff time.Time) ([]attune.Execution, error) {
+	rows, err := q.q.ExecutionAbandonSilent(ctx, cutoff)
+	if err != nil {
+		return nil, fmt.Errorf("executions on silent workers: %w", err)
+	}
+	return mapSlice(rows, toExecution), nil
 }

@@ -102,11 +102,18 @@ func (q *Queries) upsertAction(ctx context.Context, packID int64, packRef string
 	if timeout <= 0 {
 		timeout = attune.DefaultActionTimeoutSec
 	}
+	var retry []byte
+	if a.Retry != nil {
+		if retry, err = jsonb(a.Retry); err != nil {
+			return fmt.Errorf("action %s retry: %w", a.Ref, err)
+		}
+	}
 	_, err = q.q.ActionUpsert(ctx, dbsqlc.ActionUpsertParams{
 		Ref: a.Ref, PackID: packID, PackRef: packRef, Label: a.Label, Description: a.Description,
 		Runtime: a.Runtime, EntryPoint: a.EntryPoint, EntryContent: nonNilBytes(a.EntryContent),
 		ParamSchema: ps, ParameterFormat: orDefault(a.ParameterFormat, attune.ParamsJSON),
 		OutputFormat: orDefault(a.OutputFormat, attune.OutputText), TimeoutSeconds: int32(timeout),
+		Retry: retry,
 	})
 	if err != nil {
 		return fmt.Errorf("upsert action %s: %w", a.Ref, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -24,11 +25,12 @@ type DispatchWorker struct {
 	P *Pipeline
 }
 
-// Timeout disables River's job timeout: the action's own timeout, enforced by the runtime,
-// bounds the run.
-func (w *DispatchWorker) Timeout(*river.Job[ExecutionDispatchArgs]) time.Duration { return -1 }
+// Timeout is River's job timeout for a dispatch: just inside the rescue window, so a run that
+// outlives every action timeout is cancelled before River's rescuer could hand it elsewhere.
+func (w *DispatchWorker) Timeout(*river.Job[ExecutionDispatchArgs]) time.Duration {
+	return w.P.JobTimeout()
+}
 
-// Work implements river.Worker.
 func (w *DispatchWorker) Work(ctx context.Context, job *river.Job[ExecutionDispatchArgs]) error {
 	p := w.P
 	id := job.Args.ExecutionID
@@ -69,30 +71,62 @@ func (w *DispatchWorker) Work(ctx context.Context, job *river.Job[ExecutionDispa
 	if runErr != nil {
 		res = runtimes.Result{Status: attune.StatusFailed, ExitCode: -1, Error: "prepare execution: " + runErr.Error()}
 	}
-	// Record the outcome even when the job's context is done (shutdown): the run happened.
-	fctx := context.WithoutCancel(ctx)
-	return p.DB.InTx(fctx, func(q *db.Queries) error {
-		fx, err := q.ExecutionFinish(fctx, id, db.Finish{
-			From: attune.StatusRunning, To: res.Status, Result: res.JSON(), Error: res.Error, Worker: p.Worker,
-		})
-		if errors.Is(err, attune.ErrConflict) {
-			log.Warn("execution changed while running; outcome not recorded", "status", res.Status)
-			return completeTx(fctx, q, job)
-		}
-		if err != nil {
-			return err
-		}
-		if err := p.announceTerminal(fctx, q.Tx(), fx); err != nil {
-			return err
-		}
-		attrs := []any{"action", fx.ActionRef, "status", fx.Status, "duration_ms", res.Duration.Milliseconds()}
-		if fx.Error != "" {
-			attrs = append(attrs, "error", fx.Error)
-		}
-		log.Info("execution finished", attrs...)
-		return completeTx(fctx, q, job)
-	})
+	if res.Status == attune.StatusCancelled && ctx.Err() != nil {
+		// The job's context ends only when this replica stops (or River's job timeout fires):
+		// the action was killed, not finished. Say so; a retry policy may run it again.
+		res.Status = attune.StatusAbandoned
+		res.Error = fmt.Sprintf("worker %s shut down before the action finished (%v)", p.Worker, context.Cause(ctx))
+	}
+	return w.finish(ctx, job, res, log)
 }
+
+// finish records the outcome of a run, announces it and completes the job in one transaction.
+// The run happened, so its outcome is recorded even when the job's context is done (shutdown),
+// and a database that is briefly away (a restart) is waited for rather than losing the result:
+// a lost result would leave the next delivery to call the execution abandoned.
+func (w *DispatchWorker) finish(ctx context.Context, job *river.Job[ExecutionDispatchArgs], res runtimes.Result, log *slog.Logger) error {
+	p := w.P
+	id := job.Args.ExecutionID
+	fctx := context.WithoutCancel(ctx)
+	record := func() error {
+		return p.DB.InTx(fctx, func(q *db.Queries) error {
+			fx, err := q.ExecutionFinish(fctx, id, db.Finish{
+				From: attune.StatusRunning, To: res.Status, Result: res.JSON(), Error: res.Error, Worker: p.Worker,
+			})
+			if errors.Is(err, attune.ErrConflict) {
+				log.Warn("execution changed while running; outcome not recorded", "status", res.Status)
+				return completeTx(fctx, q, job)
+			}
+			if err != nil {
+				return err
+			}
+			if err := p.announceTerminal(fctx, q.Tx(), fx); err != nil {
+				return err
+			}
+			attrs := []any{"action", fx.ActionRef, "status", fx.Status, "duration_ms", res.Duration.Milliseconds()}
+			if fx.Error != "" {
+				attrs = append(attrs, "error", fx.Error)
+			}
+			log.Info("execution finished", attrs...)
+			return completeTx(fctx, q, job)
+		})
+	}
+	wait := 100 * time.Millisecond
+	deadline := time.Now().Add(finishPatience)
+	for {
+		err := record()
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		log.Warn("recording the outcome failed; retrying", "error", err, "retry_in", wait)
+		time.Sleep(wait)
+		wait = min(2*wait, 5*time.Second)
+	}
+}
+
+// finishPatience is how long a worker keeps trying to record an outcome before it gives up and
+// leaves the execution to be declared abandoned.
+const finishPatience = 2 * time.Minute
 
 // alreadyClaimed handles a dispatch whose execution is no longer scheduled. A first delivery
 // that finds it claimed is a duplicate and does nothing. A retried or rescued delivery that finds

@@ -30,6 +30,10 @@ const (
 // RuntimeQueue is the queue of the dispatch jobs of one runtime (role workers).
 func RuntimeQueue(runtime string) string { return "attune_runtime_" + runtime }
 
+// dispatchMaxAttempts bounds deliveries of one dispatch job. Only the first runs the action;
+// later ones (after a lost worker's job is rescued) record the execution abandoned.
+const dispatchMaxAttempts = 10
+
 // unique dedupes a kind on its args for as long as River keeps the job, finished or not.
 var unique = river.UniqueOpts{ByArgs: true}
 

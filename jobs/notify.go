@@ -31,18 +31,60 @@ type CompleteWorker struct {
 	P *Pipeline
 }
 
-// Work implements river.Worker.
+// Work implements river.Worker. When the action's retry policy asks for it, it schedules the
+// next attempt as a new execution, in the same transaction that completes this job; the UNIQUE
+// (original, attempt) key makes a redelivered completion schedule nothing more.
 func (w *CompleteWorker) Work(ctx context.Context, job *river.Job[ExecutionCompleteArgs]) error {
-	x, err := w.P.DB.Read().Execution(ctx, job.Args.ExecutionID)
+	p := w.P
+	return p.DB.InTx(ctx, func(q *db.Queries) error {
+		x, err := q.Execution(ctx, job.Args.ExecutionID)
+		if errors.Is(err, attune.ErrNotFound) {
+			return completeTx(ctx, q, job) // pruned
+		}
+		if err != nil {
+			return err
+		}
+		if !x.Status.Terminal() {
+			p.Log.Warn("completion of a non-terminal execution ignored", "execution_id", x.ID, "status", x.Status)
+			return completeTx(ctx, q, job)
+		}
+		if err := p.retry(ctx, q, x); err != nil {
+			return err
+		}
+		return completeTx(ctx, q, job)
+	})
+}
+
+// retry schedules the next attempt of a finished execution when its action's policy says so.
+func (p *Pipeline) retry(ctx context.Context, q *db.Queries, x attune.Execution) error {
+	action, actionID, err := q.Action(ctx, x.ActionRef)
 	if errors.Is(err, attune.ErrNotFound) {
-		return nil // pruned
+		return nil // the action is gone: nothing to retry
 	}
 	if err != nil {
 		return err
 	}
-	if !x.Status.Terminal() {
-		w.P.Log.Warn("completion of a non-terminal execution ignored", "execution_id", x.ID, "status", x.Status)
+	delay, ok := action.Retry.Next(x.Attempt, x.Status)
+	if !ok {
+		return nil
 	}
+	original := x.ID
+	if x.OriginalID != nil {
+		original = *x.OriginalID
+	}
+	action.Runtime = x.Runtime
+	next, err := p.scheduleAt(ctx, q, db.NewExecution{
+		Action: action, ActionID: actionID, EnforcementID: x.EnforcementID, Attempt: x.Attempt + 1,
+		OriginalID: &original, Parameters: x.Parameters, TimeoutSec: x.TimeoutSec,
+	}, p.now().Add(delay))
+	if errors.Is(err, attune.ErrConflict) {
+		return nil // scheduled by an earlier delivery
+	}
+	if err != nil {
+		return err
+	}
+	p.Log.Info("execution retried", "execution_id", next.ID, "original_id", original, "attempt", next.Attempt,
+		"previous_status", x.Status, "delay", delay)
 	return nil
 }
 

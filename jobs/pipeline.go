@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -25,6 +26,38 @@ type Pipeline struct {
 	Worker   string // this replica's name, recorded on the executions it runs
 	Log      *slog.Logger
 	Now      func() time.Time
+
+	// RescueAfter is how long a dispatch job may run before River's rescuer presumes its
+	// worker lost (River's RescueStuckJobsAfter). An action's timeout plus KillGrace must fit
+	// inside it, or a live action would be declared abandoned; zero disables the check.
+	RescueAfter time.Duration
+	// KillGrace is the runtimes' SIGTERM-to-SIGKILL grace.
+	KillGrace time.Duration
+}
+
+// JobTimeout is the River job timeout of a dispatch: the rescue window less a margin, so River
+// cancels a run that outlives every action timeout before its rescuer would hand it elsewhere.
+func (p *Pipeline) JobTimeout() time.Duration {
+	if p.RescueAfter <= 0 {
+		return -1 // the runtimes' own timeout bounds every run
+	}
+	return p.RescueAfter - rescueMargin/2
+}
+
+// rescueMargin separates an action's longest run (timeout + kill grace) from the rescue window.
+const rescueMargin = 20 * time.Second
+
+// checkTimeout rejects an execution timeout that the rescue window cannot cover.
+func (p *Pipeline) checkTimeout(ref string, timeoutSec int) error {
+	if p.RescueAfter <= 0 {
+		return nil
+	}
+	longest := time.Duration(timeoutSec)*time.Second + p.KillGrace + rescueMargin
+	if longest > p.RescueAfter {
+		return fmt.Errorf("%w: action %s has a timeout of %ds, which with the kill grace (%s) does not fit in worker.rescue_after (%s): raise worker.rescue_after to at least %s or lower the timeout",
+			attune.ErrInvalid, ref, timeoutSec, p.KillGrace, p.RescueAfter, longest)
+	}
+	return nil
 }
 
 func (p *Pipeline) now() time.Time {
@@ -99,13 +132,26 @@ func (p *Pipeline) Run(ctx context.Context, actionRef string, params map[string]
 // schedule records a scheduled execution and inserts its dispatch job, on its runtime's queue,
 // and its status job.
 func (p *Pipeline) schedule(ctx context.Context, q *db.Queries, n db.NewExecution) (attune.Execution, error) {
+	return p.scheduleAt(ctx, q, n, time.Time{})
+}
+
+// scheduleAt is schedule with the dispatch job held until at (zero: now).
+func (p *Pipeline) scheduleAt(ctx context.Context, q *db.Queries, n db.NewExecution, at time.Time) (attune.Execution, error) {
+	timeout := n.TimeoutSec
+	if timeout <= 0 {
+		timeout = cmp.Or(n.Action.TimeoutSec, attune.DefaultActionTimeoutSec)
+	}
+	if err := p.checkTimeout(n.Action.Ref, timeout); err != nil {
+		return attune.Execution{}, err
+	}
 	x, err := q.ExecutionCreate(ctx, n)
 	if err != nil {
 		return x, err
 	}
 	_, err = p.River.InsertManyTx(ctx, q.Tx(), []river.InsertManyParams{
 		{Args: ExecutionDispatchArgs{ExecutionID: x.ID}, InsertOpts: &river.InsertOpts{
-			Queue: RuntimeQueue(x.Runtime), UniqueOpts: unique, MaxAttempts: 5,
+			Queue: RuntimeQueue(x.Runtime), UniqueOpts: unique, MaxAttempts: dispatchMaxAttempts,
+			ScheduledAt: at,
 		}},
 		{Args: ExecutionStatusArgs{ExecutionID: x.ID, Status: string(x.Status)}},
 	})

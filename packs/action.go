@@ -2,10 +2,13 @@ package packs
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/attune-run/attune"
 )
@@ -52,6 +55,7 @@ func (l *loader) readAction(rel string) (attune.Action, bool) {
 		}
 		a.TimeoutSec = t
 	}
+	a.Retry = readRetry(s)
 	if a.ParameterFormat == attune.ParamsDotenv {
 		for _, name := range sortedKeys(a.Parameters) {
 			if !shellName.MatchString(name) {
@@ -122,4 +126,36 @@ func (l *loader) readEntryPoint(s scope, runtime string) (string, []byte) {
 		return clean, nil
 	}
 	return clean, content
+}
+
+// readRetry reads an action's retry policy: {count, delay (seconds), backoff, on}.
+func readRetry(s scope) *attune.RetryPolicy {
+	r, ok := s.mapping("retry")
+	if !ok {
+		return nil
+	}
+	p := &attune.RetryPolicy{Backoff: r.oneOf("backoff", attune.BackoffConstant, attune.BackoffConstant, attune.BackoffExponential)}
+	if n, present := r.integer("count"); present {
+		if n < 0 || n > 100 {
+			r.errorf("count", "retry count must be between 0 and 100, found %d", n)
+		}
+		p.Count = n
+	}
+	if d := r.number("delay"); d != nil {
+		if *d < 0 {
+			r.errorf("delay", "retry delay must be a non-negative number of seconds, found %v", *d)
+		}
+		p.Delay = time.Duration(*d * float64(time.Second))
+	}
+	if on, present := r.list("on"); present {
+		for _, v := range on {
+			st := attune.ExecutionStatus(fmt.Sprint(v))
+			if !slices.Contains(attune.RetryableStatuses, st) {
+				r.errorf("on", "retry on %q: must be one of failed, timeout, abandoned", v)
+				continue
+			}
+			p.On = append(p.On, st)
+		}
+	}
+	return p
 }

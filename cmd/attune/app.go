@@ -105,13 +105,17 @@ func (a *app) build(roles []string) error {
 			OutputCap: cfg.Runtimes.OutputCap, KillGrace: cfg.Runtimes.KillGrace, WorkDir: workDir,
 			Logger: a.log.With("component", "runtimes"),
 		}),
-		Worker: cfg.Worker.Name,
-		Log:    a.log.With("component", "pipeline"),
+		Worker:      cfg.Worker.Name,
+		Log:         a.log.With("component", "pipeline"),
+		RescueAfter: cfg.rescueAfter(),
+		KillGrace:   cfg.Runtimes.KillGrace,
 	}
 	a.timers = &sensors.Timers{P: a.p, Log: a.log.With("component", "timers")}
 
 	workers := river.NewWorkers()
 	jobs.Register(workers, a.p)
+	river.AddWorker(workers, &jobs.ReapWorker{P: a.p, SilentAfter: cfg.Worker.SilentAfter})
+	river.AddWorker(workers, &jobs.PruneWorker{P: a.p, Retention: time.Duration(cfg.Retention.Days) * 24 * time.Hour})
 	sensors.Register(workers, a.timers)
 
 	queues := map[string]river.QueueConfig{}
@@ -124,6 +128,12 @@ func (a *app) build(roles []string) error {
 	}
 	if slices.Contains(roles, RoleRules) {
 		queues[jobs.QueueEvents] = river.QueueConfig{MaxWorkers: 50}
+		periodic = append(periodic,
+			river.NewPeriodicJob(river.PeriodicInterval(min(cfg.Worker.SilentAfter/2, 30*time.Second)),
+				func() (river.JobArgs, *river.InsertOpts) { return jobs.WorkerReapArgs{}, nil }, nil),
+			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+				func() (river.JobArgs, *river.InsertOpts) { return jobs.RetentionPruneArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}))
 	}
 	if slices.Contains(roles, RoleWorkers) {
 		for _, rt := range attune.Runtimes {
@@ -135,13 +145,18 @@ func (a *app) build(roles []string) error {
 		}
 	}
 	rc := &river.Config{
-		ID:                          cfg.Worker.Name,
-		Schema:                      db.RiverSchema,
-		Workers:                     workers,
-		Logger:                      riverLogger(a.cfg.Log),
-		FetchCooldown:               cfg.River.FetchCooldown,
-		FetchPollInterval:           cfg.River.FetchPollInterval,
+		ID:                   cfg.Worker.Name,
+		Schema:               db.RiverSchema,
+		Workers:              workers,
+		Logger:               riverLogger(a.cfg.Log),
+		FetchCooldown:        cfg.River.FetchCooldown,
+		FetchPollInterval:    cfg.River.FetchPollInterval,
+		RescueStuckJobsAfter: cfg.rescueAfter(),
+		// River's job retention, set explicitly: finished jobs stay long enough to audit the
+		// job counts of recent executions, and River's cleaner deletes them after.
 		CompletedJobRetentionPeriod: 24 * time.Hour,
+		CancelledJobRetentionPeriod: 24 * time.Hour,
+		DiscardedJobRetentionPeriod: 7 * 24 * time.Hour,
 		PeriodicJobs:                periodic,
 	}
 	if len(queues) > 0 {
@@ -193,13 +208,12 @@ func (a *app) liveWorkers(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	for _, w := range ws {
-		if time.Since(w.LastSeenAt) < 3*heartbeatEvery && containsRole(w.Roles, RoleWorkers) {
+		if time.Since(w.LastSeenAt) < a.cfg.Worker.SilentAfter && containsRole(w.Roles, RoleWorkers) {
 			return true, nil
 		}
 	}
 	return false, nil
 }
-
 
 // riverLogger is River's own logger: warnings and errors only unless debugging, because River
 // logs routine maintenance at info.

@@ -9,19 +9,35 @@ import (
 	"time"
 
 	"github.com/spf13/viper"
+
+	"github.com/attune-run/attune"
 )
 
 // Config is attune's whole configuration. Only this package reads it; other packages take the
 // typed parts they need.
 type Config struct {
-	DataDir  string         `mapstructure:"data_dir" json:"data_dir"`
-	Roles    string         `mapstructure:"roles" json:"roles"`
-	Database DatabaseConfig `mapstructure:"database" json:"database"`
-	Worker   WorkerConfig   `mapstructure:"worker" json:"worker"`
-	Runtimes RuntimesConfig `mapstructure:"runtimes" json:"runtimes"`
-	River    RiverConfig    `mapstructure:"river" json:"river"`
-	Packs    PacksConfig    `mapstructure:"packs" json:"packs"`
-	Log      LogConfig      `mapstructure:"log" json:"log"`
+	DataDir   string          `mapstructure:"data_dir" json:"data_dir"`
+	Roles     string          `mapstructure:"roles" json:"roles"`
+	Database  DatabaseConfig  `mapstructure:"database" json:"database"`
+	Worker    WorkerConfig    `mapstructure:"worker" json:"worker"`
+	Runtimes  RuntimesConfig  `mapstructure:"runtimes" json:"runtimes"`
+	River     RiverConfig     `mapstructure:"river" json:"river"`
+	Packs     PacksConfig     `mapstructure:"packs" json:"packs"`
+	Log       LogConfig       `mapstructure:"log" json:"log"`
+	Shutdown  ShutdownConfig  `mapstructure:"shutdown" json:"shutdown"`
+	Retention RetentionConfig `mapstructure:"retention" json:"retention"`
+}
+
+// ShutdownConfig says how a replica stops.
+type ShutdownConfig struct {
+	// Grace is how long running actions may finish after SIGTERM before they are killed and
+	// recorded abandoned.
+	Grace time.Duration `mapstructure:"grace" json:"grace"`
+}
+
+// RetentionConfig says how long attune keeps its history.
+type RetentionConfig struct {
+	Days int `mapstructure:"days" json:"days"` // events, enforcements and finished executions
 }
 
 // DatabaseConfig says where attune's database is. An empty URL runs the embedded cluster.
@@ -36,6 +52,14 @@ type WorkerConfig struct {
 	Name            string `mapstructure:"name" json:"name"`
 	Concurrency     int    `mapstructure:"concurrency" json:"concurrency"`
 	NoopConcurrency int    `mapstructure:"noop_concurrency" json:"noop_concurrency"`
+	// Heartbeat is how often a replica records that it is alive.
+	Heartbeat time.Duration `mapstructure:"heartbeat" json:"heartbeat"`
+	// SilentAfter is how long a replica may go unheard before its running executions are
+	// declared abandoned.
+	SilentAfter time.Duration `mapstructure:"silent_after" json:"silent_after"`
+	// RescueAfter is River's RescueStuckJobsAfter for dispatch jobs; 0 derives it from the
+	// default action timeout: a little more than it.
+	RescueAfter time.Duration `mapstructure:"rescue_after" json:"rescue_after"`
 }
 
 // RuntimesConfig configures the action runtimes.
@@ -84,6 +108,11 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("worker.name", "")
 	v.SetDefault("worker.concurrency", 10)
 	v.SetDefault("worker.noop_concurrency", 100)
+	v.SetDefault("worker.heartbeat", "10s")
+	v.SetDefault("worker.silent_after", "60s")
+	v.SetDefault("worker.rescue_after", "0s")
+	v.SetDefault("shutdown.grace", "25s")
+	v.SetDefault("retention.days", 30)
 	v.SetDefault("runtimes.shell", "/bin/sh")
 	v.SetDefault("runtimes.python", "python3")
 	v.SetDefault("runtimes.output_cap", 1<<20)
@@ -158,6 +187,21 @@ func (c *Config) Validate() error {
 	if c.Worker.NoopConcurrency < 1 {
 		bad("worker.noop_concurrency", "must be at least 1, got %d", c.Worker.NoopConcurrency)
 	}
+	if c.Worker.Heartbeat <= 0 {
+		bad("worker.heartbeat", "must be positive, got %s", c.Worker.Heartbeat)
+	}
+	if c.Worker.SilentAfter < 2*c.Worker.Heartbeat {
+		bad("worker.silent_after", "must be at least twice worker.heartbeat (%s), got %s", c.Worker.Heartbeat, c.Worker.SilentAfter)
+	}
+	if c.Worker.RescueAfter < 0 {
+		bad("worker.rescue_after", "must not be negative, got %s", c.Worker.RescueAfter)
+	}
+	if c.Shutdown.Grace < 0 {
+		bad("shutdown.grace", "must not be negative, got %s", c.Shutdown.Grace)
+	}
+	if c.Retention.Days < 1 {
+		bad("retention.days", "must be at least 1, got %d", c.Retention.Days)
+	}
 	if c.Runtimes.OutputCap < 1024 {
 		bad("runtimes.output_cap", "must be at least 1024 bytes, got %d", c.Runtimes.OutputCap)
 	}
@@ -221,4 +265,13 @@ func (c Config) Masked() Config {
 		}
 	}
 	return c
+}
+
+// rescueAfter is River's rescue window for dispatch jobs: configured, or a little more than the
+// default action timeout plus the kill grace.
+func (c *Config) rescueAfter() time.Duration {
+	if c.Worker.RescueAfter > 0 {
+		return c.Worker.RescueAfter
+	}
+	return time.Duration(attune.DefaultActionTimeoutSec)*time.Second + c.Runtimes.KillGrace + time.Minute
 }

@@ -74,12 +74,34 @@ func (c *cli) executionCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
+				attempts, err := a.db.Read().ExecutionAttempts(ctx, id)
+				if err != nil {
+					return err
+				}
 				if getJSON {
 					out := executionJSON(x)
 					out["history"] = hist
+					all := make([]map[string]any, len(attempts))
+					for i, at := range attempts {
+						all[i] = map[string]any{"id": at.ID, "attempt": at.Attempt, "status": at.Status, "error": at.Error,
+							"worker": at.Worker, "started_at": at.StartedAt, "finished_at": at.FinishedAt}
+					}
+					out["attempts"] = all
 					return writeJSON(c.stdout, out)
 				}
-				return printExecution(c.stdout, x, hist)
+				if err := printExecution(c.stdout, x, hist); err != nil {
+					return err
+				}
+				if len(attempts) > 1 {
+					fmt.Fprintln(c.stdout, "attempts:")
+					rows := make([][]string, len(attempts))
+					for i, at := range attempts {
+						rows[i] = []string{"  " + strconv.Itoa(at.Attempt), strconv.FormatInt(at.ID, 10), string(at.Status),
+							fmtTime(at.StartedAt), orDash(at.Error)}
+					}
+					return table(c.stdout, []string{"  ATTEMPT", "EXECUTION", "STATUS", "STARTED", "ERROR"}, rows)
+				}
+				return nil
 			})
 		},
 	}

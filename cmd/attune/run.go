@@ -77,9 +77,10 @@ func (c *cli) run(ctx context.Context, ref string, params map[string]any, timeou
 		return err
 	}
 	if !live {
-		if err := a.river.Start(ctx); err != nil {
+		if err := a.river.Start(context.WithoutCancel(ctx)); err != nil {
 			return err
 		}
+		defer a.heartbeat(ctx, roles)()
 		defer func() {
 			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()

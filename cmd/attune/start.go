@@ -3,16 +3,17 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/attune-run/attune"
 )
-
-const heartbeatEvery = 10 * time.Second
 
 func (c *cli) startCmd() *cobra.Command {
 	cmd := &cobra.Command{
@@ -45,38 +46,75 @@ func (c *cli) start(ctx context.Context) error {
 	if err := a.registerBuiltins(ctx); err != nil {
 		return err
 	}
-	if err := a.river.Start(ctx); err != nil {
+	// Not ctx: cancelling River's start context is a hard stop that kills running actions at
+	// once. The first signal leads to a graceful Stop instead (see shutdown).
+	if err := a.river.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("start river: %w", err)
 	}
 	log.Info("attune started", "roles", strings.Join(roles, ","), "embedded_db", a.embedded != nil)
 
+	stopBeat := a.heartbeat(ctx, roles)
+	<-ctx.Done()
+	stopBeat()
+	a.shutdown(log)
+	return nil
+}
+
+// heartbeat records that this replica is alive now and every worker.heartbeat until the
+// returned func is called.
+func (a *app) heartbeat(ctx context.Context, roles []string) (stop func()) {
 	host, _ := os.Hostname()
 	beat := func() {
 		err := a.db.Read().WorkerHeartbeat(context.WithoutCancel(ctx), attune.Worker{
-			Name: c.cfg.Worker.Name, Roles: strings.Join(roles, ","), Hostname: host, PID: os.Getpid(),
+			Name: a.cfg.Worker.Name, Roles: strings.Join(roles, ","), Hostname: host, PID: os.Getpid(),
 		})
 		if err != nil {
-			log.Warn("heartbeat failed", "error", err)
+			a.log.Warn("heartbeat failed", "error", err)
 		}
 	}
 	beat()
-	tick := time.NewTicker(heartbeatEvery)
-	defer tick.Stop()
-	for done := false; !done; {
+	done := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(a.cfg.Worker.Heartbeat)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				beat()
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
+// shutdown stops River gracefully: no new jobs are fetched and running actions may finish for
+// shutdown.grace. Then the rest are cancelled: their processes are killed and their executions
+// recorded abandoned (and retried if their policy says so). A second SIGINT or SIGTERM cuts the
+// grace short; the outcome is recorded the same way.
+func (a *app) shutdown(log *slog.Logger) {
+	log.Info("attune stopping: finishing running actions", "grace", a.cfg.Shutdown.Grace)
+	again := make(chan os.Signal, 1)
+	signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(again)
+	graceCtx, cancel := context.WithTimeout(context.Background(), a.cfg.Shutdown.Grace)
+	defer cancel()
+	go func() {
 		select {
-		case <-ctx.Done():
-			done = true
-		case <-tick.C:
-			beat()
+		case <-again:
+			log.Warn("second signal: killing running actions now")
+			cancel()
+		case <-graceCtx.Done():
+		}
+	}()
+	if err := a.river.Stop(graceCtx); err != nil {
+		log.Warn("running actions did not finish in time; killing them", "error", err)
+		cctx, ccancel := context.WithTimeout(context.Background(), a.cfg.Runtimes.KillGrace+15*time.Second)
+		defer ccancel()
+		if err := a.river.StopAndCancel(cctx); err != nil {
+			log.Error("river did not stop", "error", err)
 		}
 	}
-	log.Info("attune stopping: finishing running actions")
-	stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := a.river.Stop(stopCtx); err != nil {
-		log.Warn("river did not stop in time; cancelling running jobs", "error", err)
-		_ = a.river.StopAndCancel(context.Background())
-	}
 	log.Info("attune stopped")
-	return nil
 }

@@ -33,8 +33,17 @@ func (c *cli) statusCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
+				pending, err := q.OldestPendingJobs(ctx)
+				if err != nil {
+					return err
+				}
+				stuck, err := q.ExecutionsOnSilentWorkers(ctx, time.Now().Add(-c.cfg.Worker.SilentAfter))
+				if err != nil {
+					return err
+				}
 				if asJSON {
-					return writeJSON(c.stdout, map[string]any{"jobs": jobs, "executions": counts, "workers": workers})
+					return writeJSON(c.stdout, map[string]any{"jobs": jobs, "executions": counts, "workers": workers,
+						"pending": pending, "silent_running": stuck})
 				}
 				fmt.Fprintln(c.stdout, "JOBS")
 				jrows := make([][]string, len(jobs))
@@ -42,6 +51,15 @@ func (c *cli) statusCmd() *cobra.Command {
 					jrows[i] = []string{j.Queue, j.State, strconv.FormatInt(j.Count, 10)}
 				}
 				if err := table(c.stdout, []string{"QUEUE", "STATE", "COUNT"}, jrows); err != nil {
+					return err
+				}
+				fmt.Fprintln(c.stdout, "\nWAITING (oldest due job per queue)")
+				prows := make([][]string, len(pending))
+				for i, p := range pending {
+					prows[i] = []string{p.Queue, strconv.FormatInt(p.Count, 10), fmtTime(&p.Oldest),
+						time.Since(p.Oldest).Round(time.Millisecond).String()}
+				}
+				if err := table(c.stdout, []string{"QUEUE", "WAITING", "OLDEST DUE", "AGE"}, prows); err != nil {
 					return err
 				}
 				fmt.Fprintln(c.stdout, "\nEXECUTIONS")
@@ -58,13 +76,24 @@ func (c *cli) statusCmd() *cobra.Command {
 				wrows := make([][]string, len(workers))
 				for i, w := range workers {
 					state := "alive"
-					if time.Since(w.LastSeenAt) > 3*heartbeatEvery {
+					if time.Since(w.LastSeenAt) > c.cfg.Worker.SilentAfter {
 						state = "silent"
 					}
 					seen := w.LastSeenAt
 					wrows[i] = []string{w.Name, w.Roles, state, fmtTime(&seen)}
 				}
-				return table(c.stdout, []string{"NAME", "ROLES", "STATE", "LAST SEEN"}, wrows)
+				if err := table(c.stdout, []string{"NAME", "ROLES", "STATE", "LAST SEEN"}, wrows); err != nil {
+					return err
+				}
+				if len(stuck) > 0 {
+					fmt.Fprintln(c.stdout, "\nRUNNING ON SILENT WORKERS (will be abandoned)")
+					srows := make([][]string, len(stuck))
+					for i, x := range stuck {
+						srows[i] = []string{strconv.FormatInt(x.ID, 10), x.ActionRef, x.Worker, fmtTime(x.StartedAt)}
+					}
+					return table(c.stdout, []string{"ID", "ACTION", "WORKER", "STARTED"}, srows)
+				}
+				return nil
 			})
 		},
 	}

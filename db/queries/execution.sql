@@ -1,10 +1,10 @@
 -- name: ExecutionInsert :one
 -- Idempotent per enforcement for first attempts (no row returned on a duplicate).
-INSERT INTO attune.execution (action_ref, action_id, runtime, enforcement_id, attempt, status,
-    parameters, timeout_seconds, scheduled_at)
-VALUES (@action_ref, @action_id, @runtime, @enforcement_id, @attempt, @status,
-    @parameters, @timeout_seconds, @scheduled_at)
-ON CONFLICT (enforcement_id) WHERE attempt = 1 DO NOTHING
+INSERT INTO attune.execution (action_ref, action_id, runtime, enforcement_id, attempt, original_id,
+    status, parameters, timeout_seconds, scheduled_at)
+VALUES (@action_ref, @action_id, @runtime, @enforcement_id, @attempt, @original_id,
+    @status, @parameters, @timeout_seconds, @scheduled_at)
+ON CONFLICT DO NOTHING
 RETURNING *;
 
 -- name: ExecutionGet :one
@@ -44,3 +44,40 @@ VALUES (@execution_id, @from_status, @to_status, @worker, @reason);
 
 -- name: HistoryList :many
 SELECT * FROM attune.execution_history WHERE execution_id = @execution_id ORDER BY id;
+
+-- name: ExecutionAttempts :many
+-- Every attempt of an execution, first to last, given any one of them.
+SELECT * FROM attune.execution
+WHERE id = @root_id OR original_id = @root_id
+ORDER BY attempt;
+
+-- name: ExecutionAbandonSilent :many
+-- Running executions whose worker has not been seen since the cutoff.
+SELECT x.* FROM attune.execution x
+LEFT JOIN attune.worker w ON w.name = x.worker
+WHERE x.status = 'running' AND (w.name IS NULL OR w.last_seen_at < @cutoff)
+ORDER BY x.id;
+
+-- name: ExecutionPruneBatch :execrows
+-- Deletes up to @batch finished executions created before @before (history cascades).
+DELETE FROM attune.execution d WHERE d.id IN (
+    SELECT o.id FROM attune.execution o
+    WHERE o.created_at < @before AND o.status IN ('completed', 'failed', 'timeout', 'cancelled', 'abandoned')
+    ORDER BY o.id LIMIT @batch);
+
+-- name: EventPruneBatch :execrows
+-- Deletes up to @batch events created before @before that no unfinished execution needs
+-- (enforcements cascade; executions keep their row with enforcement_id set to NULL).
+DELETE FROM attune.event d WHERE d.id IN (
+    SELECT ev.id FROM attune.event ev
+    WHERE ev.created_at < @before AND NOT EXISTS (
+        SELECT 1 FROM attune.enforcement n JOIN attune.execution x ON x.enforcement_id = n.id
+        WHERE n.event_id = ev.id AND x.status NOT IN ('completed', 'failed', 'timeout', 'cancelled', 'abandoned'))
+    ORDER BY ev.id LIMIT @batch);
+
+-- name: OldestPendingJobs :many
+-- The oldest job waiting in each queue (available, or scheduled and due), for attune status.
+SELECT queue, min(scheduled_at)::timestamptz AS oldest, count(*)::bigint AS n
+FROM river_job
+WHERE state IN ('available', 'retryable') OR (state = 'scheduled' AND scheduled_at <= now())
+GROUP BY queue ORDER BY queue;

@@ -24,7 +24,7 @@ func (q *Queries) ActionDeleteMissing(ctx context.Context, arg ActionDeleteMissi
 }
 
 const actionGetByID = `-- name: ActionGetByID :one
-SELECT id, ref, pack_id, pack_ref, label, description, runtime, entry_point, entry_content, param_schema, parameter_format, output_format, timeout_seconds, created_at, updated_at FROM attune.action WHERE id = $1
+SELECT id, ref, pack_id, pack_ref, label, description, runtime, entry_point, entry_content, param_schema, parameter_format, output_format, timeout_seconds, created_at, updated_at, retry FROM attune.action WHERE id = $1
 `
 
 func (q *Queries) ActionGetByID(ctx context.Context, id int64) (AttuneAction, error) {
@@ -46,12 +46,13 @@ func (q *Queries) ActionGetByID(ctx context.Context, id int64) (AttuneAction, er
 		&i.TimeoutSeconds,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Retry,
 	)
 	return i, err
 }
 
 const actionGetByRef = `-- name: ActionGetByRef :one
-SELECT id, ref, pack_id, pack_ref, label, description, runtime, entry_point, entry_content, param_schema, parameter_format, output_format, timeout_seconds, created_at, updated_at FROM attune.action WHERE ref = $1
+SELECT id, ref, pack_id, pack_ref, label, description, runtime, entry_point, entry_content, param_schema, parameter_format, output_format, timeout_seconds, created_at, updated_at, retry FROM attune.action WHERE ref = $1
 `
 
 func (q *Queries) ActionGetByRef(ctx context.Context, ref string) (AttuneAction, error) {
@@ -73,6 +74,7 @@ func (q *Queries) ActionGetByRef(ctx context.Context, ref string) (AttuneAction,
 		&i.TimeoutSeconds,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Retry,
 	)
 	return i, err
 }
@@ -124,16 +126,16 @@ func (q *Queries) ActionList(ctx context.Context) ([]ActionListRow, error) {
 
 const actionUpsert = `-- name: ActionUpsert :one
 INSERT INTO attune.action (ref, pack_id, pack_ref, label, description, runtime, entry_point,
-    entry_content, param_schema, parameter_format, output_format, timeout_seconds)
+    entry_content, param_schema, parameter_format, output_format, timeout_seconds, retry)
 VALUES ($1, $2, $3, $4, $5, $6, $7,
-    $8, $9, $10, $11, $12)
+    $8, $9, $10, $11, $12, $13)
 ON CONFLICT (ref) DO UPDATE
 SET pack_id = EXCLUDED.pack_id, pack_ref = EXCLUDED.pack_ref, label = EXCLUDED.label,
     description = EXCLUDED.description, runtime = EXCLUDED.runtime,
     entry_point = EXCLUDED.entry_point, entry_content = EXCLUDED.entry_content,
     param_schema = EXCLUDED.param_schema, parameter_format = EXCLUDED.parameter_format,
     output_format = EXCLUDED.output_format, timeout_seconds = EXCLUDED.timeout_seconds,
-    updated_at = now()
+    retry = EXCLUDED.retry, updated_at = now()
 RETURNING id
 `
 
@@ -150,6 +152,7 @@ type ActionUpsertParams struct {
 	ParameterFormat string
 	OutputFormat    string
 	TimeoutSeconds  int32
+	Retry           []byte
 }
 
 func (q *Queries) ActionUpsert(ctx context.Context, arg ActionUpsertParams) (int64, error) {
@@ -166,6 +169,7 @@ func (q *Queries) ActionUpsert(ctx context.Context, arg ActionUpsertParams) (int
 		arg.ParameterFormat,
 		arg.OutputFormat,
 		arg.TimeoutSeconds,
+		arg.Retry,
 	)
 	var id int64
 	err := row.Scan(&id)

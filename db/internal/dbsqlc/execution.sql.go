@@ -10,6 +10,123 @@ import (
 	"time"
 )
 
+const eventPruneBatch = `-- name: EventPruneBatch :execrows
+DELETE FROM attune.event d WHERE d.id IN (
+    SELECT ev.id FROM attune.event ev
+    WHERE ev.created_at < $1 AND NOT EXISTS (
+        SELECT 1 FROM attune.enforcement n JOIN attune.execution x ON x.enforcement_id = n.id
+        WHERE n.event_id = ev.id AND x.status NOT IN ('completed', 'failed', 'timeout', 'cancelled', 'abandoned'))
+    ORDER BY ev.id LIMIT $2)
+`
+
+type EventPruneBatchParams struct {
+	Before time.Time
+	Batch  int32
+}
+
+// Deletes up to @batch events created before @before that no unfinished execution needs
+// (enforcements cascade; executions keep their row with enforcement_id set to NULL).
+func (q *Queries) EventPruneBatch(ctx context.Context, arg EventPruneBatchParams) (int64, error) {
+	result, err := q.db.Exec(ctx, eventPruneBatch, arg.Before, arg.Batch)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const executionAbandonSilent = `-- name: ExecutionAbandonSilent :many
+SELECT x.id, x.action_ref, x.action_id, x.runtime, x.enforcement_id, x.attempt, x.status, x.parameters, x.result, x.error, x.worker, x.timeout_seconds, x.created_at, x.scheduled_at, x.started_at, x.finished_at, x.updated_at, x.original_id FROM attune.execution x
+LEFT JOIN attune.worker w ON w.name = x.worker
+WHERE x.status = 'running' AND (w.name IS NULL OR w.last_seen_at < $1)
+ORDER BY x.id
+`
+
+// Running executions whose worker has not been seen since the cutoff.
+func (q *Queries) ExecutionAbandonSilent(ctx context.Context, cutoff time.Time) ([]AttuneExecution, error) {
+	rows, err := q.db.Query(ctx, executionAbandonSilent, cutoff)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []AttuneExecution
+	for rows.Next() {
+		var i AttuneExecution
+		if err := rows.Scan(
+			&i.ID,
+			&i.ActionRef,
+			&i.ActionID,
+			&i.Runtime,
+			&i.EnforcementID,
+			&i.Attempt,
+			&i.Status,
+			&i.Parameters,
+			&i.Result,
+			&i.Error,
+			&i.Worker,
+			&i.TimeoutSeconds,
+			&i.CreatedAt,
+			&i.ScheduledAt,
+			&i.StartedAt,
+			&i.FinishedAt,
+			&i.UpdatedAt,
+			&i.OriginalID,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const executionAttempts = `-- name: ExecutionAttempts :many
+SELECT id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id FROM attune.execution
+WHERE id = $1 OR original_id = $1
+ORDER BY attempt
+`
+
+// Every attempt of an execution, first to last, given any one of them.
+func (q *Queries) ExecutionAttempts(ctx context.Context, rootID int64) ([]AttuneExecution, error) {
+	rows, err := q.db.Query(ctx, executionAttempts, rootID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []AttuneExecution
+	for rows.Next() {
+		var i AttuneExecution
+		if err := rows.Scan(
+			&i.ID,
+			&i.ActionRef,
+			&i.ActionID,
+			&i.Runtime,
+			&i.EnforcementID,
+			&i.Attempt,
+			&i.Status,
+			&i.Parameters,
+			&i.Result,
+			&i.Error,
+			&i.Worker,
+			&i.TimeoutSeconds,
+			&i.CreatedAt,
+			&i.ScheduledAt,
+			&i.StartedAt,
+			&i.FinishedAt,
+			&i.UpdatedAt,
+			&i.OriginalID,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const executionCountByStatus = `-- name: ExecutionCountByStatus :many
 SELECT status, count(*)::bigint AS n FROM attune.execution GROUP BY status ORDER BY status
 `
@@ -43,7 +160,7 @@ const executionFinish = `-- name: ExecutionFinish :one
 UPDATE attune.execution
 SET status = $1, result = $2, error = $3, finished_at = now(), updated_at = now()
 WHERE id = $4 AND status = $5
-RETURNING id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at
+RETURNING id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id
 `
 
 type ExecutionFinishParams struct {
@@ -82,12 +199,13 @@ func (q *Queries) ExecutionFinish(ctx context.Context, arg ExecutionFinishParams
 		&i.StartedAt,
 		&i.FinishedAt,
 		&i.UpdatedAt,
+		&i.OriginalID,
 	)
 	return i, err
 }
 
 const executionGet = `-- name: ExecutionGet :one
-SELECT id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at FROM attune.execution WHERE id = $1
+SELECT id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id FROM attune.execution WHERE id = $1
 `
 
 func (q *Queries) ExecutionGet(ctx context.Context, id int64) (AttuneExecution, error) {
@@ -111,17 +229,18 @@ func (q *Queries) ExecutionGet(ctx context.Context, id int64) (AttuneExecution, 
 		&i.StartedAt,
 		&i.FinishedAt,
 		&i.UpdatedAt,
+		&i.OriginalID,
 	)
 	return i, err
 }
 
 const executionInsert = `-- name: ExecutionInsert :one
-INSERT INTO attune.execution (action_ref, action_id, runtime, enforcement_id, attempt, status,
-    parameters, timeout_seconds, scheduled_at)
+INSERT INTO attune.execution (action_ref, action_id, runtime, enforcement_id, attempt, original_id,
+    status, parameters, timeout_seconds, scheduled_at)
 VALUES ($1, $2, $3, $4, $5, $6,
-    $7, $8, $9)
-ON CONFLICT (enforcement_id) WHERE attempt = 1 DO NOTHING
-RETURNING id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at
+    $7, $8, $9, $10)
+ON CONFLICT DO NOTHING
+RETURNING id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id
 `
 
 type ExecutionInsertParams struct {
@@ -130,6 +249,7 @@ type ExecutionInsertParams struct {
 	Runtime        string
 	EnforcementID  *int64
 	Attempt        int32
+	OriginalID     *int64
 	Status         string
 	Parameters     []byte
 	TimeoutSeconds int32
@@ -144,6 +264,7 @@ func (q *Queries) ExecutionInsert(ctx context.Context, arg ExecutionInsertParams
 		arg.Runtime,
 		arg.EnforcementID,
 		arg.Attempt,
+		arg.OriginalID,
 		arg.Status,
 		arg.Parameters,
 		arg.TimeoutSeconds,
@@ -168,12 +289,13 @@ func (q *Queries) ExecutionInsert(ctx context.Context, arg ExecutionInsertParams
 		&i.StartedAt,
 		&i.FinishedAt,
 		&i.UpdatedAt,
+		&i.OriginalID,
 	)
 	return i, err
 }
 
 const executionList = `-- name: ExecutionList :many
-SELECT id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at FROM attune.execution
+SELECT id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id FROM attune.execution
 WHERE ($1::text IS NULL OR status = $1)
   AND ($2::text IS NULL OR action_ref = $2)
 ORDER BY id DESC LIMIT $3
@@ -212,6 +334,7 @@ func (q *Queries) ExecutionList(ctx context.Context, arg ExecutionListParams) ([
 			&i.StartedAt,
 			&i.FinishedAt,
 			&i.UpdatedAt,
+			&i.OriginalID,
 		); err != nil {
 			return nil, err
 		}
@@ -224,7 +347,7 @@ func (q *Queries) ExecutionList(ctx context.Context, arg ExecutionListParams) ([
 }
 
 const executionListByEvent = `-- name: ExecutionListByEvent :many
-SELECT x.id, x.action_ref, x.action_id, x.runtime, x.enforcement_id, x.attempt, x.status, x.parameters, x.result, x.error, x.worker, x.timeout_seconds, x.created_at, x.scheduled_at, x.started_at, x.finished_at, x.updated_at FROM attune.execution x
+SELECT x.id, x.action_ref, x.action_id, x.runtime, x.enforcement_id, x.attempt, x.status, x.parameters, x.result, x.error, x.worker, x.timeout_seconds, x.created_at, x.scheduled_at, x.started_at, x.finished_at, x.updated_at, x.original_id FROM attune.execution x
 JOIN attune.enforcement e ON e.id = x.enforcement_id
 WHERE e.event_id = $1 ORDER BY x.id
 `
@@ -256,6 +379,7 @@ func (q *Queries) ExecutionListByEvent(ctx context.Context, eventID int64) ([]At
 			&i.StartedAt,
 			&i.FinishedAt,
 			&i.UpdatedAt,
+			&i.OriginalID,
 		); err != nil {
 			return nil, err
 		}
@@ -267,11 +391,32 @@ func (q *Queries) ExecutionListByEvent(ctx context.Context, eventID int64) ([]At
 	return items, nil
 }
 
+const executionPruneBatch = `-- name: ExecutionPruneBatch :execrows
+DELETE FROM attune.execution d WHERE d.id IN (
+    SELECT o.id FROM attune.execution o
+    WHERE o.created_at < $1 AND o.status IN ('completed', 'failed', 'timeout', 'cancelled', 'abandoned')
+    ORDER BY o.id LIMIT $2)
+`
+
+type ExecutionPruneBatchParams struct {
+	Before time.Time
+	Batch  int32
+}
+
+// Deletes up to @batch finished executions created before @before (history cascades).
+func (q *Queries) ExecutionPruneBatch(ctx context.Context, arg ExecutionPruneBatchParams) (int64, error) {
+	result, err := q.db.Exec(ctx, executionPruneBatch, arg.Before, arg.Batch)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const executionStart = `-- name: ExecutionStart :one
 UPDATE attune.execution
 SET status = 'running', worker = $1, started_at = now(), updated_at = now()
 WHERE id = $2 AND status = 'scheduled'
-RETURNING id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at
+RETURNING id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id
 `
 
 type ExecutionStartParams struct {
@@ -301,6 +446,7 @@ func (q *Queries) ExecutionStart(ctx context.Context, arg ExecutionStartParams) 
 		&i.StartedAt,
 		&i.FinishedAt,
 		&i.UpdatedAt,
+		&i.OriginalID,
 	)
 	return i, err
 }
@@ -351,6 +497,40 @@ func (q *Queries) HistoryList(ctx context.Context, executionID int64) ([]AttuneE
 			&i.Reason,
 			&i.At,
 		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const oldestPendingJobs = `-- name: OldestPendingJobs :many
+SELECT queue, min(scheduled_at)::timestamptz AS oldest, count(*)::bigint AS n
+FROM river_job
+WHERE state IN ('available', 'retryable') OR (state = 'scheduled' AND scheduled_at <= now())
+GROUP BY queue ORDER BY queue
+`
+
+type OldestPendingJobsRow struct {
+	Queue  string
+	Oldest time.Time
+	N      int64
+}
+
+// The oldest job waiting in each queue (available, or scheduled and due), for attune status.
+func (q *Queries) OldestPendingJobs(ctx context.Context) ([]OldestPendingJobsRow, error) {
+	rows, err := q.db.Query(ctx, oldestPendingJobs)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []OldestPendingJobsRow
+	for rows.Next() {
+		var i OldestPendingJobsRow
+		if err := rows.Scan(&i.Queue, &i.Oldest, &i.N); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

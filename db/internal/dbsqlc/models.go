@@ -26,6 +26,7 @@ type AttuneAction struct {
 	TimeoutSeconds  int32
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
+	Retry           []byte
 }
 
 type AttuneEnforcement struct {
@@ -69,6 +70,7 @@ type AttuneExecution struct {
 	StartedAt      *time.Time
 	FinishedAt     *time.Time
 	UpdatedAt      time.Time
+	OriginalID     *int64
 }
 
 type AttuneExecutionHistory struct {

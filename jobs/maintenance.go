@@ -1,0 +1,102 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/attune-run/attune"
+	"github.com/attune-run/attune/db"
+)
+
+// Maintenance job kinds: River periodic jobs, run by the leader only.
+const (
+	KindWorkerReap     = "attune.worker.reap"
+	KindRetentionPrune = "attune.retention.prune"
+)
+
+// WorkerReapArgs abandons the running executions of replicas that went silent.
+type WorkerReapArgs struct{}
+
+// Kind implements river.JobArgs.
+func (WorkerReapArgs) Kind() string { return KindWorkerReap }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (WorkerReapArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueEvents, MaxAttempts: 1}
+}
+
+// RetentionPruneArgs deletes attune's history past its retention.
+type RetentionPruneArgs struct{}
+
+// Kind implements river.JobArgs.
+func (RetentionPruneArgs) Kind() string { return KindRetentionPrune }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (RetentionPruneArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueEvents, MaxAttempts: 1}
+}
+
+// ReapWorker ends as abandoned every running execution whose worker has not been heard from for
+// SilentAfter: the worker died (kill -9, lost host) and its action will not report. The action is
+// not run again; a retry policy may start a new attempt. River's rescuer reaches the same end
+// later through the dispatch job; whichever comes first wins the compare-and-set.
+type ReapWorker struct {
+	river.WorkerDefaults[WorkerReapArgs]
+	P           *Pipeline
+	SilentAfter time.Duration
+}
+
+// Work implements river.Worker.
+func (w *ReapWorker) Work(ctx context.Context, _ *river.Job[WorkerReapArgs]) error {
+	_, err := w.P.Reap(ctx, w.SilentAfter)
+	return err
+}
+
+// Reap abandons the running executions of workers silent for longer than silentAfter and
+// returns how many it abandoned.
+func (p *Pipeline) Reap(ctx context.Context, silentAfter time.Duration) (int, error) {
+	n := 0
+	err := p.DB.InTx(ctx, func(q *db.Queries) error {
+		xs, err := q.ExecutionsOnSilentWorkers(ctx, p.now().Add(-silentAfter))
+		if err != nil {
+			return err
+		}
+		for _, x := range xs {
+			reason := fmt.Sprintf("worker %s was lost while running the action (silent for more than %s)", x.Worker, silentAfter)
+			fx, err := q.ExecutionFinish(ctx, x.ID, db.Finish{From: attune.StatusRunning, To: attune.StatusAbandoned, Error: reason, Worker: p.Worker})
+			if errors.Is(err, attune.ErrConflict) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if err := p.announceTerminal(ctx, q.Tx(), fx); err != nil {
+				return err
+			}
+			p.Log.Warn("execution abandoned", "execution_id", x.ID, "reason", reason)
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+// PruneWorker deletes events, enforcements and finished executions older than Retention.
+type PruneWorker struct {
+	river.WorkerDefaults[RetentionPruneArgs]
+	P         *Pipeline
+	Retention time.Duration
+}
+
+// Work implements river.Worker.
+func (w *PruneWorker) Work(ctx context.Context, _ *river.Job[RetentionPruneArgs]) error {
+	res, err := w.P.DB.Prune(ctx, w.P.now().Add(-w.Retention), 1000)
+	if res.Executions+res.Events > 0 {
+		w.P.Log.Info("history pruned", "executions", res.Executions, "events", res.Events, "retention", w.Retention)
+	}
+	return err
+}
