@@ -414,13 +414,17 @@ func TestPdeathsigKillsActionWhenWorkerDies(t *testing.T) {
 	t.Cleanup(func() { _ = worker.Process.Kill(); _ = worker.Wait() })
 	b := &testBundle{dir: dir}
 	pid := b.waitPID(t, "child.pid")
+	grandchild := b.waitPID(t, "grandchild.pid")
 	require.True(t, alive(pid))
+	require.True(t, alive(grandchild))
 
 	require.NoError(t, worker.Process.Kill())
 	_ = worker.Wait()
 
 	require.Eventually(t, func() bool { return !alive(pid) }, 5*time.Second, 10*time.Millisecond,
 		"the action process outlived its worker")
+	require.Eventually(t, func() bool { return !alive(grandchild) }, 5*time.Second, 10*time.Millisecond,
+		"the action's own child outlived the worker")
 }
 
 // TestHelperWorker is the worker process of TestPdeathsigKillsActionWhenWorkerDies; on its own it
@@ -432,7 +436,10 @@ func TestHelperWorker(t *testing.T) {
 	}
 	set := New(Config{WorkDir: filepath.Join(dir, "work")})
 	_, _ = set.Run(context.Background(), Request{
-		Action:  shellAction(`echo $$ > "$ATTUNE_TEST_DIR/child.pid"; exec sleep 100`),
+		Action: shellAction(`echo $$ > "$ATTUNE_TEST_DIR/child.pid"
+sleep 100 &
+echo $! > "$ATTUNE_TEST_DIR/grandchild.pid"
+wait`),
 		Timeout: time.Minute,
 		Env:     map[string]string{"ATTUNE_TEST_DIR": dir},
 	})

@@ -55,9 +55,10 @@ func (r *processRunner) Run(ctx context.Context, req Request) (Result, error) {
 		return prepFailed(err)
 	}
 
+	argv := guarded(append(append([]string{interp}, r.args...), file))
 	cmd := &exec.Cmd{
-		Path: interp,
-		Args: append(append([]string{interp}, r.args...), file),
+		Path: argv[0],
+		Args: argv,
 		Env:  env,
 		Dir:  filepath.Dir(file),
 	}
