@@ -4,7 +4,7 @@ BIN       := bin/attune
 SQLC      := github.com/sqlc-dev/sqlc/cmd/sqlc@v1.31.1
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build run test test-short generate verify-generate lint bench clean
+.PHONY: all build run test test-short test-chaos generate verify-generate lint bench clean
 
 all: build
 
@@ -32,3 +32,7 @@ lint: ## go vet and staticcheck
 
 clean:
 	rm -rf bin
+
+test-chaos: ## Kill, stop and restart real attune processes and PostgreSQL; prints one row per scenario
+	ATTUNE_CHAOS_REPORT=$(CURDIR)/bin/chaos-report.md $(GO) test -count=1 -v -timeout 15m ./internal/chaos/ | grep -v '^        {' ; \
+	  cat $(CURDIR)/bin/chaos-report.md

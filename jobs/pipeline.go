@@ -15,6 +15,7 @@ import (
 	"github.com/attune-run/attune/db"
 	"github.com/attune-run/attune/rules"
 	"github.com/attune-run/attune/runtimes"
+	"github.com/attune-run/attune/secrets"
 )
 
 // Pipeline holds what the pipeline steps share: the database, the River client they insert the
@@ -27,12 +28,17 @@ type Pipeline struct {
 	Log      *slog.Logger
 	Now      func() time.Time
 
+	criteria rules.CriteriaCache // each rule's compiled criteria, reused across events
+
 	// RescueAfter is how long a dispatch job may run before River's rescuer presumes its
 	// worker lost (River's RescueStuckJobsAfter). An action's timeout plus KillGrace must fit
 	// inside it, or a live action would be declared abandoned; zero disables the check.
 	RescueAfter time.Duration
 	// KillGrace is the runtimes' SIGTERM-to-SIGKILL grace.
 	KillGrace time.Duration
+	// Secrets seals secret parameters before they are stored and opens them just before an
+	// action runs (secrets.key). Nil: an action given a secret parameter is refused.
+	Secrets *secrets.Box
 }
 
 // JobTimeout is the River job timeout of a dispatch: the rescue window less a margin, so River
@@ -74,9 +80,10 @@ type EnforceResult struct {
 }
 
 // Enforce applies one matched rule to an event, in the caller's transaction: it renders the
-// action parameters, records the enforcement and, when rendering succeeded, schedules the
-// execution with its dispatch job. A rule that already enforced the event returns
-// attune.ErrConflict and changes nothing.
+// action parameters, applies the action's defaults and validates them, records the enforcement
+// and, when all that succeeded, schedules the execution with its dispatch job. Otherwise the
+// enforcement is failed with the reason and no execution is created. A rule that already
+// enforced the event returns attune.ErrConflict and changes nothing.
 func (p *Pipeline) Enforce(ctx context.Context, q *db.Queries, ev attune.Event, rule attune.Rule) (EnforceResult, error) {
 	var res EnforceResult
 	pack, err := q.Pack(ctx, rule.PackRef)
@@ -88,7 +95,14 @@ func (p *Pipeline) Enforce(ctx context.Context, q *db.Queries, ev attune.Event, 
 		return res, fmt.Errorf("rule %s: %w", rule.Ref, err)
 	}
 	params, renderErr := rules.Render(rule.ActionParams, rules.NewEnv(ev, rule, pack.Config, p.now()))
-	enf := db.NewEnforcement{Rule: rule, EventID: ev.ID, Status: attune.EnforcementProcessed, Parameters: params}
+	var prep prepared
+	if renderErr == nil {
+		prep, renderErr = p.prepare(action, params) // defaults, validation, secrets sealed
+	}
+	if renderErr == nil {
+		renderErr = p.checkTimeout(action.Ref, cmp.Or(action.TimeoutSec, attune.DefaultActionTimeoutSec))
+	}
+	enf := db.NewEnforcement{Rule: rule, EventID: ev.ID, Status: attune.EnforcementProcessed, Parameters: prep.stored}
 	if renderErr != nil {
 		enf.Status, enf.Reason, enf.Parameters = attune.EnforcementFailed, renderErr.Error(), nil
 	}
@@ -101,7 +115,8 @@ func (p *Pipeline) Enforce(ctx context.Context, q *db.Queries, ev attune.Event, 
 		return res, nil
 	}
 	x, err := p.schedule(ctx, q, db.NewExecution{
-		Action: action, ActionID: actionID, EnforcementID: &res.Enforcement.ID, Parameters: params,
+		Action: action, ActionID: actionID, EnforcementID: &res.Enforcement.ID,
+		Parameters: prep.stored, Secrets: prep.sealed,
 	})
 	if err != nil {
 		return res, err
@@ -111,7 +126,9 @@ func (p *Pipeline) Enforce(ctx context.Context, q *db.Queries, ev attune.Event, 
 }
 
 // Run schedules an execution of an action by hand (attune run), with its dispatch job, in one
-// transaction. timeout overrides the action's timeout when positive.
+// transaction. timeout overrides the action's timeout when positive. The action's defaults are
+// applied and the parameters validated first: invalid ones are an error holding
+// params.FieldErrors, which wraps attune.ErrInvalid, and nothing is written.
 func (p *Pipeline) Run(ctx context.Context, actionRef string, params map[string]any, timeout time.Duration) (attune.Execution, error) {
 	var x attune.Execution
 	err := p.DB.InTx(ctx, func(q *db.Queries) error {
@@ -119,7 +136,11 @@ func (p *Pipeline) Run(ctx context.Context, actionRef string, params map[string]
 		if err != nil {
 			return err
 		}
-		n := db.NewExecution{Action: action, ActionID: actionID, Parameters: params}
+		prep, err := p.prepare(action, params) // defaults, validation, secrets sealed
+		if err != nil {
+			return err
+		}
+		n := db.NewExecution{Action: action, ActionID: actionID, Parameters: prep.stored, Secrets: prep.sealed}
 		if timeout > 0 {
 			n.TimeoutSec = max(1, int((timeout+time.Second-1)/time.Second))
 		}
@@ -162,8 +183,10 @@ func (p *Pipeline) scheduleAt(ctx context.Context, q *db.Queries, n db.NewExecut
 }
 
 // ProcessEvent matches an event against the enabled rules of its trigger (or only its target
-// rule) and enforces each match, in the caller's transaction. A rule that fails does not stop
-// the others; its failure is recorded on its enforcement or logged.
+// rule) and enforces each match, in the caller's transaction. Every rule considered gets its
+// outcome recorded (matched, not matched with the criterion that failed, or error), so
+// `attune event get` can say why a rule did not fire. A rule that fails does not stop the
+// others; its failure is recorded on its outcome or its enforcement.
 func (p *Pipeline) ProcessEvent(ctx context.Context, q *db.Queries, ev attune.Event) error {
 	var candidates []attune.Rule
 	if ev.RuleID != nil {
@@ -183,31 +206,10 @@ func (p *Pipeline) ProcessEvent(ctx context.Context, q *db.Queries, ev attune.Ev
 			return err
 		}
 	}
+	configs := map[string]map[string]any{} // pack configs, by pack ref
 	for _, rule := range candidates {
-		log := p.Log.With("event_id", ev.ID, "rule", rule.Ref)
-		crit, err := rules.CompileCriteria(rule.Criteria)
-		if err != nil {
-			log.Error("rule criteria do not compile", "error", err)
-			continue
-		}
-		out, err := crit.Match(rules.NewEnv(ev, rule, nil, p.now()))
-		if err != nil {
-			log.Warn("rule criteria failed", "error", err)
-			continue
-		}
-		if !out.Matched {
-			log.Debug("rule did not match", "reason", out.Reason)
-			continue
-		}
-		res, err := p.Enforce(ctx, q, ev, rule)
-		if errors.Is(err, attune.ErrConflict) {
-			continue // enforced by an earlier delivery
-		}
-		if err != nil {
-			return fmt.Errorf("enforce rule %s on event %d: %w", rule.Ref, ev.ID, err)
-		}
-		if res.Execution != nil {
-			log.Debug("execution scheduled", "execution_id", res.Execution.ID, "action", res.Execution.ActionRef)
+		if err := p.considerRule(ctx, q, ev, rule, configs); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -28,6 +28,11 @@ type FireWorker struct {
 func (w *FireWorker) Work(ctx context.Context, job *river.Job[jobs.TimerFireArgs]) error {
 	t := w.T
 	scheduled := job.Args.FireAt
+	if wait := scheduled.Sub(t.now()); wait > 0 {
+		// Run early on purpose (see fireLead): back at the fire time. Never snooze longer than
+		// fireLead, which River would leave to its scheduler again (clock skew with the database).
+		return river.JobSnooze(min(wait, fireLead))
+	}
 	return t.P.DB.InTx(ctx, func(q *db.Queries) error {
 		complete := func() error {
 			_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, q.Tx(), job)

@@ -113,10 +113,20 @@ func (t *Timers) cancel(ctx context.Context, tx pgx.Tx, jobID int64) error {
 	return nil
 }
 
+// fireLead is how long before its fire time a fire job may run. River's leader moves scheduled
+// jobs to available only every 5 s (its scheduler interval), so a job scheduled at its fire time
+// would run up to 5 s late, and a timer firing more often than that would fire only every 5 s.
+// A fire job is scheduled fireLead early instead, and the fire worker snoozes it until its fire
+// time: River keeps a snooze that short available, and its producers fetch it once due.
+const fireLead = 5 * time.Second
+
 // insertFire inserts the fire job of a timer for one time and records it on the timer.
 func (t *Timers) insertFire(ctx context.Context, q *db.Queries, timerID int64, at time.Time) error {
-	res, err := t.P.River.InsertTx(ctx, q.Tx(), jobs.TimerFireArgs{TimerID: timerID, FireAt: at.UTC()},
-		&river.InsertOpts{ScheduledAt: at})
+	opts := &river.InsertOpts{} // due within fireLead: available now
+	if early := at.Add(-fireLead); early.After(t.now()) {
+		opts.ScheduledAt = early
+	}
+	res, err := t.P.River.InsertTx(ctx, q.Tx(), jobs.TimerFireArgs{TimerID: timerID, FireAt: at.UTC()}, opts)
 	if err != nil {
 		return fmt.Errorf("insert fire job of timer %d: %w", timerID, err)
 	}
@@ -159,6 +169,9 @@ func (t *Timers) RegisterPack(ctx context.Context, p *attune.Pack) (*db.Registra
 			return err
 		}
 		for _, r := range reg.Rules {
+			if err := jobs.CheckRuleParams(ctx, q, r); err != nil {
+				return err
+			}
 			if err := t.Sync(ctx, q, r); err != nil {
 				return err
 			}
