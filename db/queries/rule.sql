@@ -12,12 +12,23 @@ SET pack_id = EXCLUDED.pack_id, pack_ref = EXCLUDED.pack_ref, label = EXCLUDED.l
 RETURNING *;
 
 -- name: RuleDeleteMissing :many
-DELETE FROM attune.rule r WHERE r.pack_id = @pack_id AND NOT (r.ref = ANY(@keep::text[]))
-RETURNING r.id, r.ref, (SELECT t.fire_job_id FROM attune.timer t WHERE t.rule_id = r.id) AS fire_job_id;
+-- The timers go first, in the same statement: deleting a timer row waits for a fire that is
+-- committing, and RETURNING then gives the fire job that fire left pending.
+WITH gone AS (
+    SELECT g.id FROM attune.rule g WHERE g.pack_id = @pack_id AND NOT (g.ref = ANY(@keep::text[]))
+), timers AS (
+    DELETE FROM attune.timer t WHERE t.rule_id IN (SELECT id FROM gone) RETURNING t.rule_id, t.fire_job_id
+)
+DELETE FROM attune.rule r WHERE r.id IN (SELECT id FROM gone)
+RETURNING r.id, r.ref, (SELECT timers.fire_job_id FROM timers WHERE timers.rule_id = r.id) AS fire_job_id;
 
 -- name: RuleDelete :one
+WITH timers AS (
+    DELETE FROM attune.timer t USING attune.rule g WHERE g.ref = @ref AND t.rule_id = g.id
+    RETURNING t.rule_id, t.fire_job_id
+)
 DELETE FROM attune.rule r WHERE r.ref = @ref
-RETURNING r.id, r.ref, (SELECT t.fire_job_id FROM attune.timer t WHERE t.rule_id = r.id) AS fire_job_id;
+RETURNING r.id, r.ref, (SELECT timers.fire_job_id FROM timers WHERE timers.rule_id = r.id) AS fire_job_id;
 
 -- name: RuleGetByRef :one
 SELECT * FROM attune.rule WHERE ref = @ref;

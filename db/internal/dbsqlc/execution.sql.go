@@ -35,7 +35,7 @@ func (q *Queries) EventPruneBatch(ctx context.Context, arg EventPruneBatchParams
 }
 
 const executionAbandonSilent = `-- name: ExecutionAbandonSilent :many
-SELECT x.id, x.action_ref, x.action_id, x.runtime, x.enforcement_id, x.attempt, x.status, x.parameters, x.result, x.error, x.worker, x.timeout_seconds, x.created_at, x.scheduled_at, x.started_at, x.finished_at, x.updated_at, x.original_id FROM attune.execution x
+SELECT x.id, x.action_ref, x.action_id, x.runtime, x.enforcement_id, x.attempt, x.status, x.parameters, x.result, x.error, x.worker, x.timeout_seconds, x.created_at, x.scheduled_at, x.started_at, x.finished_at, x.updated_at, x.original_id, x.secrets FROM attune.execution x
 LEFT JOIN attune.worker w ON w.name = x.worker
 WHERE x.status = 'running' AND (w.name IS NULL OR w.last_seen_at < $1)
 ORDER BY x.id
@@ -70,6 +70,7 @@ func (q *Queries) ExecutionAbandonSilent(ctx context.Context, cutoff time.Time) 
 			&i.FinishedAt,
 			&i.UpdatedAt,
 			&i.OriginalID,
+			&i.Secrets,
 		); err != nil {
 			return nil, err
 		}
@@ -82,7 +83,7 @@ func (q *Queries) ExecutionAbandonSilent(ctx context.Context, cutoff time.Time) 
 }
 
 const executionAttempts = `-- name: ExecutionAttempts :many
-SELECT id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id FROM attune.execution
+SELECT id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets FROM attune.execution
 WHERE id = $1 OR original_id = $1
 ORDER BY attempt
 `
@@ -116,6 +117,7 @@ func (q *Queries) ExecutionAttempts(ctx context.Context, rootID int64) ([]Attune
 			&i.FinishedAt,
 			&i.UpdatedAt,
 			&i.OriginalID,
+			&i.Secrets,
 		); err != nil {
 			return nil, err
 		}
@@ -160,7 +162,7 @@ const executionFinish = `-- name: ExecutionFinish :one
 UPDATE attune.execution
 SET status = $1, result = $2, error = $3, finished_at = now(), updated_at = now()
 WHERE id = $4 AND status = $5
-RETURNING id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id
+RETURNING id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets
 `
 
 type ExecutionFinishParams struct {
@@ -200,12 +202,13 @@ func (q *Queries) ExecutionFinish(ctx context.Context, arg ExecutionFinishParams
 		&i.FinishedAt,
 		&i.UpdatedAt,
 		&i.OriginalID,
+		&i.Secrets,
 	)
 	return i, err
 }
 
 const executionGet = `-- name: ExecutionGet :one
-SELECT id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id FROM attune.execution WHERE id = $1
+SELECT id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets FROM attune.execution WHERE id = $1
 `
 
 func (q *Queries) ExecutionGet(ctx context.Context, id int64) (AttuneExecution, error) {
@@ -230,17 +233,18 @@ func (q *Queries) ExecutionGet(ctx context.Context, id int64) (AttuneExecution, 
 		&i.FinishedAt,
 		&i.UpdatedAt,
 		&i.OriginalID,
+		&i.Secrets,
 	)
 	return i, err
 }
 
 const executionInsert = `-- name: ExecutionInsert :one
 INSERT INTO attune.execution (action_ref, action_id, runtime, enforcement_id, attempt, original_id,
-    status, parameters, timeout_seconds, scheduled_at)
+    status, parameters, secrets, timeout_seconds, scheduled_at)
 VALUES ($1, $2, $3, $4, $5, $6,
-    $7, $8, $9, $10)
+    $7, $8, $9, $10, $11)
 ON CONFLICT DO NOTHING
-RETURNING id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id
+RETURNING id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets
 `
 
 type ExecutionInsertParams struct {
@@ -252,6 +256,7 @@ type ExecutionInsertParams struct {
 	OriginalID     *int64
 	Status         string
 	Parameters     []byte
+	Secrets        []byte
 	TimeoutSeconds int32
 	ScheduledAt    *time.Time
 }
@@ -267,6 +272,7 @@ func (q *Queries) ExecutionInsert(ctx context.Context, arg ExecutionInsertParams
 		arg.OriginalID,
 		arg.Status,
 		arg.Parameters,
+		arg.Secrets,
 		arg.TimeoutSeconds,
 		arg.ScheduledAt,
 	)
@@ -290,12 +296,13 @@ func (q *Queries) ExecutionInsert(ctx context.Context, arg ExecutionInsertParams
 		&i.FinishedAt,
 		&i.UpdatedAt,
 		&i.OriginalID,
+		&i.Secrets,
 	)
 	return i, err
 }
 
 const executionList = `-- name: ExecutionList :many
-SELECT id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id FROM attune.execution
+SELECT id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets FROM attune.execution
 WHERE ($1::text IS NULL OR status = $1)
   AND ($2::text IS NULL OR action_ref = $2)
 ORDER BY id DESC LIMIT $3
@@ -335,6 +342,7 @@ func (q *Queries) ExecutionList(ctx context.Context, arg ExecutionListParams) ([
 			&i.FinishedAt,
 			&i.UpdatedAt,
 			&i.OriginalID,
+			&i.Secrets,
 		); err != nil {
 			return nil, err
 		}
@@ -347,7 +355,7 @@ func (q *Queries) ExecutionList(ctx context.Context, arg ExecutionListParams) ([
 }
 
 const executionListByEvent = `-- name: ExecutionListByEvent :many
-SELECT x.id, x.action_ref, x.action_id, x.runtime, x.enforcement_id, x.attempt, x.status, x.parameters, x.result, x.error, x.worker, x.timeout_seconds, x.created_at, x.scheduled_at, x.started_at, x.finished_at, x.updated_at, x.original_id FROM attune.execution x
+SELECT x.id, x.action_ref, x.action_id, x.runtime, x.enforcement_id, x.attempt, x.status, x.parameters, x.result, x.error, x.worker, x.timeout_seconds, x.created_at, x.scheduled_at, x.started_at, x.finished_at, x.updated_at, x.original_id, x.secrets FROM attune.execution x
 JOIN attune.enforcement e ON e.id = x.enforcement_id
 WHERE e.event_id = $1 ORDER BY x.id
 `
@@ -380,6 +388,7 @@ func (q *Queries) ExecutionListByEvent(ctx context.Context, eventID int64) ([]At
 			&i.FinishedAt,
 			&i.UpdatedAt,
 			&i.OriginalID,
+			&i.Secrets,
 		); err != nil {
 			return nil, err
 		}
@@ -416,7 +425,7 @@ const executionStart = `-- name: ExecutionStart :one
 UPDATE attune.execution
 SET status = 'running', worker = $1, started_at = now(), updated_at = now()
 WHERE id = $2 AND status = 'scheduled'
-RETURNING id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id
+RETURNING id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets
 `
 
 type ExecutionStartParams struct {
@@ -447,6 +456,7 @@ func (q *Queries) ExecutionStart(ctx context.Context, arg ExecutionStartParams) 
 		&i.FinishedAt,
 		&i.UpdatedAt,
 		&i.OriginalID,
+		&i.Secrets,
 	)
 	return i, err
 }

@@ -71,6 +71,7 @@ type AttuneExecution struct {
 	FinishedAt     *time.Time
 	UpdatedAt      time.Time
 	OriginalID     *int64
+	Secrets        []byte
 }
 
 type AttuneExecutionHistory struct {
@@ -109,6 +110,16 @@ type AttuneRule struct {
 	TriggerParams []byte
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+}
+
+type AttuneRuleOutcome struct {
+	ID        int64
+	EventID   int64
+	RuleID    *int64
+	RuleRef   string
+	Outcome   string
+	Reason    string
+	CreatedAt time.Time
 }
 
 type AttuneRuntime struct {

@@ -10,8 +10,12 @@ import (
 )
 
 const ruleDelete = `-- name: RuleDelete :one
+WITH timers AS (
+    DELETE FROM attune.timer t USING attune.rule g WHERE g.ref = $1 AND t.rule_id = g.id
+    RETURNING t.rule_id, t.fire_job_id
+)
 DELETE FROM attune.rule r WHERE r.ref = $1
-RETURNING r.id, r.ref, (SELECT t.fire_job_id FROM attune.timer t WHERE t.rule_id = r.id) AS fire_job_id
+RETURNING r.id, r.ref, (SELECT timers.fire_job_id FROM timers WHERE timers.rule_id = r.id) AS fire_job_id
 `
 
 type RuleDeleteRow struct {
@@ -28,8 +32,13 @@ func (q *Queries) RuleDelete(ctx context.Context, ref string) (RuleDeleteRow, er
 }
 
 const ruleDeleteMissing = `-- name: RuleDeleteMissing :many
-DELETE FROM attune.rule r WHERE r.pack_id = $1 AND NOT (r.ref = ANY($2::text[]))
-RETURNING r.id, r.ref, (SELECT t.fire_job_id FROM attune.timer t WHERE t.rule_id = r.id) AS fire_job_id
+WITH gone AS (
+    SELECT g.id FROM attune.rule g WHERE g.pack_id = $1 AND NOT (g.ref = ANY($2::text[]))
+), timers AS (
+    DELETE FROM attune.timer t WHERE t.rule_id IN (SELECT id FROM gone) RETURNING t.rule_id, t.fire_job_id
+)
+DELETE FROM attune.rule r WHERE r.id IN (SELECT id FROM gone)
+RETURNING r.id, r.ref, (SELECT timers.fire_job_id FROM timers WHERE timers.rule_id = r.id) AS fire_job_id
 `
 
 type RuleDeleteMissingParams struct {
@@ -43,6 +52,8 @@ type RuleDeleteMissingRow struct {
 	FireJobID *int64
 }
 
+// The timers go first, in the same statement: deleting a timer row waits for a fire that is
+// committing, and RETURNING then gives the fire job that fire left pending.
 func (q *Queries) RuleDeleteMissing(ctx context.Context, arg RuleDeleteMissingParams) ([]RuleDeleteMissingRow, error) {
 	rows, err := q.db.Query(ctx, ruleDeleteMissing, arg.PackID, arg.Keep)
 	if err != nil {
