@@ -56,7 +56,8 @@ type Execution struct {
 	Attempt       int
 	OriginalID    *int64 // the first attempt, for retries
 	Status        ExecutionStatus
-	Parameters    map[string]any
+	Parameters    map[string]any  // secret parameters read "********" (their values are in SealedSecrets)
+	SealedSecrets []byte          `json:"-"` // the secret parameters' values, encrypted; nil when none
 	Result        json.RawMessage // nil until terminal
 	Error         string          // one line saying why it did not complete
 	Worker        string          // the replica that ran it

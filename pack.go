@@ -12,22 +12,45 @@ const (
 	RuntimeShell  = "shell"
 	RuntimePython = "python"
 	RuntimeNoop   = "noop"
+	// RuntimeHTTP makes one HTTP request in process (core.http_request); no child process.
+	RuntimeHTTP = "http"
 )
 
 // Runtimes lists the runtime names a worker can serve.
-var Runtimes = []string{RuntimeShell, RuntimePython, RuntimeNoop}
+var Runtimes = []string{RuntimeShell, RuntimePython, RuntimeNoop, RuntimeHTTP}
 
 // Output formats an action may declare for its stdout.
 const (
-	OutputText = "text"
-	OutputJSON = "json"
+	OutputText  = "text"  // kept as stdout only
+	OutputJSON  = "json"  // stdout, or failing that its last line, parsed into the result's data
+	OutputYAML  = "yaml"  // stdout parsed as one YAML document into the result's data
+	OutputJSONL = "jsonl" // every stdout line that parses as JSON, as an array in the result's data
 )
 
-// Parameter formats: how an action's parameters are written to its stdin.
+// OutputFormats lists the output formats, the default first.
+var OutputFormats = []string{OutputText, OutputJSON, OutputYAML, OutputJSONL}
+
+// Parameter formats: how an action's parameters are written for its process.
 const (
 	ParamsJSON   = "json"
 	ParamsDotenv = "dotenv"
+	ParamsYAML   = "yaml"
 )
+
+// ParamFormats lists the parameter formats, the default first.
+var ParamFormats = []string{ParamsJSON, ParamsDotenv, ParamsYAML}
+
+// Parameter deliveries: where an action's process finds its parameters.
+const (
+	// DeliveryStdin writes the parameter document to the process's stdin, then closes it.
+	DeliveryStdin = "stdin"
+	// DeliveryFile writes it to a private (0400) temporary file named in ATTUNE_PARAMETER_FILE,
+	// removed when the run ends; stdin is then empty.
+	DeliveryFile = "file"
+)
+
+// ParamDeliveries lists the parameter deliveries, the default first.
+var ParamDeliveries = []string{DeliveryStdin, DeliveryFile}
 
 // DefaultActionTimeoutSec is the timeout of an action that declares none.
 const DefaultActionTimeoutSec = 300
@@ -51,14 +74,18 @@ type Action struct {
 	Label        string
 	Description  string
 	Runtime      string // one of Runtimes
-	EntryPoint   string // file name under the pack's actions/ directory; empty for noop
+	EntryPoint   string // file name under the pack's actions/ directory; empty for noop and http
 	EntryContent []byte // the entry point's content, stored so any replica can run it
 	Parameters   ParamSchema
-	OutputFormat string // OutputText (default) or OutputJSON
-	// ParameterFormat is how parameters are written to stdin: ParamsJSON (default) or ParamsDotenv.
+	OutputFormat string // one of OutputFormats; "" means OutputText
+	// ParameterFormat is the format of the parameter document: one of ParamFormats; "" means
+	// ParamsJSON.
 	ParameterFormat string
-	TimeoutSec      int          // 0 means DefaultActionTimeoutSec
-	Retry           *RetryPolicy // nil: never retried
+	// ParameterDelivery is where the process finds that document: one of ParamDeliveries; ""
+	// means DeliveryStdin.
+	ParameterDelivery string
+	TimeoutSec        int          // 0 means DefaultActionTimeoutSec
+	Retry             *RetryPolicy // nil: never retried
 }
 
 // Trigger is a kind of event.

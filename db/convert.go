@@ -41,7 +41,7 @@ func toAction(r dbsqlc.AttuneAction) attune.Action {
 		Ref: r.Ref, PackRef: r.PackRef, Label: r.Label, Description: r.Description,
 		Runtime: r.Runtime, EntryPoint: r.EntryPoint, EntryContent: r.EntryContent,
 		Parameters: params, OutputFormat: r.OutputFormat, ParameterFormat: r.ParameterFormat,
-		TimeoutSec: int(r.TimeoutSeconds), Retry: retry,
+		ParameterDelivery: r.ParameterDelivery, TimeoutSec: int(r.TimeoutSeconds), Retry: retry,
 	}
 }
 
@@ -81,7 +81,7 @@ func toExecution(r dbsqlc.AttuneExecution) attune.Execution {
 	x := attune.Execution{
 		ID: r.ID, ActionRef: r.ActionRef, Runtime: r.Runtime, EnforcementID: r.EnforcementID,
 		Attempt: int(r.Attempt), OriginalID: r.OriginalID, Status: attune.ExecutionStatus(r.Status),
-		Parameters: object(r.Parameters), Error: r.Error, Worker: r.Worker,
+		Parameters: object(r.Parameters), SealedSecrets: r.Secrets, Error: r.Error, Worker: r.Worker,
 		TimeoutSec: int(r.TimeoutSeconds), CreatedAt: r.CreatedAt, ScheduledAt: r.ScheduledAt,
 		StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,
 	}

@@ -15,10 +15,11 @@ type NewExecution struct {
 	Action        attune.Action
 	ActionID      int64
 	EnforcementID *int64
-	Attempt       int    // 0 means 1
-	OriginalID    *int64 // the first attempt, for retries
-	Parameters    map[string]any
-	TimeoutSec    int // 0 means the action's timeout
+	Attempt       int            // 0 means 1
+	OriginalID    *int64         // the first attempt, for retries
+	Parameters    map[string]any // as stored: secret parameters redacted
+	Secrets       []byte         // the secret parameters' values, sealed; nil when none
+	TimeoutSec    int            // 0 means the action's timeout
 }
 
 // ExecutionCreate records a new execution in status scheduled, with its history. It returns
@@ -42,7 +43,7 @@ func (q *Queries) ExecutionCreate(ctx context.Context, n NewExecution) (attune.E
 		ActionRef: n.Action.Ref, ActionID: &actionID, Runtime: n.Action.Runtime,
 		EnforcementID: n.EnforcementID, Attempt: int32(attempt), OriginalID: n.OriginalID,
 		Status:     string(attune.StatusScheduled),
-		Parameters: p, TimeoutSeconds: int32(timeout), ScheduledAt: &now,
+		Parameters: p, Secrets: n.Secrets, TimeoutSeconds: int32(timeout), ScheduledAt: &now,
 	})
 	if err != nil {
 		if noRow(err) {

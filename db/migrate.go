@@ -132,7 +132,9 @@ func gooseProvider(pool *pgxpool.Pool) (*goose.Provider, func(), error) {
 		return nil, nil, err
 	}
 	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, sub,
-		goose.WithTableName(gooseTable), goose.WithDisableGlobalRegistry(true))
+		goose.WithTableName(gooseTable), goose.WithDisableGlobalRegistry(true),
+		// Migrations from branches may land out of order on a development database.
+		goose.WithAllowOutofOrder(true))
 	if err != nil {
 		sqlDB.Close()
 		return nil, nil, fmt.Errorf("attune migrations: %w", err)

@@ -112,8 +112,9 @@ func (q *Queries) upsertAction(ctx context.Context, packID int64, packRef string
 		Ref: a.Ref, PackID: packID, PackRef: packRef, Label: a.Label, Description: a.Description,
 		Runtime: a.Runtime, EntryPoint: a.EntryPoint, EntryContent: nonNilBytes(a.EntryContent),
 		ParamSchema: ps, ParameterFormat: orDefault(a.ParameterFormat, attune.ParamsJSON),
-		OutputFormat: orDefault(a.OutputFormat, attune.OutputText), TimeoutSeconds: int32(timeout),
-		Retry: retry,
+		ParameterDelivery: orDefault(a.ParameterDelivery, attune.DeliveryStdin),
+		OutputFormat:      orDefault(a.OutputFormat, attune.OutputText),
+		TimeoutSeconds:    int32(timeout), Retry: retry,
 	})
 	if err != nil {
 		return fmt.Errorf("upsert action %s: %w", a.Ref, err)

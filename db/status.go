@@ -37,3 +37,8 @@ func (q *Queries) JobCounts(ctx context.Context) ([]attune.QueueCount, error) {
 		return attune.QueueCount{Queue: r.Queue, State: r.State, Count: r.N}
 	}), nil
 }
+
+// WorkerForget removes a replica that stopped cleanly, so nobody waits for it.
+func (q *Queries) WorkerForget(ctx context.Context, name string) error {
+	return q.q.WorkerDelete(ctx, name)
+}

@@ -60,17 +60,25 @@ func (w *DispatchWorker) Work(ctx context.Context, job *river.Job[ExecutionDispa
 	}
 	log.Info("execution started", "action", x.ActionRef, "runtime", x.Runtime)
 
-	res, runErr := p.Runtimes.Run(ctx, runtimes.Request{
-		ExecutionID:     id,
-		Action:          action,
-		Parameters:      x.Parameters,
-		ParameterFormat: action.ParameterFormat,
-		Timeout:         time.Duration(x.TimeoutSec) * time.Second,
-		Env:             map[string]string{"ATTUNE_WORKER": p.Worker},
-	})
+	// Secret parameters are opened only here, delivered on stdin only, and scrubbed out of the
+	// result before it is stored.
+	params, scrubber, runErr := p.runParameters(x)
+	var res runtimes.Result
+	if runErr == nil {
+		res, runErr = p.Runtimes.Run(ctx, runtimes.Request{
+			ExecutionID:       id,
+			Action:            action,
+			Parameters:        params,
+			ParameterFormat:   action.ParameterFormat,
+			ParameterDelivery: action.ParameterDelivery,
+			Timeout:           time.Duration(x.TimeoutSec) * time.Second,
+			Env:               map[string]string{"ATTUNE_WORKER": p.Worker},
+		})
+	}
 	if runErr != nil {
 		res = runtimes.Result{Status: attune.StatusFailed, ExitCode: -1, Error: "prepare execution: " + runErr.Error()}
 	}
+	res = scrub(res, scrubber)
 	if res.Status == attune.StatusCancelled && ctx.Err() != nil {
 		// The job's context ends only when this replica stops (or River's job timeout fires):
 		// the action was killed, not finished. Say so; a retry policy may run it again.

@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/riverqueue/river"
 
@@ -75,8 +76,8 @@ func (p *Pipeline) retry(ctx context.Context, q *db.Queries, x attune.Execution)
 	action.Runtime = x.Runtime
 	next, err := p.scheduleAt(ctx, q, db.NewExecution{
 		Action: action, ActionID: actionID, EnforcementID: x.EnforcementID, Attempt: x.Attempt + 1,
-		OriginalID: &original, Parameters: x.Parameters, TimeoutSec: x.TimeoutSec,
-	}, p.now().Add(delay))
+		OriginalID: &original, Parameters: x.Parameters, Secrets: x.SealedSecrets, TimeoutSec: x.TimeoutSec,
+	}, after(p.now(), delay))
 	if errors.Is(err, attune.ErrConflict) {
 		return nil // scheduled by an earlier delivery
 	}
@@ -118,4 +119,13 @@ func Register(workers *river.Workers, p *Pipeline) {
 	river.AddWorker(workers, &DispatchWorker{P: p})
 	river.AddWorker(workers, &StatusWorker{P: p})
 	river.AddWorker(workers, &CompleteWorker{P: p})
+}
+
+// after is the time a job delayed by d becomes due; zero (due now) when d is not positive, so
+// the job is available at once instead of waiting for River's scheduler to promote it.
+func after(now time.Time, d time.Duration) time.Time {
+	if d <= 0 {
+		return time.Time{}
+	}
+	return now.Add(d)
 }

@@ -151,7 +151,7 @@ func TestEventThroughRules(t *testing.T) {
 	dir := attunetest.WritePack(t, map[string]string{
 		"pack.yaml":           "ref: ev\nversion: 1.0.0\n",
 		"triggers/alert.yaml": "ref: alert\npayload:\n  level: {type: string}\n",
-		"actions/show.yaml":   "ref: show\nrunner_type: noop\n",
+		"actions/show.yaml":   "ref: show\nrunner_type: noop\nparameters: {count: {type: integer}, text: {type: string}}\n",
 		"rules/on_error.yaml": `ref: on_error
 trigger_ref: alert
 action_ref: show

@@ -44,10 +44,10 @@ func TestRetryPolicy(t *testing.T) {
 		"pack.yaml": "ref: retry\nversion: 1.0.0\n",
 		"actions/always_fails.yaml": "ref: always_fails\nentry_point: fail.sh\n" +
 			"retry: {count: 2, delay: 0.2, backoff: exponential, on: [failed]}\n",
-		"actions/fail.sh": "echo nope >&2\nexit 1\n",
-		"actions/flaky.yaml": "ref: flaky\nentry_point: flaky.sh\nretry: {count: 3, delay: 0}\n",
-		"actions/flaky.sh": "if [ -e '" + flag + "' ]; then echo ok; exit 0; fi\ntouch '" + flag + "'\nexit 1\n",
-		"actions/no_policy.yaml": "ref: no_policy\nentry_point: fail.sh\n",
+		"actions/fail.sh":           "echo nope >&2\nexit 1\n",
+		"actions/flaky.yaml":        "ref: flaky\nentry_point: flaky.sh\nretry: {count: 3, delay: 0}\n",
+		"actions/flaky.sh":          "if [ -e '" + flag + "' ]; then echo ok; exit 0; fi\ntouch '" + flag + "'\nexit 1\n",
+		"actions/no_policy.yaml":    "ref: no_policy\nentry_point: fail.sh\n",
 		"actions/timeout_only.yaml": "ref: timeout_only\nentry_point: fail.sh\nretry: {count: 2, on: [timeout]}\n",
 	})
 	p, err := packs.LoadDir(dir, time.Now())

@@ -24,10 +24,12 @@ var runnerAliases = map[string]string{
 	"python3":            attune.RuntimePython,
 	"python-script":      attune.RuntimePython,
 	"noop":               attune.RuntimeNoop,
+	"http":               attune.RuntimeHTTP,
+	"http-request":       attune.RuntimeHTTP,
 }
 
 // knownRunners is the list of runner_type values for messages.
-const knownRunners = "shell (or bash, sh, local-shell-script), python (or python3, python-script), noop"
+const knownRunners = "shell (or bash, sh, local-shell-script), python (or python3, python-script), noop, http (or http-request)"
 
 // shellName is what a parameter name must look like for dotenv delivery: a shell variable name.
 var shellName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -40,14 +42,15 @@ func (l *loader) readAction(rel string) (attune.Action, bool) {
 	}
 	ref, ok := l.componentRef(s, "action")
 	a := attune.Action{
-		Ref:             ref,
-		PackRef:         l.pack.Ref,
-		Label:           s.str("label"),
-		Description:     s.str("description"),
-		Runtime:         readRuntime(s),
-		Parameters:      readSchema(s, "parameters"),
-		OutputFormat:    s.oneOf("output_format", attune.OutputText, attune.OutputText, attune.OutputJSON),
-		ParameterFormat: s.oneOf("parameter_format", attune.ParamsJSON, attune.ParamsJSON, attune.ParamsDotenv),
+		Ref:               ref,
+		PackRef:           l.pack.Ref,
+		Label:             s.str("label"),
+		Description:       s.str("description"),
+		Runtime:           readRuntime(s),
+		Parameters:        readSchema(s, "parameters"),
+		OutputFormat:      s.oneOf("output_format", attune.OutputText, attune.OutputFormats...),
+		ParameterFormat:   s.oneOf("parameter_format", attune.ParamsJSON, attune.ParamFormats...),
+		ParameterDelivery: s.oneOf("parameter_delivery", attune.DeliveryStdin, attune.ParamDeliveries...),
 	}
 	if t, present := s.integer("timeout"); present {
 		if t <= 0 {
@@ -62,6 +65,16 @@ func (l *loader) readAction(rel string) (attune.Action, bool) {
 				s.errorf("parameters", "parameter %q cannot be sent as dotenv: names must be letters, digits and _, not starting with a digit", name)
 			}
 		}
+	}
+	if a.ParameterDelivery == attune.DeliveryFile {
+		for _, name := range sortedKeys(a.Parameters) {
+			if a.Parameters[name].Secret {
+				s.errorf("parameter_delivery", "parameter %q is secret, and secrets are delivered on stdin only: a file could outlive a crashed worker; use parameter_delivery: stdin", name)
+			}
+		}
+	}
+	if a.Runtime == attune.RuntimeHTTP {
+		checkHTTPParams(s, a.Parameters)
 	}
 	a.EntryPoint, a.EntryContent = l.readEntryPoint(s, a.Runtime)
 	return a, ok
@@ -90,9 +103,9 @@ func (l *loader) readEntryPoint(s scope, runtime string) (string, []byte) {
 	switch {
 	case runtime == "":
 		return ep, nil // unknown runtime, already reported
-	case runtime == attune.RuntimeNoop:
+	case runtime == attune.RuntimeNoop || runtime == attune.RuntimeHTTP:
 		if s.has("entry_point") {
-			s.errorf("entry_point", "a noop action runs in process; remove entry_point")
+			s.errorf("entry_point", "runner_type %s runs in process, with no script; remove entry_point", runtime)
 		}
 		return "", nil
 	case ep == "":

@@ -1,6 +1,7 @@
 package packs
 
 import (
+	"maps"
 	"slices"
 	"testing"
 
@@ -32,7 +33,7 @@ func TestCore(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "core", core.Ref)
 	require.Equal(t, "1.0.0", core.Version)
-	require.ElementsMatch(t, []string{"core.echo", "core.noop", "core.sleep"}, actionRefs(core))
+	require.ElementsMatch(t, []string{"core.echo", "core.http_request", "core.noop", "core.sleep"}, actionRefs(core))
 	require.ElementsMatch(t, []string{attune.TriggerInterval, attune.TriggerCron, attune.TriggerDatetime}, triggerRefs(core))
 	require.Empty(t, core.Rules)
 
@@ -63,6 +64,20 @@ func TestCore(t *testing.T) {
 			require.Equal(t, 3600.0, *seconds.Maximum)
 			require.Equal(t, "string", a.Parameters["message"].Type)
 			require.Contains(t, string(a.EntryContent), `sleep "$seconds"`)
+		case "core.http_request":
+			require.Equal(t, attune.RuntimeHTTP, a.Runtime)
+			require.Empty(t, a.EntryPoint)
+			require.Empty(t, a.EntryContent)
+			require.ElementsMatch(t, httpParameters, slices.Collect(maps.Keys(a.Parameters)), "every parameter of the http runtime")
+			require.True(t, a.Parameters["url"].Required)
+			require.Equal(t, "GET", a.Parameters["method"].Default)
+			require.Equal(t, []any{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}, a.Parameters["method"].Enum)
+			require.Equal(t, 30.0, a.Parameters["timeout"].Default)
+			require.Equal(t, []any{"none", "basic", "bearer"}, a.Parameters["auth_type"].Enum)
+			require.True(t, a.Parameters["auth_password"].Secret)
+			require.True(t, a.Parameters["auth_token"].Secret)
+			require.Nil(t, a.Parameters["fail_on_status"].Default, "HTTP errors do not fail the action unless asked")
+			require.Equal(t, true, a.Parameters["follow_redirects"].Default)
 		}
 	}
 	for _, tr := range core.Triggers {

@@ -20,17 +20,30 @@ import (
 //
 // When the pack has problems, Load returns a nil pack and [Errors] listing every problem found.
 // Other failures, such as dir not existing, are returned as plain errors.
+//
+// A rule's refs into the core pack are checked against the core pack built into the binary;
+// refs into other packs are left to registration (see [ValidateDir]).
 func Load(fsys fs.FS, dir string, now time.Time) (*attune.Pack, error) {
-	return load(fsys, dir, now, func(rel string) string { return path.Join(dir, rel) })
+	p, _, err := load(fsys, dir, now, func(rel string) string { return path.Join(dir, rel) }, builtinPacks())
+	return p, err
 }
 
 // LoadDir reads the pack in the directory dir on disk, like [Load] with os.DirFS(dir). File names
 // in problems start with dir as given, e.g. "mypack/rules/x.yaml:7", so a user can open them from
 // where they ran the command.
 func LoadDir(dir string, now time.Time) (*attune.Pack, error) {
+	p, _, err := ValidateDir(dir, now)
+	return p, err
+}
+
+// ValidateDir is [LoadDir] that also returns warnings: what could not be checked without a
+// database, such as a rule's ref into a pack other than this one and core ("not checked: pack
+// x is not loaded"). Warnings never make a pack invalid; they are returned with the pack or with
+// its [Errors].
+func ValidateDir(dir string, now time.Time) (*attune.Pack, []Problem, error) {
 	return load(os.DirFS(dir), ".", now, func(rel string) string {
 		return filepath.Join(dir, filepath.FromSlash(rel))
-	})
+	}, builtinPacks())
 }
 
 // loader holds the state of one load.
@@ -40,8 +53,10 @@ type loader struct {
 	now     time.Time
 	display func(rel string) string // rel is slash-separated, relative to dir
 	probs   problems
+	warns   problems
 	pack    *attune.Pack
 	defined map[string][]definition // kind + " " + name -> every file defining it
+	others  map[string]*attune.Pack // packs a rule's refs into another pack are checked against
 }
 
 // definition is where a component ref was defined.
@@ -50,15 +65,17 @@ type definition struct {
 	line, col int
 }
 
-func load(fsys fs.FS, dir string, now time.Time, display func(string) string) (*attune.Pack, error) {
+// load reads the pack at dir in fsys; see Load. others are the packs that refs into other packs
+// are checked against; may be nil.
+func load(fsys fs.FS, dir string, now time.Time, display func(string) string, others map[string]*attune.Pack) (*attune.Pack, []Problem, error) {
 	info, err := fs.Stat(fsys, dir)
 	if err != nil {
-		return nil, fmt.Errorf("load pack %s: %w", display("."), err)
+		return nil, nil, fmt.Errorf("load pack %s: %w", display("."), err)
 	}
 	if !info.IsDir() {
-		return nil, fmt.Errorf("load pack %s: not a directory", display("."))
+		return nil, nil, fmt.Errorf("load pack %s: not a directory", display("."))
 	}
-	l := &loader{fsys: fsys, dir: dir, now: now, display: display, defined: map[string][]definition{}}
+	l := &loader{fsys: fsys, dir: dir, now: now, display: display, defined: map[string][]definition{}, others: others}
 	l.pack = l.readPack()
 	for _, file := range l.yamlFiles("triggers") {
 		if t, ok := l.readTrigger(file); ok {
@@ -76,10 +93,14 @@ func load(fsys fs.FS, dir string, now time.Time, display func(string) string) (*
 		}
 	}
 	l.checkDuplicates()
-	if err := l.probs.err(); err != nil {
-		return nil, err
+	var warnings []Problem
+	if w := l.warns.err(); w != nil {
+		warnings = w.(Errors)
 	}
-	return l.pack, nil
+	if err := l.probs.err(); err != nil {
+		return nil, warnings, err
+	}
+	return l.pack, warnings, nil
 }
 
 // yamlFiles lists the *.yaml and *.yml files directly under sub (slash-separated, relative to the

@@ -65,9 +65,10 @@ func TestLoadGoodPack(t *testing.T) {
 			"extra": {Type: "object", Default: map[string]any{"a": 1.0, "b": []any{true, nil}}},
 			"tags":  {Type: "array", Default: []any{}},
 		},
-		OutputFormat:    attune.OutputJSON,
-		ParameterFormat: attune.ParamsJSON, // default
-		TimeoutSec:      30,
+		OutputFormat:      attune.OutputJSON,
+		ParameterFormat:   attune.ParamsJSON,    // default
+		ParameterDelivery: attune.DeliveryStdin, // default
+		TimeoutSec:        30,
 	}, hello)
 
 	greet := actions["good.greet"] // StackStorm style: name, pack, local-shell-script

@@ -37,6 +37,7 @@ func (l *loader) readRule(rel string) (attune.Rule, bool) {
 	if err := checkTemplates(r.ActionParams); err != nil {
 		action.paramsAt.errorAtField("action_params", err)
 	}
+	l.checkActionParams(r, action)
 	if attune.IsTimerTrigger(r.TriggerRef) {
 		if err := checkSchedule(r.TriggerRef, r.TriggerParams, l.now); err != nil {
 			trigger.paramsAt.errorAtField("trigger_params", err)
@@ -107,7 +108,8 @@ func readTarget(s scope, f targetForm) target {
 }
 
 // resolveTarget qualifies t's ref with the pack and checks that a ref into this pack names a
-// trigger or action the pack defines. Refs into other packs are checked by the registrar.
+// trigger or action the pack defines, and a ref into core one that core defines. Refs into
+// other packs are checked by the registrar, and get a warning here.
 func (l *loader) resolveTarget(t target, kind string) string {
 	if t.ref == "" {
 		return ""
@@ -119,6 +121,8 @@ func (l *loader) resolveTarget(t target, kind string) string {
 		return t.ref
 	case packPart == l.pack.Ref && !l.isDefined(kind, name):
 		t.refAt.errorf("%s %q is not defined in this pack: no %ss/*.yaml has ref: %s", kind, full, kind, name)
+	case packPart != l.pack.Ref && l.pack.Ref != "":
+		l.checkForeignRef(t, kind, full, packPart)
 	}
 	return full
 }

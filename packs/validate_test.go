@@ -28,7 +28,7 @@ func packFS(files map[string]string) fstest.MapFS {
 }
 
 // noop is a valid action to point rules at.
-const noop = "ref: run\nrunner_type: noop\n"
+const noop = "ref: run\nrunner_type: noop\nparameters: {a: {type: integer}, message: {type: string}}\n"
 
 func TestLoadProblems(t *testing.T) {
 	t.Parallel()
@@ -181,7 +181,7 @@ func TestLoadProblems(t *testing.T) {
 		{
 			name:  "noop with entry point",
 			files: map[string]string{"actions/a.yaml": "ref: a\nrunner_type: noop\nentry_point: a.sh\n", "actions/a.sh": "echo\n"},
-			want:  []string{"actions/a.yaml:3:1: a noop action runs in process; remove entry_point"},
+			want:  []string{"actions/a.yaml:3:1: runner_type noop runs in process, with no script; remove entry_point"},
 		},
 
 		{
@@ -209,11 +209,12 @@ parameters:
 		// Other action fields.
 		{
 			name:  "timeout zero, formats unknown",
-			files: map[string]string{"actions/a.yaml": "ref: a\nrunner_type: noop\ntimeout: 0\nparameter_format: yaml\noutput_format: xml\n"},
+			files: map[string]string{"actions/a.yaml": "ref: a\nrunner_type: noop\ntimeout: 0\nparameter_format: toml\noutput_format: xml\nparameter_delivery: env\n"},
 			want: []string{
 				"actions/a.yaml:3:1: timeout must be a positive number of seconds, found 0; leave it out for the default of 300",
-				`actions/a.yaml:4:1: parameter_format "yaml" is not one of json, dotenv`,
-				`actions/a.yaml:5:1: output_format "xml" is not one of text, json`,
+				`actions/a.yaml:4:1: parameter_format "toml" is not one of json, dotenv, yaml`,
+				`actions/a.yaml:5:1: output_format "xml" is not one of text, json, yaml, jsonl`,
+				`actions/a.yaml:6:1: parameter_delivery "env" is not one of stdin, file`,
 			},
 		},
 		{

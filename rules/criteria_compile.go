@@ -31,19 +31,29 @@ func clip(raw []byte) string {
 
 // location names the parts of one criterion in error messages.
 type location struct {
-	field, operator, value string
+	field, operator, value, condition string
 }
 
-// compileList compiles the list form: [{"field", "operator", "value"}, …].
-func compileList(raw json.RawMessage) (*Criteria, error) {
+// scope says where a set of field criteria sits: at the top of a rule, where fields are paths into
+// the event payload, or in a search pattern, where they are paths into one list item.
+type scope struct {
+	at      string   // "criteria", or the search pattern's location
+	aliases []string // prefixes stripped from fields
+}
+
+var topScope = scope{at: "criteria", aliases: payloadAliases}
+
+// compileList compiles the list form: [{"field", "operator", "value"}, …]; a search criterion
+// also takes "condition".
+func compileList(raw json.RawMessage, sc scope) ([]condition, error) {
 	var items []json.RawMessage
 	if err := json.Unmarshal(raw, &items); err != nil {
-		return nil, invalid("criteria: %v", err)
+		return nil, invalid("%s: %v", sc.at, err)
 	}
-	c := &Criteria{}
+	conds := []condition{}
 	for i, item := range items {
-		at := fmt.Sprintf("criteria[%d]", i)
-		keys, err := object(item, at, "field", "operator", "value")
+		at := fmt.Sprintf("%s[%d]", sc.at, i)
+		keys, err := object(item, at, "field", "operator", "value", "condition")
 		if err != nil {
 			return nil, err
 		}
@@ -51,19 +61,19 @@ func compileList(raw json.RawMessage) (*Criteria, error) {
 		if err != nil {
 			return nil, err
 		}
-		cond, err := newCondition(field, keys["operator"], keys["value"],
-			location{field: at + ".field", operator: at + ".operator", value: at + ".value"})
+		cond, err := newCondition(field, keys["operator"], keys["value"], keys["condition"], sc,
+			location{field: at + ".field", operator: at + ".operator", value: at + ".value", condition: at + ".condition"})
 		if err != nil {
 			return nil, err
 		}
-		c.conditions = append(c.conditions, cond)
+		conds = append(conds, cond)
 	}
-	return c, nil
+	return conds, nil
 }
 
 // compileObject compiles the map form or the expression form.
 func compileObject(raw json.RawMessage) (*Criteria, error) {
-	keys, values, err := orderedObject(raw)
+	keys, values, err := orderedObject(raw, topScope.at)
 	if err != nil {
 		return nil, err
 	}
@@ -73,52 +83,62 @@ func compileObject(raw json.RawMessage) (*Criteria, error) {
 		}
 		return compileExpression(values[i])
 	}
-	c := &Criteria{}
-	for i, key := range keys {
-		at := "criteria[" + strconv.Quote(key) + "]"
-		parts, err := object(values[i], at, "type", "pattern")
-		if err != nil {
-			return nil, err
-		}
-		cond, err := newCondition(key, parts["type"], parts["pattern"],
-			location{field: at, operator: at + ".type", value: at + ".pattern"})
-		if err != nil {
-			return nil, err
-		}
-		c.conditions = append(c.conditions, cond)
+	conds, err := compileMap(keys, values, topScope)
+	if err != nil {
+		return nil, err
 	}
-	return c, nil
+	return &Criteria{conditions: conds}, nil
+}
+
+// compileMap compiles StackStorm's map form, {"trigger.level": {"type": …, "pattern": …}, …};
+// a search criterion also takes "condition".
+func compileMap(keys []string, values []json.RawMessage, sc scope) ([]condition, error) {
+	conds := []condition{}
+	for i, key := range keys {
+		at := sc.at + "[" + strconv.Quote(key) + "]"
+		parts, err := object(values[i], at, "type", "pattern", "condition")
+		if err != nil {
+			return nil, err
+		}
+		cond, err := newCondition(key, parts["type"], parts["pattern"], parts["condition"], sc,
+			location{field: at, operator: at + ".type", value: at + ".pattern", condition: at + ".condition"})
+		if err != nil {
+			return nil, err
+		}
+		conds = append(conds, cond)
+	}
+	return conds, nil
 }
 
 // orderedObject reads a JSON object's keys in document order, rejecting duplicates (which a
 // plain map would silently collapse).
-func orderedObject(raw json.RawMessage) (keys []string, values []json.RawMessage, err error) {
+func orderedObject(raw json.RawMessage, at string) (keys []string, values []json.RawMessage, err error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	if _, err := dec.Token(); err != nil { // '{'
-		return nil, nil, invalid("criteria: %v", err)
+		return nil, nil, invalid("%s: %v", at, err)
 	}
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return nil, nil, invalid("criteria: %v", err)
+			return nil, nil, invalid("%s: %v", at, err)
 		}
 		key, _ := tok.(string)
 		var v json.RawMessage
 		if err := dec.Decode(&v); err != nil {
-			return nil, nil, invalid("criteria[%q]: %v", key, err)
+			return nil, nil, invalid("%s[%q]: %v", at, key, err)
 		}
 		if slices.Contains(keys, key) {
-			return nil, nil, invalid("criteria[%q]: appears twice; every criterion must name a different field", key)
+			return nil, nil, invalid("%s[%q]: appears twice; every criterion must name a different field", at, key)
 		}
 		keys = append(keys, key)
 		values = append(values, v)
 	}
 	if _, err := dec.Token(); err != nil { // '}'
-		return nil, nil, invalid("criteria: %v", err)
+		return nil, nil, invalid("%s: %v", at, err)
 	}
 	if _, err := dec.Token(); err == nil {
-		return nil, nil, invalid("criteria: unexpected data after the closing brace")
+		return nil, nil, invalid("%s: unexpected data after the closing brace", at)
 	}
 	return keys, values, nil
 }
@@ -142,10 +162,10 @@ func object(raw json.RawMessage, at string, allowed ...string) (map[string]json.
 	return m, nil
 }
 
-// newCondition compiles one field criterion; opRaw and valueRaw are raw JSON, valueRaw nil when
+// newCondition compiles one field criterion; opRaw, valueRaw and condRaw are raw JSON, nil when
 // absent.
-func newCondition(field string, opRaw, valueRaw json.RawMessage, at location) (condition, error) {
-	path, err := parseField(field)
+func newCondition(field string, opRaw, valueRaw, condRaw json.RawMessage, sc scope, at location) (condition, error) {
+	path, err := parseField(field, sc.aliases)
 	if err != nil {
 		return condition{}, invalid("%s: %v", at.field, err)
 	}
@@ -157,22 +177,28 @@ func newCondition(field string, opRaw, valueRaw json.RawMessage, at location) (c
 	if err != nil {
 		return condition{}, invalid("%s: %v", at.operator, err)
 	}
-	var value any
+	cond := condition{field: field, path: path, opName: opName, op: op}
+	if op.search {
+		cond.search, err = compileSearch(valueRaw, condRaw, at)
+		return cond, err
+	}
+	if condRaw != nil {
+		return condition{}, invalid("%s: only the search operator takes a condition; remove it", at.condition)
+	}
 	if valueRaw == nil && !op.noValue {
 		return condition{}, invalid("%s: required by operator %q", at.value, opName)
 	}
 	if valueRaw != nil {
 		dec := json.NewDecoder(bytes.NewReader(valueRaw))
 		dec.UseNumber()
-		if err := dec.Decode(&value); err != nil {
+		if err := dec.Decode(&cond.value); err != nil {
 			return condition{}, invalid("%s: %v", at.value, err)
 		}
 	}
-	t, err := op.compile(value)
-	if err != nil {
+	if cond.test, err = op.compile(cond.value); err != nil {
 		return condition{}, invalid("%s: %v", at.value, err)
 	}
-	return condition{field: field, path: path, opName: opName, op: op, value: value, test: t}, nil
+	return cond, nil
 }
 
 // requiredString decodes a required string part of a criterion.
@@ -210,12 +236,12 @@ func compileExpression(raw json.RawMessage) (*Criteria, error) {
 		}
 		start = positionAt(text, strings.Index(text, "{{")+2)
 	}
-	program, err := compile(src)
+	program, err := compile(src, false)
 	if err != nil {
 		return nil, invalid("criteria.expression %s: %w", quote(text), exprError(err, start))
 	}
 	if t := program.Node().Type(); t != nil && t.Kind() != reflect.Bool && t.Kind() != reflect.Interface {
 		return nil, invalid("criteria.expression %s: yields %s, want a bool (true or false)", quote(text), t)
 	}
-	return &Criteria{expr: &expression{src: src, start: start, program: program}}, nil
+	return &Criteria{expr: &expression{src: src, start: start, program: program, paths: readPaths(program.Node())}}, nil
 }

@@ -66,7 +66,7 @@ func TestCriteria_Forms(t *testing.T) {
 		{
 			name:       "list: missing field",
 			criteria:   `[{"field":"host.ip","operator":"equals","value":"10.0.0.1"}]`,
-			wantReason: `host.ip: missing`,
+			wantReason: `host.ip: equals "10.0.0.1": missing`,
 		},
 		{
 			name:      "list: nested path and index",
@@ -101,7 +101,7 @@ func TestCriteria_Forms(t *testing.T) {
 		{
 			name:       "map: missing field",
 			criteria:   `{"trigger.user":{"type":"iequals","pattern":"ADA"}}`,
-			wantReason: `trigger.user: missing`,
+			wantReason: `trigger.user: iequals "ADA": missing`,
 		},
 		{
 			name:      "map: exists without pattern",
@@ -126,7 +126,7 @@ func TestCriteria_Forms(t *testing.T) {
 		{
 			name:       "expression: false",
 			criteria:   `{"expression":"{{ event.payload.count > 10 }}"}`,
-			wantReason: `expression " event.payload.count > 10 " is false`,
+			wantReason: `expression " event.payload.count > 10 " is false; saw event.payload.count = 5`,
 		},
 		{
 			name:      "expression: sees the rest of the env",
@@ -173,17 +173,17 @@ func TestCompileCriteria_Errors(t *testing.T) {
 		{
 			name:     "list: unknown operator lists the known ones",
 			criteria: `[{"field":"a","operator":"eq","value":1},{"field":"level","operator":"equal","value":"error"}]`,
-			wantErr:  `criteria[1].operator: unknown operator "equal"; known: contains, endswith, eq, equals, exists, greaterthan, gt, icontains, iendswith, ieq, iequals, in, incontains, inside, iregex, istartswith, lessthan, lt, ncontains, neq, nequals, nexists, nin, ninside, not_equals, regex, startswith`,
+			wantErr:  `criteria[1].operator: unknown operator "equal"; known: contains, endswith, eq, equals, exists, greaterthan, gt, icontains, iendswith, ieq, iequals, in, incontains, inside, iregex, istartswith, lessthan, lt, matchregex, matchwildcard, ncontains, neq, nequals, nexists, nin, ninside, not_equals, regex, search, startswith, td_gt, td_lt, timediff_gt, timediff_lt`,
 		},
 		{
 			name:     "list: item not an object",
 			criteria: `["level"]`,
-			wantErr:  `criteria[0]: must be an object with keys field, operator, value; got "\"level\""`,
+			wantErr:  `criteria[0]: must be an object with keys field, operator, value, condition; got "\"level\""`,
 		},
 		{
 			name:     "list: unknown key",
 			criteria: `[{"field":"a","operator":"eq","valeu":1}]`,
-			wantErr:  `criteria[0]: unknown key "valeu"; known: field, operator, value`,
+			wantErr:  `criteria[0]: unknown key "valeu"; known: field, operator, value, condition`,
 		},
 		{
 			name:     "list: field required",
@@ -208,7 +208,7 @@ func TestCompileCriteria_Errors(t *testing.T) {
 		{
 			name:     "list: bad regex",
 			criteria: `[{"field":"a","operator":"regex","value":"(unclosed"}]`,
-			wantErr:  "criteria[0].value: invalid regular expression: error parsing regexp: missing closing ): `(unclosed`",
+			wantErr:  "criteria[0].value: invalid regular expression (Go RE2 syntax): error parsing regexp: missing closing ): `(unclosed`",
 		},
 		{
 			name:     "list: string operator given a number",
@@ -226,9 +226,29 @@ func TestCompileCriteria_Errors(t *testing.T) {
 			wantErr:  `criteria[0].value: must be a list, a string or an object; got 1`,
 		},
 		{
+			name:     "list: wildcard given a number",
+			criteria: `[{"field":"a","operator":"matchwildcard","value":1}]`,
+			wantErr:  `criteria[0].value: must be a wildcard pattern string such as "web-*"; got 1`,
+		},
+		{
+			name:     "list: bad wildcard range",
+			criteria: `[{"field":"a","operator":"matchwildcard","value":"[z-a]"}]`,
+			wantErr:  `criteria[0].value: invalid wildcard pattern "[z-a]"`,
+		},
+		{
+			name:     "map: timediff given a string",
+			criteria: `{"trigger.at":{"type":"timediff_lt","pattern":"60"}}`,
+			wantErr:  `criteria["trigger.at"].pattern: must be a number of seconds; got "60"`,
+		},
+		{
+			name:     "map: regex with a Python-only construct",
+			criteria: `{"trigger.a":{"type":"regex","pattern":"(?<=x)y"}}`,
+			wantErr:  `criteria["trigger.a"].pattern: invalid regular expression (Go RE2 syntax)`,
+		},
+		{
 			name:     "map: unknown operator",
-			criteria: `{"trigger.level":{"type":"matchwildcard","pattern":"e*"}}`,
-			wantErr:  `criteria["trigger.level"].type: unknown operator "matchwildcard"; known: contains,`,
+			criteria: `{"trigger.level":{"type":"match_wildcard","pattern":"e*"}}`,
+			wantErr:  `criteria["trigger.level"].type: unknown operator "match_wildcard"; known: contains,`,
 		},
 		{
 			name:     "map: type required",
@@ -237,8 +257,13 @@ func TestCompileCriteria_Errors(t *testing.T) {
 		},
 		{
 			name:     "map: unknown key",
+			criteria: `{"trigger.level":{"type":"eq","patern":"error"}}`,
+			wantErr:  `criteria["trigger.level"]: unknown key "patern"; known: type, pattern, condition`,
+		},
+		{
+			name:     "map: condition on an operator other than search",
 			criteria: `{"trigger.level":{"type":"eq","pattern":"error","condition":"any"}}`,
-			wantErr:  `criteria["trigger.level"]: unknown key "condition"; known: type, pattern`,
+			wantErr:  `criteria["trigger.level"].condition: only the search operator takes a condition; remove it`,
 		},
 		{
 			name:     "map: duplicate key",
@@ -307,14 +332,14 @@ func TestCriteria_ExpressionEvaluationErrors(t *testing.T) {
 		wantErr    string
 	}{
 		{
-			name:       "comparing nil",
-			expression: "event.payload.nope > 3",
-			wantErr:    `criteria.expression "event.payload.nope > 3": line 1, column`,
+			name:       "comparing a string with a number",
+			expression: "event.payload.level > 3",
+			wantErr:    `criteria.expression "event.payload.level > 3": line 1, column 21: invalid operation: string > int; saw event.payload.level = "error"`,
 		},
 		{
-			name:       "fetching below a missing key",
-			expression: "event.payload.nope.deeper == 1",
-			wantErr:    `cannot fetch deeper from <nil>`,
+			name:       "fetching from a number",
+			expression: "event.payload.count.x == 1",
+			wantErr:    `event.payload.count.x: cannot fetch x from float64`,
 		},
 		{
 			name:       "not a bool",

@@ -1,15 +1,23 @@
 // Package rules decides whether a rule matches an event and renders the rule's action parameters.
 //
 // It is pure: no I/O, no clock, no logging. Criteria are compiled once when a rule is registered
-// (CompileCriteria) and evaluated per event (Criteria.Match); parameter templates are checked at
-// registration (CheckTemplates) and rendered per enforcement (Render). Both criteria expressions
-// and templates use the expr-lang/expr language and see the same Env:
+// (CompileCriteria; CriteriaCache keeps them per rule for the event processor) and evaluated per
+// event (Criteria.Match), which says for a miss which criterion failed and the value it saw.
+// Parameter templates are checked at registration (CheckTemplates) and rendered per enforcement
+// (Render). Both criteria expressions and templates use the expr-lang/expr language, with its
+// builtins (upper, lower, trim, split, join, len, now, date, duration, toJSON, fromJSON, filter,
+// map, …), and see the same Env:
 //
 //	event   {"id", "trigger_ref", "payload", "created_at"}
 //	rule    {"id", "ref", "pack_ref", "trigger_ref", "action_ref"}
 //	pack    {"ref", "config"}
-//	system  {"timestamp"}
+//	system  {"now" (a time.Time), "timestamp", "rule": {"id", "ref"}}
+//	trigger the event payload, under StackStorm's name
 //
-// NewEnv builds that Env from domain values. Compiled expr programs are cached by source text, so
-// rendering the same template again does not recompile it.
+// NewEnv builds that Env from domain values; its now is the only clock (system.now, and the
+// timediff operators). A missing key reads as nil in criteria, as StackStorm reads a missing
+// field as None; in templates it is an error naming the path, unless the template supplies a
+// default (`event.payload.x ?? "none"`) or reads on optionally (`event.payload.user?.name`).
+// Compiled expr programs are cached by source text, so rendering the same template again does
+// not recompile it.
 package rules

@@ -12,12 +12,18 @@ import (
 	"github.com/expr-lang/expr/vm"
 )
 
-// programs caches compiled expr programs by source text. A *vm.Program is safe for concurrent
-// runs. The cache is never pruned: its sources come from registered rules.
-var programs sync.Map // string -> *vm.Program
+// programs caches compiled expr programs by mode and source text. A *vm.Program is safe for
+// concurrent runs. The cache is never pruned: its sources come from registered rules.
+var programs sync.Map // programKey -> *vm.Program
+
+// programKey is a programs cache key.
+type programKey struct {
+	src    string
+	strict bool
+}
 
 // compileEnv declares the Env roots, so a misspelt root (`evnt.payload`) fails at compile time,
-// while everything below a root stays dynamic: any key compiles, and a missing key evaluates to nil.
+// while everything below a root stays dynamic: any key compiles, and is looked up when evaluated.
 var compileEnv = func() map[string]any {
 	env := make(map[string]any, len(roots))
 	for _, root := range roots {
@@ -27,21 +33,23 @@ var compileEnv = func() map[string]any {
 }()
 
 // compile returns the program for src, compiling it on first use. Every criteria expression and
-// template compiles here with the same options; this is the one place to change how they behave,
-// for example to make a missing map key an error rather than nil (an expr.Patch visitor on member
-// nodes, or a typed Env).
-func compile(src string) (*vm.Program, error) {
-	if p, ok := programs.Load(src); ok {
+// template compiles here, with the same Env and expr's builtins; this is the one place to change
+// how they behave. strict (templates) makes reading a missing key an error naming its path,
+// except on the left of `??` and in `?.` chains; otherwise (criteria) it reads as nil. See
+// accessPatcher.
+func compile(src string, strict bool) (*vm.Program, error) {
+	key := programKey{src: src, strict: strict}
+	if p, ok := programs.Load(key); ok {
 		return p.(*vm.Program), nil
 	}
 	if strings.TrimSpace(src) == "" {
 		return nil, errors.New("empty expression")
 	}
-	p, err := expr.Compile(src, expr.Env(compileEnv))
+	p, err := expr.Compile(src, append([]expr.Option{expr.Env(compileEnv)}, accessOptions(strict)...)...)
 	if err != nil {
 		return nil, err
 	}
-	programs.Store(src, p)
+	programs.Store(key, p)
 	return p, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 	"unicode/utf8"
 )
@@ -54,4 +55,56 @@ func interpolate(v any) (string, error) {
 		return v.String(), nil
 	}
 	return jsonText(v)
+}
+
+// jsonShape returns v as a JSON value (nil, bool, string, number, map[string]any, []any), so a
+// whole template's result is what a JSON document would hold: times become RFC 3339 text and
+// durations their text (as they interpolate), and other Go values, such as the []string that
+// split returns, go through JSON. Numbers keep their Go type.
+func jsonShape(v any) (any, error) {
+	switch v := v.(type) {
+	case float64:
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, fmt.Errorf("%v is not a JSON number", v)
+		}
+		return v, nil
+	case nil, bool, string, json.Number, float32, int, int8, int16, int32, int64,
+		uint, uint8, uint16, uint32, uint64:
+		return v, nil
+	case time.Time:
+		return v.Format(time.RFC3339Nano), nil
+	case time.Duration:
+		return v.String(), nil
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			s, err := jsonShape(e)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = s
+		}
+		return out, nil
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			s, err := jsonShape(e)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = s
+		}
+		return out, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("the value (%T) has no JSON form: %w", v, err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var out any
+	if err := dec.Decode(&out); err != nil {
+		return nil, fmt.Errorf("the value (%T) has no JSON form: %w", v, err)
+	}
+	return out, nil
 }

@@ -40,18 +40,18 @@ func TestOperators(t *testing.T) {
 		{op: "eq", value: `true`, have: true, want: true},
 		{op: "eq", value: `true`, have: 1, want: false},
 		{op: "eq", value: `null`, have: nil, want: true},
-		{op: "eq", value: `null`, have: missing, want: false},
+		{op: "eq", value: `null`, have: missing, want: true}, // a missing field reads as null
 		{op: "eq", value: `"x"`, have: missing, want: false},
 		{op: "eq", value: `{"a":[1,"b"]}`, have: map[string]any{"a": []any{1, "b"}}, want: true},
 		{op: "eq", value: `{"a":[1,"b"]}`, have: map[string]any{"a": []any{1, "c"}}, want: false},
 		{op: "eq", value: `[1,2]`, have: []any{float64(1), float64(2)}, want: true},
 		{op: "eq", value: `[1,2]`, have: []any{float64(2), float64(1)}, want: false},
-		// nequals / neq / not_equals: a missing field still fails.
+		// nequals / neq / not_equals: a missing field reads as null, so it is not equal (StackStorm).
 		{op: "nequals", value: `"error"`, have: "info", want: true},
 		{op: "neq", value: `"error"`, have: "error", want: false},
 		{op: "not_equals", value: `2`, have: 2.0, want: false},
 		{op: "not_equals", value: `2`, have: "2", want: true},
-		{op: "nequals", value: `"error"`, have: missing, want: false},
+		{op: "nequals", value: `"error"`, have: missing, want: true},
 		// iequals / ieq
 		{op: "iequals", value: `"ERROR"`, have: "error", want: true},
 		{op: "ieq", value: `"error"`, have: "errors", want: false},
@@ -76,10 +76,17 @@ func TestOperators(t *testing.T) {
 		{op: "ncontains", value: `"disk"`, have: "cpu", want: true},
 		{op: "ncontains", value: `"disk"`, have: "disk", want: false},
 		{op: "ncontains", value: `"disk"`, have: missing, want: false},
+		{op: "ncontains", value: `"x"`, have: 12, want: false},                    // Python: TypeError, no match
+		{op: "ncontains", value: `3`, have: "abc", want: false},                   // a number in a string: TypeError
+		{op: "ncontains", value: `3`, have: []any{float64(1)}, want: true},        // list membership
+		{op: "ncontains", value: `"k"`, have: map[string]any{"j": 1}, want: true}, // object keys
 		// icontains / incontains
 		{op: "icontains", value: `"DISK"`, have: "Disk full", want: true},
 		{op: "icontains", value: `"net"`, have: "Disk full", want: false},
 		{op: "incontains", value: `"NET"`, have: "Disk full", want: true},
+		{op: "incontains", value: `"DISK"`, have: "Disk full", want: false},
+		{op: "incontains", value: `"x"`, have: []any{"a"}, want: false}, // not a string: no match
+		{op: "incontains", value: `"x"`, have: missing, want: false},
 		// startswith / istartswith / endswith / iendswith
 		{op: "startswith", value: `"web-"`, have: "web-01", want: true},
 		{op: "startswith", value: `"WEB-"`, have: "web-01", want: false},
@@ -103,6 +110,46 @@ func TestOperators(t *testing.T) {
 		{op: "in", value: `["x"]`, have: missing, want: false},
 		{op: "ninside", value: `["error","critical"]`, have: "info", want: true},
 		{op: "nin", value: `["error","critical"]`, have: "error", want: false},
+		{op: "nin", value: `["error"]`, have: missing, want: true},       // null is not in the list
+		{op: "nin", value: `"error critical"`, have: "info", want: true}, // substring
+		{op: "nin", value: `"error critical"`, have: 1, want: false},     // a number in a string: TypeError
+		{op: "nin", value: `{"a":1}`, have: "b", want: true},             // object keys
+		{op: "nin", value: `{"a":1}`, have: []any{"a"}, want: false},     // unhashable: TypeError
+		// matchwildcard: Python's fnmatch, whole string, case-sensitive, * crosses "/".
+		{op: "matchwildcard", value: `"web-*"`, have: "web-01", want: true},
+		{op: "matchwildcard", value: `"web-*"`, have: "db-web-01", want: false},
+		{op: "matchwildcard", value: `"WEB-*"`, have: "web-01", want: false},
+		{op: "matchwildcard", value: `"web-??"`, have: "web-01", want: true},
+		{op: "matchwildcard", value: `"web-??"`, have: "web-001", want: false},
+		{op: "matchwildcard", value: `"/var/*.log"`, have: "/var/log/app.log", want: true},
+		{op: "matchwildcard", value: `"web-[0-9]*"`, have: "web-7a", want: true},
+		{op: "matchwildcard", value: `"web-[!0-9]*"`, have: "web-7a", want: false},
+		{op: "matchwildcard", value: `"a[*]b"`, have: "a*b", want: true},
+		{op: "matchwildcard", value: `"a[*]b"`, have: "axb", want: false},
+		{op: "matchwildcard", value: `"a.b"`, have: "axb", want: false}, // "." is itself
+		{op: "matchwildcard", value: `"(x)+"`, have: "(x)+", want: true},
+		{op: "matchwildcard", value: `"a["`, have: "a[", want: true}, // an unclosed "[" is itself
+		{op: "matchwildcard", value: `"*"`, have: "line1\nline2", want: true},
+		{op: "matchwildcard", value: `"*"`, have: 1, want: false},
+		{op: "matchwildcard", value: `"*"`, have: missing, want: false},
+		// matchregex (deprecated in StackStorm): anchored at the start, "." matches newlines.
+		{op: "matchregex", value: `"web"`, have: "web-01", want: true},
+		{op: "matchregex", value: `"01"`, have: "web-01", want: false},
+		{op: "matchregex", value: `"a.b"`, have: "a\nb", want: true},
+		{op: "matchregex", value: `"a|web"`, have: "web", want: true}, // the alternation stays inside the anchor
+		// timediff_lt / td_lt, timediff_gt / td_gt: the field's age in seconds at system.now
+		// (2026-03-01T09:00:05Z in these tests); a time without a zone is UTC.
+		{op: "timediff_lt", value: `60`, have: "2026-03-01T08:59:30Z", want: true},
+		{op: "timediff_lt", value: `60`, have: "2026-03-01T08:58:00Z", want: false},
+		{op: "td_lt", value: `10.5`, have: "2026-03-01T09:00:00.000+00:00", want: true},
+		{op: "td_lt", value: `60`, have: "2026-03-01T10:59:30+02:00", want: true},
+		{op: "td_lt", value: `60`, have: "2026-03-01 08:59:30", want: true},
+		{op: "timediff_gt", value: `60`, have: "2026-03-01T08:58:00Z", want: true},
+		{op: "td_gt", value: `60`, have: "2026-03-01T08:59:30", want: false},
+		{op: "td_gt", value: `0`, have: "2026-03-02", want: false}, // in the future: a negative age
+		{op: "td_gt", value: `60`, have: "yesterday", want: false},
+		{op: "td_gt", value: `60`, have: 1700000000, want: false},
+		{op: "td_lt", value: `60`, have: missing, want: false},
 		// exists / nexists: null counts as not existing.
 		{op: "exists", have: "", want: true},
 		{op: "exists", have: false, want: true},
@@ -112,6 +159,10 @@ func TestOperators(t *testing.T) {
 		{op: "nexists", have: missing, want: true},
 		{op: "nexists", have: nil, want: true},
 		{op: "nexists", have: 0, want: false},
+		// Operator names are case-insensitive, as in StackStorm.
+		{op: "Equals", value: `"error"`, have: "error", want: true},
+		{op: "MatchWildcard", value: `"e*"`, have: "error", want: true},
+		{op: "TD_LT", value: `60`, have: "2026-03-01T09:00:00Z", want: true},
 	}
 	for _, tt := range tests {
 		name := fmt.Sprintf("%s %s %#v", tt.op, tt.value, tt.have)

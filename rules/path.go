@@ -15,13 +15,18 @@ var payloadAliases = []string{"event.payload", "trigger", "payload"}
 // An empty fieldPath names the whole payload.
 type fieldPath []string
 
+// itemAliases are the prefixes a field inside a search pattern may start with to say "in the
+// list item": "item.name" (StackStorm's spelling) and "name" name the same field, and "item" the
+// item itself.
+var itemAliases = []string{"item"}
+
 // parseField parses a criteria field such as `level`, `trigger.user.name`, `tags.0`, `tags[0]` or
-// `headers['X-Request-Id']`, stripping a leading payload alias.
-func parseField(field string) (fieldPath, error) {
+// `headers['X-Request-Id']`, stripping one leading alias.
+func parseField(field string, aliases []string) (fieldPath, error) {
 	if strings.TrimSpace(field) == "" {
 		return nil, fmt.Errorf("is empty; name a payload field such as \"level\" or \"user.name\"")
 	}
-	s := stripAlias(field)
+	s := stripAlias(field, aliases)
 	path := fieldPath{}
 	for s != "" {
 		var seg string
@@ -45,9 +50,9 @@ func parseField(field string) (fieldPath, error) {
 	return path, nil
 }
 
-// stripAlias removes one leading payload alias from field.
-func stripAlias(field string) string {
-	for _, alias := range payloadAliases {
+// stripAlias removes one leading alias from field.
+func stripAlias(field string, aliases []string) string {
+	for _, alias := range aliases {
 		switch {
 		case field == alias:
 			return ""

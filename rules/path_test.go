@@ -35,7 +35,7 @@ func TestParseField(t *testing.T) {
 		t.Run(tt.field, func(t *testing.T) {
 			t.Parallel()
 
-			got, err := parseField(tt.field)
+			got, err := parseField(tt.field, payloadAliases)
 			if tt.wantErr != "" {
 				require.ErrorContains(t, err, tt.wantErr)
 				return
@@ -72,7 +72,7 @@ func TestFieldPathLookup(t *testing.T) {
 		t.Run(tt.field, func(t *testing.T) {
 			t.Parallel()
 
-			path, err := parseField(tt.field)
+			path, err := parseField(tt.field, payloadAliases)
 			require.NoError(t, err)
 			got, present := path.lookup(payload)
 			require.Equal(t, tt.present, present)

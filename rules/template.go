@@ -16,12 +16,15 @@ const paramsRoot = "action_params"
 
 // Render walks params (maps, slices, strings) and renders every string holding "{{ … }}". The
 // content of each {{ }} is an expr-lang/expr expression evaluated against env. A string that is
-// exactly one template (only whitespace around it) keeps the type of the value (number, bool,
-// map, slice, nil). Mixed strings interpolate: strings as they are, numbers and bools as JSON
-// text, maps and slices as compact JSON, nil as "". Non-string values pass through unchanged;
-// params is not modified, though values taken from env are shared, not copied. A missing map key
-// evaluates to nil; a key looked up below it (`event.payload.missing.x`) is an evaluation error
-// unless written with `?.`.
+// exactly one template (only whitespace around it) keeps the JSON type of the value (number,
+// bool, map, slice, nil; times and durations become their text, see jsonShape). Mixed strings
+// interpolate: strings as they are, numbers and bools as JSON text, maps and slices as compact
+// JSON, nil as "". Non-string values pass through unchanged; params is not modified, though
+// values taken from env are shared, not copied. Reading a missing key or index is an error naming
+// its path (`event.payload.user_email is missing`), never nil and never the template's text,
+// unless the template supplies a default (`event.payload.user_email ?? "nobody"`, which also
+// covers a missing parent) or reads on optionally (`event.payload.user?.email` is nil without a
+// user). A key present with null reads as nil.
 //
 // An error names the parameter path (`action_params.message`, `action_params.items[0].name`)
 // and the template; a template that does not compile also wraps attune.ErrInvalid.
@@ -88,7 +91,14 @@ func renderString(path, s string, env Env) (any, error) {
 	if whole {
 		for _, seg := range segs {
 			if seg.template {
-				return evalTemplate(path, seg, env)
+				v, err := evalTemplate(path, seg, env)
+				if err != nil {
+					return nil, err
+				}
+				if v, err = jsonShape(v); err != nil {
+					return nil, &templateError{path: path, template: seg.text, err: err}
+				}
+				return v, nil
 			}
 		}
 	}
@@ -125,7 +135,7 @@ func scanTemplates(path, s string) (segs []segment, whole bool, err error) {
 
 // compileTemplate compiles one template segment.
 func compileTemplate(path string, seg segment) (*vm.Program, error) {
-	p, err := compile(seg.src)
+	p, err := compile(seg.src, true)
 	if err != nil {
 		return nil, &templateError{path: path, template: seg.text, err: exprError(err, templateStart), invalid: true}
 	}

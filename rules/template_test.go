@@ -51,8 +51,18 @@ func TestRender(t *testing.T) {
 			want:   map[string]any{"n": float64(3)},
 		},
 		{
-			name:   "missing key is nil",
-			params: map[string]any{"n": "{{ event.payload.nope }}", "m": "[{{ event.payload.nope }}]"},
+			name:   "a missing key with a default",
+			params: map[string]any{"n": "{{ event.payload.nope ?? 5 }}", "m": "[{{ event.payload.nope ?? '' }}]", "deep": "{{ event.payload.nope.deeper[0] ?? false }}"},
+			want:   map[string]any{"n": 5, "m": "[]", "deep": false},
+		},
+		{
+			name:   "optional chaining reads a missing key as nil",
+			params: map[string]any{"n": "{{ event.payload?.nope }}", "m": "[{{ event.payload.host?.nope }}]"},
+			want:   map[string]any{"n": nil, "m": "[]"},
+		},
+		{
+			name:   "a present null stays null",
+			params: map[string]any{"n": "{{ event.payload.nothing }}", "m": "[{{ event.payload.nothing }}]"},
 			want:   map[string]any{"n": nil, "m": "[]"},
 		},
 		{
@@ -161,7 +171,7 @@ func TestRender_Errors(t *testing.T) {
 		{
 			name:        "unknown root",
 			params:      map[string]any{"message": "{{ evnt.payload.x }}"},
-			wantErr:     `action_params.message: template "{{ evnt.payload.x }}": line 1, column 4: unknown name evnt; known: event, rule, pack, system`,
+			wantErr:     `action_params.message: template "{{ evnt.payload.x }}": line 1, column 4: unknown name evnt; known: event, rule, pack, system, trigger`,
 			wantInvalid: true,
 		},
 		{
@@ -183,9 +193,9 @@ func TestRender_Errors(t *testing.T) {
 			wantInvalid: true,
 		},
 		{
-			name:    "evaluation error is not ErrInvalid",
+			name:    "a missing key is an error naming the path, not ErrInvalid",
 			params:  map[string]any{"m": "{{ event.payload.nope.deeper }}"},
-			wantErr: `action_params.m: template "{{ event.payload.nope.deeper }}": line 1, column 23: cannot fetch deeper from <nil>`,
+			wantErr: "action_params.m: template \"{{ event.payload.nope.deeper }}\": line 1, column 18: event.payload.nope is missing; write `event.payload.nope ?? fallback` to supply a default",
 		},
 		{
 			name:    "unrenderable value in a mixed string",
@@ -218,7 +228,7 @@ func TestCheckTemplates(t *testing.T) {
 		{name: "good templates, not evaluated", params: map[string]any{"a": "{{ event.payload.nope.deeper }}", "b": []any{map[string]any{"c": "x {{ pack.config.y }}"}}}},
 		{name: "first bad one in key order", params: map[string]any{"b": "{{ ) }}", "a": []any{"{{ ( }}"}}, wantErr: `action_params.a[0]: template "{{ ( }}"`},
 		{name: "unterminated", params: map[string]any{"a": "{{ x"}, wantErr: `action_params.a: template "{{ x": column 1: "{{" without a closing "}}"`},
-		{name: "unknown root", params: map[string]any{"a": "{{ trigger.x }}"}, wantErr: "unknown name trigger"},
+		{name: "unknown root", params: map[string]any{"a": "{{ trigr.x }}"}, wantErr: "unknown name trigr"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -274,9 +284,9 @@ func TestCompile_CachesPrograms(t *testing.T) {
 	t.Parallel()
 
 	src := "event.payload.cache_test_unique_key == 1"
-	p1, err := compile(src)
+	p1, err := compile(src, true)
 	require.NoError(t, err)
-	p2, err := compile(src)
+	p2, err := compile(src, true)
 	require.NoError(t, err)
 	require.Same(t, p1, p2)
 }

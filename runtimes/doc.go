@@ -1,5 +1,6 @@
 // Package runtimes runs one action and reports what happened: the shell and python runtimes run
-// the action's entry point as a real child process, the noop runtime answers in-process.
+// the action's entry point as a real child process; the noop and http runtimes answer in
+// process.
 //
 // A [Set] holds one [Runner] per runtime name and selects it by the action's Runtime field,
 // exactly; it never guesses a runtime from the entry point's file name.
@@ -17,12 +18,24 @@
 //
 // # Parameters
 //
-// Parameters are written to the process's stdin as one document, after which stdin is closed.
-// They are never put on the command line or in the environment, where other users of the host
-// could read them from /proc. Request.ParameterFormat picks the document's format, JSON (the
-// default) or dotenv.
+// Parameters reach the process as one document. They are never put on the command line or in
+// the environment, where other users of the host could read them from /proc.
+// Request.ParameterDelivery says where the document goes:
+//
+//   - stdin (the default): written to the process's stdin, which is then closed.
+//   - file: written to a new file WorkDir/params/exec-<id>-<random>.<json|env|yaml>, mode 0400
+//     in a 0700 directory, named in ATTUNE_PARAMETER_FILE; stdin is empty. The file is removed
+//     when the run ends, however it ends. A secret parameter (secret: true in the action's
+//     schema) is never written to a file, which a crashed worker would leave behind: such a run
+//     fails before it starts, asking for stdin delivery.
+//
+// Request.ParameterFormat picks the document's format: JSON (the default), dotenv or YAML.
 //
 // JSON is one compact line followed by "\n".
+//
+// YAML is one block mapping, keys sorted, as go.yaml.in/yaml/v3 writes it: a string that would
+// read back as something else is quoted ("5", "true", "n"), multi-line strings are literal
+// blocks, so the document keeps the JSON type of every value.
 //
 // Dotenv is one line per parameter, sorted by key, the value single-quoted for a POSIX shell:
 //
@@ -43,20 +56,64 @@
 // whatever the values contain: newlines, quotes, $, backticks, backslashes. Keys must be shell
 // identifiers ([A-Za-z_][A-Za-z0-9_]*) and string values must not contain NUL bytes; otherwise
 // the run fails before the process starts. eval assigns shell variables of those names, so a
-// parameter called PATH or IFS does what it says.
+// parameter called PATH or IFS does what it says. A dotenv parameter file is loaded the same way
+// with `. "$ATTUNE_PARAMETER_FILE"`.
+//
+// This is where attune parts from the predecessor, whose dotenv flattened nested objects into
+// headers.Content-Type='…' lines (not shell names) and whose scripts read the document line by
+// line, stripping the outer quotes: values with newlines or quotes broke. Values are quoted the
+// same way here, but scripts load the document with the shell itself, so every value survives.
 //
 // # Environment
 //
 // The process inherits the worker's environment plus ATTUNE_EXECUTION_ID, ATTUNE_ACTION (the
-// action ref), ATTUNE_PACK (the pack ref) and the entries of Request.Env. Nothing else is added.
+// action ref), ATTUNE_PACK (the pack ref), ATTUNE_PARAMETER_DELIVERY and ATTUNE_PARAMETER_FORMAT
+// (the effective values), ATTUNE_PARAMETER_FILE with file delivery, and the entries of
+// Request.Env. Nothing else is added.
 //
 // # Output
 //
 // stdout and stderr are captured separately, each up to Config.OutputCap bytes. Output beyond the
 // cap is read and discarded so the process never blocks on a full pipe; the kept text ends with a
-// marker line "\n…[truncated N bytes]" and Result.StdoutTruncated or StderrTruncated is set. With
-// OutputFormat "json" a successful run's stdout is parsed into Result.Data: the whole of it, or
-// failing that its last non-empty line; if neither is JSON the run fails.
+// marker line "\n…[truncated N bytes]" and Result.StdoutTruncated or StderrTruncated is set.
+// A successful run's stdout is parsed into Result.Data as the action's OutputFormat says, and
+// kept in Result.Stdout as well:
+//
+//   - text (the default): not parsed.
+//   - json: the whole of stdout, or failing that its last non-empty line (so a script may log
+//     before printing its result); if neither is JSON, or stdout is empty, the run fails.
+//   - yaml: stdout as one YAML document, its values turned into what JSON decoding gives
+//     (timestamps become RFC 3339 strings, non-string keys their text); empty stdout, a syntax
+//     error or a second document fails the run.
+//   - jsonl: an array of every stdout line that parses as JSON on its own; other lines (log
+//     lines, the truncation marker) are skipped, and no such line gives []. It never fails.
+//
+// # The http runtime
+//
+// The http runtime makes one request with net/http, in process, from the action's parameters
+// (see HTTPParameters): url (required, absolute http or https), method (GET, HEAD, POST, PUT,
+// PATCH, DELETE, OPTIONS; default GET), headers and query (objects of name to a string, number,
+// boolean or list of them; query adds to the url's own), body (a string) or json (any value,
+// sent as JSON with Content-Type: application/json unless headers set one), timeout (seconds,
+// default 30, also bounded by the action's timeout), auth_type none, basic (auth_username,
+// auth_password) or bearer (auth_token), follow_redirects (default true), max_redirects
+// (default 10) and fail_on_status (a list of codes 404, comparisons ">=400", ranges "500-599"
+// or classes "5xx"). Proxies come from HTTP_PROXY, HTTPS_PROXY and NO_PROXY; net/http drops the
+// Authorization header when a redirect leaves the original host.
+//
+// Any response completes the run, whatever its status, unless fail_on_status names the status:
+// the run then fails (exit code 1) and keeps the response. Result.Data is
+//
+//	{"status_code": 200, "headers": {"Content-Type": "application/json"}, "body": "…",
+//	 "json": {…}, "elapsed_ms": 12, "url": "https://final/url/after/redirects"}
+//
+// where repeated headers are joined with ", ", json is the parsed body when the response says
+// it is JSON (application/json or a +json type) and the body is whole and valid (else null),
+// a non-UTF-8 body is base64 with "body_encoding": "base64", and a body past Config.OutputCap is
+// cut with "body_truncated": true. No response (refused, DNS, TLS, too many redirects) fails the
+// run with the reason and exit code 1; the timeout parameter or the action's timeout passing
+// times it out (exit code -1). Invalid parameters fail the run before any request is made, with
+// a message naming the parameter and never quoting a credential.
 //
 // # Process lifetime
 //

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // shellIdentifier matches the names a POSIX shell accepts as variable names.
@@ -20,10 +22,26 @@ func encodeParams(format string, params map[string]any) ([]byte, error) {
 		return encodeJSONParams(params)
 	case ParamFormatDotenv:
 		return encodeDotenv(params)
+	case ParamFormatYAML:
+		return encodeYAMLParams(params)
 	default:
-		return nil, fmt.Errorf("parameter format %q is not supported; use %q or %q",
-			format, ParamFormatJSON, ParamFormatDotenv)
+		return nil, fmt.Errorf("parameter format %q is not supported; use %q, %q or %q",
+			format, ParamFormatJSON, ParamFormatDotenv, ParamFormatYAML)
 	}
+}
+
+// encodeYAMLParams renders params as one YAML mapping, keys sorted. Strings that would read
+// back as another type (`"5"`, `"true"`, `"null"`) are quoted, so the document keeps the JSON
+// types of the values; multi-line strings are literal blocks. nil params are rendered as {}.
+func encodeYAMLParams(params map[string]any) ([]byte, error) {
+	if params == nil {
+		params = map[string]any{}
+	}
+	b, err := yaml.Marshal(params)
+	if err != nil {
+		return nil, fmt.Errorf("parameters cannot be delivered as yaml: %w", err)
+	}
+	return b, nil
 }
 
 // encodeJSONParams renders params as one compact line of JSON followed by "\n". nil params are

@@ -42,8 +42,13 @@ func TestEncodeParams(t *testing.T) {
 			`parameter "1x" cannot be delivered as dotenv: the name is not a shell identifier ([A-Za-z_][A-Za-z0-9_]*); rename it or use the json format`},
 		{"DotenvNUL", ParamFormatDotenv, map[string]any{"x": "a\x00b"}, "",
 			`parameter "x" cannot be delivered as dotenv: the value contains a NUL byte, which a shell variable cannot hold; use the json format`},
-		{"UnknownFormat", "yaml", map[string]any{}, "",
-			`parameter format "yaml" is not supported; use "json" or "dotenv"`},
+		{"YAMLSortedAndTyped", ParamFormatYAML, map[string]any{
+			"s": "5", "n": 5, "t": "true", "b": true, "none": nil, "multi": "a\nb\n",
+			"list": []any{"x", 1}, "obj": map[string]any{"k": "it's"},
+		}, "b: true\nlist:\n    - x\n    - 1\nmulti: |\n    a\n    b\n\"n\": 5\nnone: null\nobj:\n    k: it's\ns: \"5\"\nt: \"true\"\n", ""},
+		{"YAMLNil", ParamFormatYAML, nil, "{}\n", ""},
+		{"UnknownFormat", "xml", map[string]any{}, "",
+			`parameter format "xml" is not supported; use "json", "dotenv" or "yaml"`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

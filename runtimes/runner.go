@@ -25,13 +25,16 @@ type processRunner struct {
 }
 
 // Run materialises the entry point, starts `<interpreter> <args> <file>` with the parameters on
-// stdin and waits for it, its timeout or ctx.
+// stdin or in a parameter file, and waits for it, its timeout or ctx.
 func (r *processRunner) Run(ctx context.Context, req Request) (Result, error) {
 	start := time.Now()
 	if ctx.Err() != nil {
 		return cancelled(ctx, time.Since(start)), nil
 	}
 	input, err := encodeParams(req.ParameterFormat, req.Parameters)
+	if err == nil {
+		err = checkDelivery(req)
+	}
 	if err != nil {
 		return failure(oneLine(err.Error()), time.Since(start)), nil
 	}
@@ -54,6 +57,12 @@ func (r *processRunner) Run(ctx context.Context, req Request) (Result, error) {
 	if err != nil {
 		return prepFailed(err)
 	}
+	params, err := r.deliver(req, input)
+	if err != nil {
+		return prepFailed(err)
+	}
+	defer params.cleanup()
+	env = append(env, params.env...)
 
 	argv := guarded(append(append([]string{interp}, r.args...), file))
 	cmd := &exec.Cmd{
@@ -63,7 +72,7 @@ func (r *processRunner) Run(ctx context.Context, req Request) (Result, error) {
 		Dir:  filepath.Dir(file),
 	}
 	log := r.cfg.Logger.With("execution_id", req.ExecutionID, "action", req.Action.Ref)
-	c, err := startChild(cmd, input, r.cfg.OutputCap, log)
+	c, err := startChild(cmd, params.stdin, r.cfg.OutputCap, log)
 	if err != nil {
 		return prepFailed(err)
 	}
@@ -92,9 +101,9 @@ func outcome(ctx context.Context, req Request, c *child, timedOut, wasCancelled 
 		res.Status, res.ExitCode, res.Error = attune.StatusCancelled, -1, cancelMessage(ctx)
 	default:
 		res.Status, res.ExitCode, res.Error = exitOutcome(c.cmd.ProcessState, c.waitErr, c.errCap.lastLine())
-		if res.Status == attune.StatusCompleted && req.Action.OutputFormat == attune.OutputJSON {
+		if res.Status == attune.StatusCompleted {
 			var err error
-			if res.Data, err = parseJSONOutput(res.Stdout, c.outCap.lastLine()); err != nil {
+			if res.Data, err = parseOutput(req.Action.OutputFormat, res.Stdout, c.outCap.lastLine()); err != nil {
 				res.Status, res.Error = attune.StatusFailed, oneLine(err.Error())
 			}
 		}

@@ -16,8 +16,9 @@ import (
 
 // Parameter formats a Request may ask for.
 const (
-	ParamFormatJSON   = "json"
-	ParamFormatDotenv = "dotenv"
+	ParamFormatJSON   = attune.ParamsJSON
+	ParamFormatDotenv = attune.ParamsDotenv
+	ParamFormatYAML   = attune.ParamsYAML
 )
 
 // Request is one execution to run.
@@ -29,9 +30,14 @@ type Request struct {
 	Action attune.Action
 	// Parameters are written to the process's stdin as one document.
 	Parameters map[string]any
-	// ParameterFormat is the format of the stdin document: "" or ParamFormatJSON for JSON,
-	// ParamFormatDotenv for key='value' lines (see the package documentation).
+	// ParameterFormat is the format of the parameter document: "" or ParamFormatJSON for JSON,
+	// ParamFormatDotenv for key='value' lines, ParamFormatYAML for a YAML mapping (see the
+	// package documentation).
 	ParameterFormat string
+	// ParameterDelivery is where the process finds that document: "" or attune.DeliveryStdin
+	// for its stdin, attune.DeliveryFile for a private temporary file named in
+	// ATTUNE_PARAMETER_FILE and removed when the run ends.
+	ParameterDelivery string
 	// Timeout bounds the run; 0 means attune.DefaultActionTimeoutSec seconds.
 	Timeout time.Duration
 	// Env holds extra ATTUNE_* context variables (e.g. ATTUNE_RULE); may be nil. They are added
@@ -62,8 +68,8 @@ type Result struct {
 	StdoutTruncated bool
 	// StderrTruncated reports that stderr exceeded Config.OutputCap.
 	StderrTruncated bool
-	// Data is the parsed stdout when Action.OutputFormat is "json"; for noop, a copy of the
-	// parameters.
+	// Data is the parsed stdout when Action.OutputFormat is json, yaml or jsonl (see the package
+	// documentation); for noop, a copy of the parameters; for http, the response.
 	Data any
 	// Error says in one line why the run did not complete; "" when it completed.
 	Error string
@@ -137,8 +143,9 @@ type Set struct {
 	runners map[string]Runner
 }
 
-// New returns a Set serving attune.RuntimeShell, RuntimePython and RuntimeNoop. It does no I/O:
-// the work directory is created and the python interpreter resolved on first use.
+// New returns a Set serving attune.RuntimeShell, RuntimePython, RuntimeNoop and RuntimeHTTP.
+// It does no I/O: the work directory is created and the python interpreter resolved on first
+// use.
 func New(cfg Config) *Set {
 	cfg = cfg.withDefaults()
 	entries := &entryPoints{dir: cfg.WorkDir}
@@ -153,6 +160,7 @@ func New(cfg Config) *Set {
 			args:   []string{"-u"},
 		},
 		attune.RuntimeNoop: noopRunner{},
+		attune.RuntimeHTTP: newHTTPRunner(cfg),
 	}}
 }
 

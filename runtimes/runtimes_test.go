@@ -152,7 +152,7 @@ func TestSetRunSelectsRuntimeByName(t *testing.T) {
 		res, err := b.set.Run(context.Background(), req)
 		require.ErrorIs(t, err, attune.ErrNotFound)
 		require.EqualError(t, err,
-			`run action "test.action": runtime "bogus": not found; this worker runs noop, python, shell`)
+			`run action "test.action": runtime "bogus": not found; this worker runs http, noop, python, shell`)
 		require.Equal(t, attune.StatusFailed, res.Status)
 		require.Equal(t, -1, res.ExitCode)
 		require.Equal(t, err.Error(), res.Error)

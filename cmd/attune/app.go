@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -19,6 +21,7 @@ import (
 	"github.com/attune-run/attune/jobs"
 	"github.com/attune-run/attune/packs"
 	"github.com/attune-run/attune/runtimes"
+	"github.com/attune-run/attune/secrets"
 	"github.com/attune-run/attune/sensors"
 )
 
@@ -110,6 +113,13 @@ func (a *app) build(roles []string) error {
 		RescueAfter: cfg.rescueAfter(),
 		KillGrace:   cfg.Runtimes.KillGrace,
 	}
+	if cfg.Secrets.Key != "" {
+		box, err := secrets.ParseKey(cfg.Secrets.Key)
+		if err != nil {
+			return err // Validate reported it already
+		}
+		a.p.Secrets = box
+	}
 	a.timers = &sensors.Timers{P: a.p, Log: a.log.With("component", "timers")}
 
 	workers := river.NewWorkers()
@@ -193,6 +203,7 @@ func (a *app) registerBuiltins(ctx context.Context) error {
 		all = append(all, p)
 	}
 	for _, p := range all {
+		a.cfg.applyPackConfig(p)
 		if _, err := a.timers.RegisterPack(ctx, p); err != nil {
 			return fmt.Errorf("register pack %s: %w", p.Ref, err)
 		}
@@ -201,18 +212,31 @@ func (a *app) registerBuiltins(ctx context.Context) error {
 	return nil
 }
 
-// liveWorkers reports whether some replica running the workers role was seen recently.
-func (a *app) liveWorkers(ctx context.Context) (bool, error) {
+// liveReplica reports whether some replica running role was seen recently. A replica on this
+// host whose process is gone does not count: a command such as attune run or attune event emit
+// that worked a role for its duration leaves a fresh heartbeat behind when it exits.
+func (a *app) liveReplica(ctx context.Context, role string) (bool, error) {
 	ws, err := a.db.Read().Workers(ctx)
 	if err != nil {
 		return false, err
 	}
+	host, _ := os.Hostname()
 	for _, w := range ws {
-		if time.Since(w.LastSeenAt) < a.cfg.Worker.SilentAfter && containsRole(w.Roles, RoleWorkers) {
-			return true, nil
+		if time.Since(w.LastSeenAt) >= a.cfg.Worker.SilentAfter || !containsRole(w.Roles, role) {
+			continue
 		}
+		if w.Hostname == host && w.PID > 0 && !processAlive(w.PID) {
+			continue
+		}
+		return true, nil
 	}
 	return false, nil
+}
+
+// processAlive reports whether a process with this pid exists on this host.
+func processAlive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
 // riverLogger is River's own logger: warnings and errors only unless debugging, because River

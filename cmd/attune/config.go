@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/attune-run/attune"
+	"github.com/attune-run/attune/secrets"
 )
 
 // Config is attune's whole configuration. Only this package reads it; other packages take the
@@ -26,6 +28,14 @@ type Config struct {
 	Log       LogConfig       `mapstructure:"log" json:"log"`
 	Shutdown  ShutdownConfig  `mapstructure:"shutdown" json:"shutdown"`
 	Retention RetentionConfig `mapstructure:"retention" json:"retention"`
+	Secrets   SecretsConfig   `mapstructure:"secrets" json:"secrets"`
+}
+
+// SecretsConfig holds the key that secret parameters are encrypted with at rest.
+type SecretsConfig struct {
+	// Key is base64 of 32 random bytes (head -c32 /dev/urandom | base64), the same on every
+	// replica. Empty: actions given a secret parameter are refused.
+	Key string `mapstructure:"key" json:"key"`
 }
 
 // ShutdownConfig says how a replica stops.
@@ -81,6 +91,10 @@ type RiverConfig struct {
 type PacksConfig struct {
 	Demo string   `mapstructure:"demo" json:"demo"` // auto (embedded database only), true, false
 	Dirs []string `mapstructure:"dirs" json:"dirs"`
+	// Config overrides packs' config defaults, by pack ref: templates see the pack.yaml config
+	// merged with this (see packs.MergeConfig). Read from the config file with its keys' case
+	// kept, or from ATTUNE_PACKS_CONFIG as a JSON object; see loadPackConfig.
+	Config map[string]map[string]any `mapstructure:"-" json:"config"`
 }
 
 // LogConfig configures logging.
@@ -124,6 +138,7 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("packs.dirs", []string{})
 	v.SetDefault("log.format", "text")
 	v.SetDefault("log.level", "info")
+	v.SetDefault("secrets.key", "")
 }
 
 // loadConfig reads the config file (if any), then ATTUNE_* environment variables, then flags
@@ -154,6 +169,11 @@ func loadConfig(v *viper.Viper, file string) (*Config, error) {
 	if env := os.Getenv("ATTUNE_PACKS_DIRS"); env != "" { // viper does not split env lists
 		c.Packs.Dirs = strings.Split(env, ",")
 	}
+	packConfig, err := loadPackConfig(v, file)
+	if err != nil {
+		return nil, err
+	}
+	c.Packs.Config = packConfig
 	if c.Worker.Name == "" {
 		host, _ := os.Hostname()
 		c.Worker.Name = fmt.Sprintf("%s-%d", host, os.Getpid())
@@ -214,8 +234,18 @@ func (c *Config) Validate() error {
 	if !slices.Contains([]string{"auto", "true", "false"}, c.Packs.Demo) {
 		bad("packs.demo", "must be auto, true or false, got %q", c.Packs.Demo)
 	}
+	for _, ref := range slices.Sorted(maps.Keys(c.Packs.Config)) {
+		if !packRefPattern.MatchString(ref) {
+			bad("packs.config."+ref, "%q is not a pack ref: lowercase letters, digits, _ and -, starting with a letter", ref)
+		}
+	}
 	if c.Log.Format != "text" && c.Log.Format != "json" {
 		bad("log.format", "must be text or json, got %q", c.Log.Format)
+	}
+	if c.Secrets.Key != "" {
+		if _, err := secrets.ParseKey(c.Secrets.Key); err != nil {
+			bad("secrets.key", "%v", strings.TrimPrefix(err.Error(), "secrets.key "))
+		}
 	}
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
 		bad("log.level", "must be debug, info, warn or error, got %q", c.Log.Level)
@@ -263,6 +293,9 @@ func (c Config) Masked() Config {
 			}
 			c.Database.URL = strings.ReplaceAll(u.String(), mask, "********")
 		}
+	}
+	if c.Secrets.Key != "" {
+		c.Secrets.Key = "********"
 	}
 	return c
 }

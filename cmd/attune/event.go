@@ -8,7 +8,7 @@ import (
 )
 
 func (c *cli) eventCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "event", Aliases: []string{"events"}, Short: "Inspect events"}
+	cmd := &cobra.Command{Use: "event", Aliases: []string{"events"}, Short: "Emit and inspect events"}
 	var trigger string
 	var limit int
 	var asJSON bool
@@ -36,6 +36,6 @@ func (c *cli) eventCmd() *cobra.Command {
 	list.Flags().StringVar(&trigger, "trigger", "", "only events of this trigger")
 	list.Flags().IntVar(&limit, "limit", 20, "at most this many")
 	list.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	cmd.AddCommand(list)
+	cmd.AddCommand(list, c.eventGetCmd(), c.eventEmitCmd())
 	return cmd
 }

@@ -20,8 +20,12 @@ func (c *cli) runCmd() *cobra.Command {
 		Use:   "run REF [key=value | key:=json]...",
 		Short: "Run an action once, wait for it and print its result",
 		Long: `Run an action once and wait for it. As in httpie, key=value passes a string and key:=JSON passes a
-raw JSON value (key:=5, key:=true, key:='["a","b"]'). Exits 0 when the execution completed and
-1 otherwise. When no worker replica is running, attune run works the execution itself.`,
+raw JSON value (key:=5, key:=true, key:='["a","b"]'). A key=value string is converted to the type
+the action declares when that is unambiguous (seconds=5 gives the integer 5, dry_run=true a
+boolean); key:=JSON is passed as written. The parameters are checked against the action's schema
+before anything runs: defaults are applied, and every missing, mistyped, out-of-range or unknown
+parameter is listed, with exit code 2. Exits 0 when the execution completed and 1 otherwise.
+When no worker replica is running, attune run works the execution itself.`,
 		Example: `  attune run core.echo message=hi
   attune run --timeout 1s core.sleep seconds:=5`,
 		Args: cobra.MinimumNArgs(1),
@@ -30,7 +34,7 @@ raw JSON value (key:=5, key:=true, key:='["a","b"]'). Exits 0 when the execution
 			if err != nil {
 				return exitError{code: 2, msg: err.Error()}
 			}
-			return c.run(cmd.Context(), args[0], params, timeout, asJSON)
+			return c.run(cmd.Context(), args[0], params, stringParamKeys(args[1:]), timeout, asJSON)
 		},
 	}
 	cmd.Flags().DurationVar(&timeout, "timeout", 0, "override the action's timeout (e.g. 30s)")
@@ -59,13 +63,21 @@ func parseParams(args []string) (map[string]any, error) {
 	return params, nil
 }
 
-func (c *cli) run(ctx context.Context, ref string, params map[string]any, timeout time.Duration, asJSON bool) error {
+func (c *cli) run(ctx context.Context, ref string, params map[string]any, stringKeys []string, timeout time.Duration, asJSON bool) error {
 	a, err := c.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer a.close()
-	live, err := a.liveWorkers(ctx)
+	action, _, err := a.db.Read().Action(ctx, ref)
+	if errors.Is(err, attune.ErrNotFound) {
+		return exitError{code: 2, msg: fmt.Sprintf("action %s is not registered; `attune pack register DIR` registers a pack", ref)}
+	}
+	if err != nil {
+		return err
+	}
+	params = coerceArgs(action, params, stringKeys)
+	live, err := a.liveReplica(ctx, RoleWorkers)
 	if err != nil {
 		return err
 	}
@@ -88,6 +100,9 @@ func (c *cli) run(ctx context.Context, ref string, params map[string]any, timeou
 		}()
 	}
 	x, err := a.p.Run(ctx, ref, params, timeout)
+	if perr := paramsExit(action, err); perr != nil {
+		return perr
+	}
 	if errors.Is(err, attune.ErrNotFound) {
 		return exitError{code: 2, msg: fmt.Sprintf("action %s is not registered; `attune pack register DIR` registers a pack", ref)}
 	}

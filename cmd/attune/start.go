@@ -55,8 +55,10 @@ func (c *cli) start(ctx context.Context) error {
 
 	stopBeat := a.heartbeat(ctx, roles)
 	<-ctx.Done()
-	stopBeat()
+	// Keep beating while running actions finish: a replica that stopped beating would have
+	// them abandoned by another's reaper before it could record their outcome.
 	a.shutdown(log)
+	stopBeat()
 	return nil
 }
 
@@ -86,7 +88,13 @@ func (a *app) heartbeat(ctx context.Context, roles []string) (stop func()) {
 			}
 		}
 	}()
-	return func() { close(done) }
+	return func() {
+		close(done)
+		// Stopped cleanly: nothing runs here any more, so no one should count on this replica.
+		if err := a.db.Read().WorkerForget(context.WithoutCancel(ctx), a.cfg.Worker.Name); err != nil {
+			a.log.Warn("forget worker", "error", err)
+		}
+	}
 }
 
 // shutdown stops River gracefully: no new jobs are fetched and running actions may finish for

@@ -1,13 +1,16 @@
 -- name: ActionUpsert :one
 INSERT INTO attune.action (ref, pack_id, pack_ref, label, description, runtime, entry_point,
-    entry_content, param_schema, parameter_format, output_format, timeout_seconds, retry)
+    entry_content, param_schema, parameter_format, parameter_delivery, output_format,
+    timeout_seconds, retry)
 VALUES (@ref, @pack_id, @pack_ref, @label, @description, @runtime, @entry_point,
-    @entry_content, @param_schema, @parameter_format, @output_format, @timeout_seconds, @retry)
+    @entry_content, @param_schema, @parameter_format, @parameter_delivery, @output_format,
+    @timeout_seconds, @retry)
 ON CONFLICT (ref) DO UPDATE
 SET pack_id = EXCLUDED.pack_id, pack_ref = EXCLUDED.pack_ref, label = EXCLUDED.label,
     description = EXCLUDED.description, runtime = EXCLUDED.runtime,
     entry_point = EXCLUDED.entry_point, entry_content = EXCLUDED.entry_content,
     param_schema = EXCLUDED.param_schema, parameter_format = EXCLUDED.parameter_format,
+    parameter_delivery = EXCLUDED.parameter_delivery,
     output_format = EXCLUDED.output_format, timeout_seconds = EXCLUDED.timeout_seconds,
     retry = EXCLUDED.retry, updated_at = now()
 RETURNING id;

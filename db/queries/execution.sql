@@ -1,9 +1,9 @@
 -- name: ExecutionInsert :one
 -- Idempotent per enforcement for first attempts (no row returned on a duplicate).
 INSERT INTO attune.execution (action_ref, action_id, runtime, enforcement_id, attempt, original_id,
-    status, parameters, timeout_seconds, scheduled_at)
+    status, parameters, secrets, timeout_seconds, scheduled_at)
 VALUES (@action_ref, @action_id, @runtime, @enforcement_id, @attempt, @original_id,
-    @status, @parameters, @timeout_seconds, @scheduled_at)
+    @status, @parameters, @secrets, @timeout_seconds, @scheduled_at)
 ON CONFLICT DO NOTHING
 RETURNING *;
 

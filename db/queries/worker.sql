@@ -8,3 +8,6 @@ SELECT * FROM attune.worker ORDER BY last_seen_at DESC;
 
 -- name: JobCountsByQueueState :many
 SELECT queue, state, count(*)::bigint AS n FROM river_job GROUP BY queue, state ORDER BY queue, state;
+
+-- name: WorkerDelete :exec
+DELETE FROM attune.worker WHERE name = @name;

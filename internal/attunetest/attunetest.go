@@ -5,6 +5,7 @@ package attunetest
 
 import (
 	"context"
+	"crypto/rand"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -22,6 +23,7 @@ import (
 	"github.com/attune-run/attune/jobs"
 	"github.com/attune-run/attune/packs"
 	"github.com/attune-run/attune/runtimes"
+	"github.com/attune-run/attune/secrets"
 	"github.com/attune-run/attune/sensors"
 )
 
@@ -47,7 +49,11 @@ func Migrate(ctx context.Context, url string) error {
 
 // Options tune New.
 type Options struct {
-	NoStart bool // build the client but do not start working jobs
+	NoStart      bool // build the client but do not start working jobs
+	NoSecretsKey bool // leave the pipeline without a secrets key (secrets.key unset)
+	// Logger receives the records of the pipeline, the timers, the runtimes and River; nil
+	// sends warnings and errors to stderr.
+	Logger *slog.Logger
 }
 
 // New builds an attune on a fresh database with the core pack registered and starts it.
@@ -65,9 +71,15 @@ func New(t testing.TB, opts ...Options) *Env {
 
 	// Warnings and errors only, to stderr: t.Log would panic when River logs after the test ends.
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if o.Logger != nil {
+		log = o.Logger
+	}
 	p := &jobs.Pipeline{
 		DB: d, Worker: "test-worker", Log: log,
-		Runtimes: runtimes.New(runtimes.Config{WorkDir: filepath.Join(t.TempDir(), "actions"), KillGrace: 500 * time.Millisecond}),
+		Runtimes: runtimes.New(runtimes.Config{WorkDir: filepath.Join(t.TempDir(), "actions"), KillGrace: 500 * time.Millisecond, Logger: o.Logger}),
+	}
+	if !o.NoSecretsKey {
+		p.Secrets = testBox(t)
 	}
 	timers := &sensors.Timers{P: p, Log: log}
 	workers := river.NewWorkers()
@@ -140,4 +152,15 @@ func WritePack(t testing.TB, files map[string]string) string {
 		require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
 	}
 	return dir
+}
+
+// testBox returns a secrets box under a fresh random key.
+func testBox(t testing.TB) *secrets.Box {
+	t.Helper()
+	key := make([]byte, secrets.KeySize)
+	_, err := rand.Read(key)
+	require.NoError(t, err)
+	box, err := secrets.NewBox(key)
+	require.NoError(t, err)
+	return box
 }

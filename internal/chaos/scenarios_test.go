@@ -32,6 +32,13 @@ sleep 60 &
 echo $! > "$m/child.pid"
 wait
 `,
+		"actions/hang.yaml": "ref: hang\nentry_point: hang.sh\ntimeout: 60\n",
+		"actions/hang.sh": `m='` + marks + `'
+echo $$ > "$m/hang.pid"
+sleep 60 &
+echo $! > "$m/hang-child.pid"
+wait
+`,
 		"actions/short.yaml": "ref: short\nentry_point: short.sh\n",
 		"actions/short.sh":   "echo $$ > '" + marks + "/short.pid'\nsleep 2\necho done\n",
 	}
@@ -129,9 +136,9 @@ func TestGracefulShutdown(t *testing.T) {
 	// Past the grace, the action is killed and recorded abandoned, and the replica exits 0.
 	w2 := c.start("shut-w2", "workers", "ATTUNE_SHUTDOWN_GRACE=1s")
 	c.waitReady("shut-w2")
-	c.runBackground("chaos.long")
-	id, _ = c.firstAttempt("chaos.long")
-	childPID := readPID(t, filepath.Join(marks, "child.pid"))
+	c.runBackground("chaos.hang")
+	id, _ = c.firstAttempt("chaos.hang")
+	childPID := readPID(t, filepath.Join(marks, "hang-child.pid"))
 	began = time.Now()
 	w2.signal(syscall.SIGTERM)
 	require.Equal(t, 0, w2.wait(30*time.Second))
@@ -144,11 +151,11 @@ func TestGracefulShutdown(t *testing.T) {
 		note: "abandoned (worker shutdown), processes killed, exit 0"})
 
 	// A second signal cuts a long grace short, and the state stays consistent.
-	require.NoError(t, os.Remove(filepath.Join(marks, "done-once")))
 	w3 := c.start("shut-w3", "workers", "ATTUNE_SHUTDOWN_GRACE=60s")
 	c.waitReady("shut-w3")
-	c.runBackground("chaos.long")
-	id3, _ := c.firstAttempt("chaos.long")
+	c.runBackground("chaos.hang")
+	var id3 int64
+	require.Eventually(t, func() bool { id3, _ = c.firstAttempt("chaos.hang"); return id3 != id }, 30*time.Second, 50*time.Millisecond)
 	require.NotEqual(t, id, id3)
 	began = time.Now()
 	w3.signal(syscall.SIGTERM)

@@ -24,7 +24,7 @@ func (q *Queries) ActionDeleteMissing(ctx context.Context, arg ActionDeleteMissi
 }
 
 const actionGetByID = `-- name: ActionGetByID :one
-SELECT id, ref, pack_id, pack_ref, label, description, runtime, entry_point, entry_content, param_schema, parameter_format, output_format, timeout_seconds, created_at, updated_at, retry FROM attune.action WHERE id = $1
+SELECT id, ref, pack_id, pack_ref, label, description, runtime, entry_point, entry_content, param_schema, parameter_format, output_format, timeout_seconds, created_at, updated_at, retry, parameter_delivery FROM attune.action WHERE id = $1
 `
 
 func (q *Queries) ActionGetByID(ctx context.Context, id int64) (AttuneAction, error) {
@@ -47,12 +47,13 @@ func (q *Queries) ActionGetByID(ctx context.Context, id int64) (AttuneAction, er
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.Retry,
+		&i.ParameterDelivery,
 	)
 	return i, err
 }
 
 const actionGetByRef = `-- name: ActionGetByRef :one
-SELECT id, ref, pack_id, pack_ref, label, description, runtime, entry_point, entry_content, param_schema, parameter_format, output_format, timeout_seconds, created_at, updated_at, retry FROM attune.action WHERE ref = $1
+SELECT id, ref, pack_id, pack_ref, label, description, runtime, entry_point, entry_content, param_schema, parameter_format, output_format, timeout_seconds, created_at, updated_at, retry, parameter_delivery FROM attune.action WHERE ref = $1
 `
 
 func (q *Queries) ActionGetByRef(ctx context.Context, ref string) (AttuneAction, error) {
@@ -75,6 +76,7 @@ func (q *Queries) ActionGetByRef(ctx context.Context, ref string) (AttuneAction,
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.Retry,
+		&i.ParameterDelivery,
 	)
 	return i, err
 }
@@ -126,33 +128,37 @@ func (q *Queries) ActionList(ctx context.Context) ([]ActionListRow, error) {
 
 const actionUpsert = `-- name: ActionUpsert :one
 INSERT INTO attune.action (ref, pack_id, pack_ref, label, description, runtime, entry_point,
-    entry_content, param_schema, parameter_format, output_format, timeout_seconds, retry)
+    entry_content, param_schema, parameter_format, parameter_delivery, output_format,
+    timeout_seconds, retry)
 VALUES ($1, $2, $3, $4, $5, $6, $7,
-    $8, $9, $10, $11, $12, $13)
+    $8, $9, $10, $11, $12,
+    $13, $14)
 ON CONFLICT (ref) DO UPDATE
 SET pack_id = EXCLUDED.pack_id, pack_ref = EXCLUDED.pack_ref, label = EXCLUDED.label,
     description = EXCLUDED.description, runtime = EXCLUDED.runtime,
     entry_point = EXCLUDED.entry_point, entry_content = EXCLUDED.entry_content,
     param_schema = EXCLUDED.param_schema, parameter_format = EXCLUDED.parameter_format,
+    parameter_delivery = EXCLUDED.parameter_delivery,
     output_format = EXCLUDED.output_format, timeout_seconds = EXCLUDED.timeout_seconds,
     retry = EXCLUDED.retry, updated_at = now()
 RETURNING id
 `
 
 type ActionUpsertParams struct {
-	Ref             string
-	PackID          int64
-	PackRef         string
-	Label           string
-	Description     string
-	Runtime         string
-	EntryPoint      string
-	EntryContent    []byte
-	ParamSchema     []byte
-	ParameterFormat string
-	OutputFormat    string
-	TimeoutSeconds  int32
-	Retry           []byte
+	Ref               string
+	PackID            int64
+	PackRef           string
+	Label             string
+	Description       string
+	Runtime           string
+	EntryPoint        string
+	EntryContent      []byte
+	ParamSchema       []byte
+	ParameterFormat   string
+	ParameterDelivery string
+	OutputFormat      string
+	TimeoutSeconds    int32
+	Retry             []byte
 }
 
 func (q *Queries) ActionUpsert(ctx context.Context, arg ActionUpsertParams) (int64, error) {
@@ -167,6 +173,7 @@ func (q *Queries) ActionUpsert(ctx context.Context, arg ActionUpsertParams) (int
 		arg.EntryContent,
 		arg.ParamSchema,
 		arg.ParameterFormat,
+		arg.ParameterDelivery,
 		arg.OutputFormat,
 		arg.TimeoutSeconds,
 		arg.Retry,

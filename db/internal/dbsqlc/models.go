@@ -11,22 +11,23 @@ import (
 )
 
 type AttuneAction struct {
-	ID              int64
-	Ref             string
-	PackID          int64
-	PackRef         string
-	Label           string
-	Description     string
-	Runtime         string
-	EntryPoint      string
-	EntryContent    []byte
-	ParamSchema     []byte
-	ParameterFormat string
-	OutputFormat    string
-	TimeoutSeconds  int32
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
-	Retry           []byte
+	ID                int64
+	Ref               string
+	PackID            int64
+	PackRef           string
+	Label             string
+	Description       string
+	Runtime           string
+	EntryPoint        string
+	EntryContent      []byte
+	ParamSchema       []byte
+	ParameterFormat   string
+	OutputFormat      string
+	TimeoutSeconds    int32
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+	Retry             []byte
+	ParameterDelivery string
 }
 
 type AttuneEnforcement struct {

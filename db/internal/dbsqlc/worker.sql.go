@@ -39,6 +39,15 @@ func (q *Queries) JobCountsByQueueState(ctx context.Context) ([]JobCountsByQueue
 	return items, nil
 }
 
+const workerDelete = `-- name: WorkerDelete :exec
+DELETE FROM attune.worker WHERE name = $1
+`
+
+func (q *Queries) WorkerDelete(ctx context.Context, name string) error {
+	_, err := q.db.Exec(ctx, workerDelete, name)
+	return err
+}
+
 const workerHeartbeat = `-- name: WorkerHeartbeat :exec
 INSERT INTO attune.worker (name, roles, hostname, pid, started_at, last_seen_at)
 VALUES ($1, $2, $3, $4, now(), now())

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime/pprof"
+	"strings"
+	"sync/atomic"
+
+	"github.com/spf13/cobra"
+
+	"github.com/attune-run/attune/internal/bench"
+)
+
+func (c *cli) benchCmd() *cobra.Command {
+	var cfg bench.Config
+	var jsonFile, cpuProfile string
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure throughput, latency and timer precision against raw River, process spawn and PostgreSQL",
+		Long: `Measure attune side by side with what it is built on, in one run on a throwaway embedded
+PostgreSQL cluster (never ./.attune): raw River draining no-op jobs (B1), /bin/sh -c true per
+second (B2) and single-row insert transactions (B3); then attune's pipeline throughput (noop and
+shell), latency at a steady 100 events/s, the precision of 50 one-second timers, throughput with
+1, 2 and 4 worker replica processes, and a worker's peak RSS. Prints one table; --json writes the
+same figures under stable keys. Takes under 5 minutes; --quick under one.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cpuProfile != "" {
+				stop, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
+			return c.bench(cmd.Context(), cfg, jsonFile)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&cfg.Quick, "quick", false, "a smaller run, under a minute, for a smoke check")
+	f.StringVar(&jsonFile, "json", "", "also write the figures as JSON to this file")
+	f.IntVar(&cfg.Events, "events", 0, "events per throughput run and backlog size (default 20000, quick 2000)")
+	f.IntVar(&cfg.ShellEvents, "shell-events", 0, "events of the shell throughput run (default: --events)")
+	f.BoolVar(&cfg.Statements, "statements", false, "load pg_stat_statements and print each phase's top statements")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of this process (the in-process replicas) for go tool pprof")
+	f.StringSliceVar(&cfg.Only, "only", nil, "run only these phases: "+strings.Join(bench.Phases, ", "))
+	return cmd
+}
+
+func (c *cli) bench(ctx context.Context, cfg bench.Config, jsonFile string) error {
+	binary, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find the attune binary for the worker replicas: %w", err)
+	}
+	quiet := c.cfg.Log
+	if quiet.Level != "debug" {
+		quiet.Level = "warn"
+	}
+	log := newLogger(quiet, os.Stderr)
+	cfg.Binary, cfg.Log, cfg.Progress = binary, log, os.Stderr
+	cfg.Start = c.benchReplica(quiet)
+	cfg.Settings = bench.Settings{
+		FetchCooldown:     c.cfg.River.FetchCooldown,
+		FetchPollInterval: c.cfg.River.FetchPollInterval,
+		MaxWorkers:        c.cfg.Worker.NoopConcurrency,
+		MaxConns:          c.cfg.Database.MaxConns,
+		ShellConcurrency:  c.cfg.Worker.Concurrency,
+	}
+	rep, err := bench.Run(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if jsonFile != "" {
+		f, err := os.Create(jsonFile)
+		if err != nil {
+			return fmt.Errorf("write --json %s: %w", jsonFile, err)
+		}
+		if err := rep.WriteJSON(f); err != nil {
+			f.Close()
+			return fmt.Errorf("write --json %s: %w", jsonFile, err)
+		}
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("write --json %s: %w", jsonFile, err)
+		}
+	}
+	fmt.Fprintln(c.stdout)
+	return rep.WriteTable(c.stdout)
+}
+
+// startCPUProfile profiles this process's CPU into file until stop is called.
+func startCPUProfile(file string) (stop func(), err error) {
+	f, err := os.Create(file)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile %s: %w", file, err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile %s: %w", file, err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
+}
+
+// benchReplica builds bench replicas exactly as `attune start` builds one, from this process's
+// configuration, on the bench's databases, logging warnings only.
+func (c *cli) benchReplica(logCfg LogConfig) bench.StartFunc {
+	var n atomic.Int64
+	return func(ctx context.Context, url string, roles []string) (*bench.Replica, error) {
+		cfg := *c.cfg
+		cfg.Database.URL = url
+		cfg.Database.AutoMigrate = false // the bench migrates its template database itself
+		cfg.Log = logCfg
+		cfg.Worker.Name = fmt.Sprintf("bench-%d-%s", n.Add(1), strings.Join(roles, "+"))
+		log := newLogger(logCfg, os.Stderr).With("worker", cfg.Worker.Name)
+		a, err := open(ctx, &cfg, log, false)
+		if err != nil {
+			return nil, err
+		}
+		if err := a.build(roles); err != nil {
+			a.close()
+			return nil, err
+		}
+		return &bench.Replica{
+			DB: a.db, P: a.p, Timers: a.timers, River: a.river,
+			Heartbeat: func(ctx context.Context) func() { return a.heartbeat(ctx, roles) },
+			Close:     a.close,
+		}, nil
+	}
+}

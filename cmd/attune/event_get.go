@@ -1,0 +1,210 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/attune-run/attune"
+	"github.com/attune-run/attune/db"
+)
+
+func (c *cli) eventGetCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "get ID",
+		Short: "Show an event, and what every rule made of it: why it matched or did not, its enforcement and execution",
+		Long: `Show an event, its payload, and for every rule considered for it: whether it matched, and if not
+which criterion failed and the value it saw (or why its criteria could not be evaluated); for a
+rule that matched, its enforcement (failed with the reason, when its parameters could not be
+rendered) and the execution it started.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := strconv.ParseInt(args[0], 10, 64)
+			if err != nil {
+				return exitError{code: 2, msg: fmt.Sprintf("event id %q is not a number; `attune event list` shows the ids", args[0])}
+			}
+			return c.withApp(cmd.Context(), func(a *app) error {
+				r, err := loadEventReport(cmd.Context(), a.db.Read(), id)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return writeJSON(c.stdout, r)
+				}
+				return r.print(c.stdout)
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+// eventReport is an event with what its rules made of it, as `attune event get` shows it.
+type eventReport struct {
+	ID         int64          `json:"id"`
+	TriggerRef string         `json:"trigger_ref"`
+	RuleID     *int64         `json:"rule_id"` // the rule a timer event targets
+	Payload    map[string]any `json:"payload"`
+	CreatedAt  time.Time      `json:"created_at"`
+	// Processing is the state of the event's processing job (River's: available, running,
+	// retryable, completed, …), "unknown" once River has cleaned the finished job up.
+	Processing string       `json:"processing"`
+	Error      string       `json:"processing_error,omitempty"` // the last failed attempt's error
+	Rules      []ruleReport `json:"rules"`
+}
+
+// ruleReport is what one rule made of the event.
+type ruleReport struct {
+	RuleRef     string             `json:"rule_ref"`
+	RuleID      *int64             `json:"rule_id"`
+	Outcome     string             `json:"outcome"` // matched, not_matched or error
+	Reason      string             `json:"reason"`
+	Enforcement *enforcementReport `json:"enforcement"`
+	Executions  []executionReport  `json:"executions"`
+}
+
+type enforcementReport struct {
+	ID     int64  `json:"id"`
+	Status string `json:"status"`
+	Reason string `json:"reason"`
+}
+
+type executionReport struct {
+	ID        int64  `json:"id"`
+	ActionRef string `json:"action_ref"`
+	Attempt   int    `json:"attempt"`
+	Status    string `json:"status"`
+	Error     string `json:"error"`
+}
+
+// loadEventReport reads an event, its rule outcomes, enforcements and executions.
+func loadEventReport(ctx context.Context, q *db.Queries, id int64) (eventReport, error) {
+	ev, err := q.Event(ctx, id)
+	if err != nil {
+		return eventReport{}, err
+	}
+	job, err := q.EventProcessJob(ctx, id)
+	if err != nil {
+		return eventReport{}, err
+	}
+	outs, err := q.RuleOutcomesByEvent(ctx, id)
+	if err != nil {
+		return eventReport{}, err
+	}
+	enfs, err := q.EnforcementsByEvent(ctx, id)
+	if err != nil {
+		return eventReport{}, err
+	}
+	xs, err := q.ExecutionsByEvent(ctx, id)
+	if err != nil {
+		return eventReport{}, err
+	}
+	r := eventReport{ID: ev.ID, TriggerRef: ev.TriggerRef, RuleID: ev.RuleID, Payload: ev.Payload,
+		CreatedAt: ev.CreatedAt, Processing: "unknown", Rules: []ruleReport{}}
+	if job.Found {
+		r.Processing, r.Error = job.State, job.LastError
+	}
+	index := map[string]int{} // rule ref -> position in r.Rules
+	for _, o := range outs {
+		index[o.RuleRef] = len(r.Rules)
+		r.Rules = append(r.Rules, ruleReport{RuleRef: o.RuleRef, RuleID: o.RuleID, Outcome: string(o.Outcome),
+			Reason: o.Reason, Executions: []executionReport{}})
+	}
+	byEnforcement := map[int64]int{} // enforcement id -> position in r.Rules
+	for _, n := range enfs {
+		i, ok := index[n.RuleRef]
+		if !ok { // recorded before rule outcomes were: an enforcement means a match
+			i = len(r.Rules)
+			index[n.RuleRef] = i
+			r.Rules = append(r.Rules, ruleReport{RuleRef: n.RuleRef, RuleID: n.RuleID,
+				Outcome: string(attune.OutcomeMatched), Executions: []executionReport{}})
+		}
+		r.Rules[i].Enforcement = &enforcementReport{ID: n.ID, Status: string(n.Status), Reason: n.Reason}
+		byEnforcement[n.ID] = i
+	}
+	for _, x := range xs {
+		if x.EnforcementID == nil {
+			continue
+		}
+		if i, ok := byEnforcement[*x.EnforcementID]; ok {
+			r.Rules[i].Executions = append(r.Rules[i].Executions, executionReport{ID: x.ID, ActionRef: x.ActionRef,
+				Attempt: x.Attempt, Status: string(x.Status), Error: x.Error})
+		}
+	}
+	return r, nil
+}
+
+// print writes the report for people.
+func (r eventReport) print(w io.Writer) error {
+	payload, err := json.Marshal(r.Payload)
+	if err != nil {
+		return err
+	}
+	created := r.CreatedAt
+	processing := r.Processing
+	if r.Error != "" {
+		processing += ": " + r.Error
+	}
+	for _, row := range [][]string{
+		{"id", strconv.FormatInt(r.ID, 10)}, {"trigger", r.TriggerRef}, {"rule", orDash(ptrStr(r.RuleID))},
+		{"created", fmtTime(&created)}, {"processing", processing}, {"payload", string(payload)},
+	} {
+		fmt.Fprintf(w, "%-11s %s\n", row[0]+":", row[1])
+	}
+	if len(r.Rules) == 0 {
+		if r.Processing == "completed" || r.Processing == "unknown" {
+			fmt.Fprintf(w, "rules:      none: no enabled rule on %s\n", r.TriggerRef)
+		} else {
+			fmt.Fprintln(w, "rules:      not processed yet")
+		}
+		return nil
+	}
+	fmt.Fprintln(w, "rules:")
+	width := 0
+	for _, rr := range r.Rules {
+		width = max(width, len(rr.RuleRef))
+	}
+	for _, rr := range r.Rules {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, rr.RuleRef, rr.describe())
+		indent := strings.Repeat(" ", width+4)
+		if n := rr.Enforcement; n != nil {
+			line := fmt.Sprintf("enforcement %d %s", n.ID, n.Status)
+			if n.Reason != "" {
+				line += ": " + n.Reason
+			}
+			fmt.Fprintf(w, "%s%s\n", indent, line)
+		}
+		for _, x := range rr.Executions {
+			line := fmt.Sprintf("execution %d %s (%s", x.ID, x.Status, x.ActionRef)
+			if x.Attempt > 1 {
+				line += fmt.Sprintf(", attempt %d", x.Attempt)
+			}
+			line += ")"
+			if x.Error != "" {
+				line += ": " + x.Error
+			}
+			fmt.Fprintf(w, "%s%s\n", indent, line)
+		}
+	}
+	return nil
+}
+
+// describe says what the rule made of the event, in words.
+func (rr ruleReport) describe() string {
+	switch attune.MatchOutcome(rr.Outcome) {
+	case attune.OutcomeMatched:
+		return "matched"
+	case attune.OutcomeNotMatched:
+		return "did not match: " + rr.Reason
+	case attune.OutcomeError:
+		return "error: " + rr.Reason
+	}
+	return rr.Outcome
+}

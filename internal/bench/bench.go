@@ -1,0 +1,192 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/attune-run/attune/packs"
+)
+
+// Config says what to run.
+type Config struct {
+	// Quick runs a smaller version, in under a minute, for a smoke check.
+	Quick bool
+	// Events is how many events each throughput run drains, and the size of the scale-out and
+	// memory backlogs; 0 means 20,000 (quick: 2,000).
+	Events int
+	// ShellEvents is how many events the shell throughput run drains; 0 means Events.
+	ShellEvents int
+	// Settings are attune's River and pool settings, for the River baseline.
+	Settings Settings
+	// Start builds an attune replica in this process, wired as `attune start` wires one.
+	Start StartFunc
+	// Binary is the attune binary, run as `attune start --roles workers` for the scale-out.
+	Binary string
+	// Statements loads pg_stat_statements and prints each phase's top statements to Progress,
+	// with their calls per execution: the round trips behind the figures.
+	Statements bool
+	// Only, when not empty, runs just the named phases (see Phases), for tuning one figure.
+	Only []string
+	// Progress receives one line per phase as it ends; nil discards them.
+	Progress io.Writer
+	// Log receives the cluster's records; nil discards them.
+	Log *slog.Logger
+}
+
+// Phases are the bench's phases, in the order they run.
+var Phases = []string{"b3", "b1", "b2", "noop_throughput", "shell_throughput", "noop_latency",
+	"shell_latency", "timers", "scaleout"}
+
+// plan is the size of each phase.
+type plan struct {
+	events, shellEvents int
+	baseline            time.Duration // B2, B3
+	latency             time.Duration // each of noop and shell
+	latencyRate         int           // events per second
+	timers              int
+	timerWindow         time.Duration
+	replicas            []int
+}
+
+func (c Config) plan() plan {
+	p := plan{events: 20000, baseline: 5 * time.Second, latency: 30 * time.Second, latencyRate: 100,
+		timers: 50, timerWindow: 30 * time.Second, replicas: []int{1, 2, 4}}
+	if c.Quick {
+		p.events, p.baseline, p.latency, p.timerWindow = 2000, 2*time.Second, 5*time.Second, 5*time.Second
+	}
+	if c.Events > 0 {
+		p.events = c.Events
+	}
+	p.shellEvents = p.events
+	if c.ShellEvents > 0 {
+		p.shellEvents = c.ShellEvents
+	}
+	return p
+}
+
+// Run runs every phase on a throwaway cluster and returns the figures.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	if cfg.Start == nil || cfg.Binary == "" {
+		return nil, errors.New("bench: Config.Start and Config.Binary are required")
+	}
+	for _, o := range cfg.Only {
+		if !slices.Contains(Phases, o) {
+			return nil, fmt.Errorf("bench: unknown phase %q (phases: %v)", o, Phases)
+		}
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	p := cfg.plan()
+	b := &runner{cfg: cfg, plan: p, began: time.Now(), r: &Report{Details: Details{
+		Quick: cfg.Quick, Events: p.events, ShellEvents: p.shellEvents, Settings: cfg.Settings, TimerRules: p.timers,
+		Ran: map[string]bool{},
+	}}}
+	b.say("starting a throwaway PostgreSQL cluster")
+	cl, err := startCluster(ctx, cfg.Log, cfg.Statements)
+	if err != nil {
+		return nil, err
+	}
+	defer cl.close()
+	b.cl = cl
+	if err := b.prepare(ctx); err != nil {
+		return nil, err
+	}
+	run := map[string]func(context.Context) error{
+		"b3": b.pgFloor, "b1": b.riverFloor, "b2": b.spawnFloor,
+		"noop_throughput": b.noopThroughput, "shell_throughput": b.shellThroughput,
+		"noop_latency": b.noopLatency, "shell_latency": b.shellLatency,
+		"timers": b.timers, "scaleout": b.scaleOut,
+	}
+	for _, name := range Phases {
+		if len(cfg.Only) > 0 && !slices.Contains(cfg.Only, name) {
+			continue
+		}
+		if err := run[name](ctx); err != nil {
+			return nil, fmt.Errorf("bench phase %s: %w", name, err)
+		}
+		b.r.Details.Ran[name] = true
+	}
+	b.r.Details.Took = time.Since(b.began)
+	return b.r, nil
+}
+
+// runner carries what every phase needs.
+type runner struct {
+	cfg   Config
+	plan  plan
+	cl    *cluster
+	r     *Report
+	began time.Time
+}
+
+// prepare records the server version, installs pg_stat_statements when asked and builds the
+// template database.
+func (b *runner) prepare(ctx context.Context) error {
+	if err := b.cl.query(ctx, "SELECT current_setting('server_version')", &b.r.Details.PGVersion); err != nil {
+		return err
+	}
+	b.r.Details.PGVersion = "PostgreSQL " + b.r.Details.PGVersion
+	if b.cfg.Statements {
+		if err := b.cl.exec(ctx, "postgres", "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"); err != nil {
+			return err
+		}
+	}
+	return b.cl.prepareTemplate(ctx, func(url string) error { return registerPacks(ctx, b.cfg.Start, url) })
+}
+
+// say writes one progress line.
+func (b *runner) say(format string, args ...any) {
+	if b.cfg.Progress != nil {
+		fmt.Fprintf(b.cfg.Progress, "[%5.1fs] %s\n", time.Since(b.began).Seconds(), fmt.Sprintf(format, args...))
+	}
+}
+
+// onCopy runs fn on a fresh copy (named name) of database from, then drops the copy. With
+// Config.Statements it prints the top statements fn caused.
+func (b *runner) onCopy(ctx context.Context, name, from string, fn func(url string) error) error {
+	dbname := "bench_" + name
+	url, err := b.cl.newDatabase(ctx, dbname, from)
+	if err != nil {
+		return err
+	}
+	if b.cfg.Statements {
+		if err := b.cl.exec(ctx, "postgres", "SELECT pg_stat_statements_reset()"); err != nil {
+			return err
+		}
+	}
+	if err := fn(url); err != nil {
+		return err
+	}
+	if b.cfg.Statements {
+		if err := b.cl.topStatements(ctx, b.cfg.Progress, dbname); err != nil {
+			return err
+		}
+	}
+	return b.cl.dropDatabase(ctx, dbname)
+}
+
+// registerPacks registers the core pack and the bench pack in the template database.
+func registerPacks(ctx context.Context, start StartFunc, url string) error {
+	r, err := start(ctx, url, nil)
+	if err != nil {
+		return err
+	}
+	defer r.Stop()
+	core, err := packs.Core()
+	if err != nil {
+		return fmt.Errorf("core pack: %w", err)
+	}
+	if _, err := r.Timers.RegisterPack(ctx, core); err != nil {
+		return fmt.Errorf("register the core pack: %w", err)
+	}
+	if _, err := r.Timers.RegisterPack(ctx, eventPack()); err != nil {
+		return fmt.Errorf("register the bench pack: %w", err)
+	}
+	return nil
+}

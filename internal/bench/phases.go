@@ -1,0 +1,149 @@
+package bench
+
+import (
+	"context"
+	"strconv"
+)
+
+// pgFloor is B3.
+func (b *runner) pgFloor(ctx context.Context) error {
+	return b.onCopy(ctx, "b3", templateDB, func(url string) error {
+		v, err := pgBaseline(ctx, url, 4, b.plan.baseline)
+		b.r.BaselinePGTxPerS = round(v, 0)
+		b.say("B3 single-row insert transactions, 4 clients: %s/s", num(v))
+		return err
+	})
+}
+
+// riverFloor is B1, and B1' with the jobs completing themselves as attune's steps do.
+func (b *runner) riverFloor(ctx context.Context) error {
+	for _, self := range []bool{false, true} {
+		err := b.onCopy(ctx, "b1", templateDB, func(url string) error {
+			v, err := riverBaseline(ctx, url, b.cfg.Settings, b.plan.events, self)
+			if self {
+				b.r.Details.RiverSelfCompletePerS = round(v, 0)
+				b.say("B1' raw River no-op jobs completing themselves with JobCompleteTx: %s/s", num(v))
+			} else {
+				b.r.BaselineRiverJobsPerS = round(v, 0)
+				b.say("B1 raw River no-op jobs: %s/s", num(v))
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// spawnFloor is B2, and B2' with core.echo run through attune's shell runtime alone.
+func (b *runner) spawnFloor(ctx context.Context) error {
+	v, err := spawnBaseline(ctx, b.cfg.Settings.ShellConcurrency, b.plan.baseline)
+	b.r.BaselineSpawnPerS = round(v, 0)
+	b.say("B2 /bin/sh -c true, %d at once: %s/s", b.cfg.Settings.ShellConcurrency, num(v))
+	if err != nil {
+		return err
+	}
+	return b.onCopy(ctx, "b2", templateDB, func(url string) error {
+		r, err := b.cfg.Start(ctx, url, nil) // for its runtimes, configured as attune's
+		if err != nil {
+			return err
+		}
+		defer r.Stop()
+		echo, _, err := r.DB.Read().Action(ctx, actionEcho)
+		if err != nil {
+			return err
+		}
+		v, err := runtimeBaseline(ctx, r.P.Runtimes, echo, b.cfg.Settings.ShellConcurrency, b.plan.baseline)
+		b.r.Details.EchoRuntimePerS = round(v, 0)
+		b.say("B2' core.echo through attune's shell runtime alone, %d at once: %s/s", b.cfg.Settings.ShellConcurrency, num(v))
+		return err
+	})
+}
+
+// noopThroughput is figure 1 with core.noop.
+func (b *runner) noopThroughput(ctx context.Context) error {
+	return b.onCopy(ctx, "noop_throughput", templateDB, func(url string) error {
+		t, err := drainEvents(ctx, b.cfg.Start, url, triggerNoop, b.plan.events)
+		b.r.Details.Noop, b.r.NoopExecPerS = t, round(t.PerS, 0)
+		b.say("noop pipeline: %d events to terminal executions at %s/s (%s/s until every status and completion job was done); %s; %.2f CPU ms per execution",
+			b.plan.events, num(t.PerS), num(t.SustainedPerS), t.CPU, t.CPUms)
+		return err
+	})
+}
+
+// shellThroughput is figure 1 with core.echo.
+func (b *runner) shellThroughput(ctx context.Context) error {
+	return b.onCopy(ctx, "shell_throughput", templateDB, func(url string) error {
+		t, err := drainEvents(ctx, b.cfg.Start, url, triggerShell, b.plan.shellEvents)
+		b.r.Details.Shell, b.r.ShellExecPerS = t, round(t.PerS, 0)
+		b.say("shell pipeline: %d events to terminal executions at %s/s (%s/s until every status and completion job was done); %s; %.2f CPU ms per execution",
+			b.plan.shellEvents, num(t.PerS), num(t.SustainedPerS), t.CPU, t.CPUms)
+		return err
+	})
+}
+
+// noopLatency is figure 2 with core.noop.
+func (b *runner) noopLatency(ctx context.Context) error {
+	return b.onCopy(ctx, "noop_latency", templateDB, func(url string) error {
+		l, err := steadyLatency(ctx, b.cfg.Start, url, triggerNoop, b.plan.latencyRate, b.plan.latency)
+		b.r.Details.NoopLatency = l
+		b.r.NoopLatencyMS, b.r.NoopStartLatencyMS = latencyOf(l.Terminal), latencyOf(l.Start)
+		b.say("noop latency at %d events/s: %s", b.plan.latencyRate, l)
+		return err
+	})
+}
+
+// shellLatency is figure 2 with core.echo.
+func (b *runner) shellLatency(ctx context.Context) error {
+	return b.onCopy(ctx, "shell_latency", templateDB, func(url string) error {
+		l, err := steadyLatency(ctx, b.cfg.Start, url, triggerShell, b.plan.latencyRate, b.plan.latency)
+		b.r.Details.ShellLatency = l
+		b.r.ShellLatencyMS = latencyOf(l.Terminal)
+		b.say("shell latency at %d events/s: %s", b.plan.latencyRate, l)
+		return err
+	})
+}
+
+// timers is figure 3.
+func (b *runner) timers(ctx context.Context) error {
+	return b.onCopy(ctx, "timers", templateDB, func(url string) error {
+		t, err := timerPrecision(ctx, b.cfg.Start, url, b.plan.timers, b.plan.timerWindow)
+		b.r.Details.Timers = t
+		b.r.TimerLatenessMS = Lateness{P50: round(t.Lateness.P50, 2), P99: round(t.Lateness.P99, 2), Max: round(t.Lateness.Max, 2)}
+		b.r.TimerMissed, b.r.TimerDuplicates = t.Missed, t.Duplicates
+		b.say("timers: %d ticks of %d timers, lateness p50 %.1f ms, p99 %.1f ms, %d missed, %d duplicate",
+			t.Fired, t.Timers, t.Lateness.P50, t.Lateness.P99, t.Missed, t.Duplicates)
+		return err
+	})
+}
+
+// scaleOut is figures 4 and 5: the backlog drained by 1, 2 and 4 worker processes, and the
+// peak RSS of the single one.
+func (b *runner) scaleOut(ctx context.Context) error {
+	if _, err := b.cl.newDatabase(ctx, backlogDB, templateDB); err != nil {
+		return err
+	}
+	if err := buildBacklog(ctx, b.cfg.Start, b.cl.url(backlogDB), b.plan.events); err != nil {
+		return err
+	}
+	b.say("backlog of %d scheduled noop executions built", b.plan.events)
+	b.r.ScaleoutNoopExecPerS = map[string]float64{}
+	for _, n := range b.plan.replicas {
+		err := b.onCopy(ctx, "scaleout_"+strconv.Itoa(n), backlogDB, func(url string) error {
+			s, err := scaleOut(ctx, b.cfg.Start, b.cfg.Binary, url, n, b.plan.events)
+			b.r.Details.Scale = append(b.r.Details.Scale, s)
+			b.r.ScaleoutNoopExecPerS[strconv.Itoa(n)] = round(s.PerS, 0)
+			if n == 1 && len(s.PeakRSS) == 1 {
+				b.r.WorkerPeakRSSMB = round(s.PeakRSS[0], 1)
+			}
+			b.say("scale-out, %d worker processes: %s executions/s, peak RSS %s MB; %s; %.2f CPU ms per execution",
+				n, num(s.PerS), mbList(s.PeakRSS), s.CPU, s.CPUms)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return b.cl.dropDatabase(ctx, backlogDB)
+}

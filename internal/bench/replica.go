@@ -1,0 +1,71 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/attune-run/attune/db"
+	"github.com/attune-run/attune/jobs"
+	"github.com/attune-run/attune/sensors"
+)
+
+// Replica is an attune replica running in the bench's own process, wired exactly as
+// `attune start` wires one (cmd/attune builds it), on one phase's database.
+type Replica struct {
+	DB     *db.DB
+	P      *jobs.Pipeline
+	Timers *sensors.Timers
+	River  *river.Client[pgx.Tx]
+	// Heartbeat records the replica alive, as `attune start` does, until the returned func is
+	// called; without it the reaper would take the replica's running executions for abandoned.
+	// Nil: no heartbeat.
+	Heartbeat func(ctx context.Context) (stop func())
+	// Close closes the replica's pool (and whatever else it opened). Call it after River stopped.
+	Close func()
+
+	started   bool
+	stopBeats func()
+}
+
+// StartFunc builds a replica on the database at url working the queues of roles (none: an
+// insert-only client). It does not start River; Replica.Start does.
+type StartFunc func(ctx context.Context, url string, roles []string) (*Replica, error)
+
+// Start starts working jobs. River's start context ends the client when cancelled, so it is
+// detached from ctx; Stop ends it.
+func (r *Replica) Start(ctx context.Context) error {
+	if err := r.River.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("start river: %w", err)
+	}
+	r.started = true
+	if r.Heartbeat != nil {
+		r.stopBeats = r.Heartbeat(ctx)
+	}
+	return nil
+}
+
+// Stop stops River without waiting for a backlog (running jobs are cancelled after a short
+// grace) and closes the pool.
+func (r *Replica) Stop() {
+	if r.stopBeats != nil {
+		r.stopBeats()
+		r.stopBeats = nil
+	}
+	if r.started {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		if err := r.River.Stop(ctx); err != nil {
+			cctx, ccancel := context.WithTimeout(context.Background(), 10*time.Second)
+			_ = r.River.StopAndCancel(cctx)
+			ccancel()
+		}
+		cancel()
+		r.started = false
+	}
+	if r.Close != nil {
+		r.Close()
+	}
+}

@@ -1,0 +1,201 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Latency is a latency summary in the JSON report, in milliseconds.
+type Latency struct {
+	P50 float64 `json:"p50"`
+	P95 float64 `json:"p95"`
+	P99 float64 `json:"p99"`
+}
+
+// Lateness is the timer lateness summary in the JSON report, in milliseconds.
+type Lateness struct {
+	P50 float64 `json:"p50"`
+	P99 float64 `json:"p99"`
+	Max float64 `json:"max"`
+}
+
+// Report is the bench's figures. Its JSON keys are stable, so runs can be compared over time;
+// Details holds what only the table shows.
+type Report struct {
+	BaselineRiverJobsPerS float64            `json:"baseline_river_jobs_per_s"`
+	BaselineSpawnPerS     float64            `json:"baseline_spawn_per_s"`
+	BaselinePGTxPerS      float64            `json:"baseline_pg_tx_per_s"`
+	NoopExecPerS          float64            `json:"noop_exec_per_s"`
+	ShellExecPerS         float64            `json:"shell_exec_per_s"`
+	NoopLatencyMS         Latency            `json:"noop_latency_ms"`
+	ShellLatencyMS        Latency            `json:"shell_latency_ms"`
+	NoopStartLatencyMS    Latency            `json:"noop_start_latency_ms"`
+	TimerLatenessMS       Lateness           `json:"timer_lateness_ms"`
+	TimerMissed           int                `json:"timer_missed"`
+	TimerDuplicates       int                `json:"timer_duplicates"`
+	ScaleoutNoopExecPerS  map[string]float64 `json:"scaleout_noop_exec_per_s"`
+	WorkerPeakRSSMB       float64            `json:"worker_peak_rss_mb"`
+
+	Details Details `json:"-"`
+}
+
+// Details are the figures behind the report that only the table shows.
+type Details struct {
+	Quick                 bool
+	Events, ShellEvents   int
+	Settings              Settings
+	PGVersion             string
+	RiverSelfCompletePerS float64 // B1 with JobCompleteTx in the worker's own transaction
+	EchoRuntimePerS       float64 // B2': core.echo through the shell runtime, no database
+	Noop, Shell           throughput
+	NoopLatency           latency
+	ShellLatency          latency
+	Timers                timerResult
+	TimerRules            int
+	Scale                 []scaleResult
+	Took                  time.Duration
+	Ran                   map[string]bool // phases that ran (all but those --only left out)
+}
+
+// latencyOf keeps the JSON report's three percentiles.
+func latencyOf(p Percentiles) Latency {
+	return Latency{P50: round(p.P50, 2), P95: round(p.P95, 2), P99: round(p.P99, 2)}
+}
+
+// WriteJSON writes the report's figures under their stable keys.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// Targets the issue sets; the table says whether each is met. No test asserts them.
+const (
+	targetNoopOfB1       = 0.25
+	targetShellOfB2      = 0.70
+	targetNoopP50        = 5.0
+	targetNoopP99        = 25.0
+	targetShellP50       = 8.0
+	targetTimerP99       = 50.0
+	targetWorkerRSSMB    = 150.0
+	scaleRiseMinFraction = 1.05 // "rises": each step at least 5% above the previous
+)
+
+// WriteTable prints the report as one aligned table, with the run's context above it.
+func (r *Report) WriteTable(w io.Writer) error {
+	d := r.Details
+	mode := "full"
+	if d.Quick {
+		mode = "quick"
+	}
+	fmt.Fprintf(w, "attune bench (%s) on %s; %d events per throughput run (shell %d); River fetch cooldown %s, poll %s; noop MaxWorkers %d, shell %d; pool %d; took %s\n\n",
+		mode, d.PGVersion, d.Events, d.ShellEvents, d.Settings.FetchCooldown, d.Settings.FetchPollInterval,
+		d.Settings.MaxWorkers, d.Settings.ShellConcurrency, d.Settings.MaxConns, d.Took.Round(time.Second))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	// row prints one metric of phase; a phase --only left out shows "not run".
+	row := func(phase string, cells ...string) {
+		if !d.Ran[phase] {
+			cells = []string{cells[0], "not run", "-", "-", cells[4], "-"}
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
+	}
+	fmt.Fprintln(tw, "METRIC\tVALUE\tBASELINE\tRATIO\tTARGET\tMET")
+	row("b1", "B1 raw River no-op jobs/s", num(r.BaselineRiverJobsPerS), "-", "-", "-", "-")
+	row("b1", "B1' raw River, JobCompleteTx in Work", num(d.RiverSelfCompletePerS), "-", "-", "-", "-")
+	row("b2", fmt.Sprintf("B2 /bin/sh -c true per s (%d at once)", d.Settings.ShellConcurrency), num(r.BaselineSpawnPerS), "-", "-", "-", "-")
+	row("b2", "B2' core.echo via attune's shell runtime alone", num(d.EchoRuntimePerS), "-", "-", "-", "-")
+	row("b3", "B3 single-row insert tx/s (4 clients)", num(r.BaselinePGTxPerS), "-", "-", "-", "-")
+	noopB1 := Ratio(r.NoopExecPerS, r.BaselineRiverJobsPerS)
+	row("noop_throughput", "noop pipeline exec/s", num(r.NoopExecPerS), "B1 "+num(r.BaselineRiverJobsPerS), pct(noopB1), ">= 25% of B1", yes(noopB1 >= targetNoopOfB1))
+	row("noop_throughput", "noop pipeline exec/s vs B1'", num(r.NoopExecPerS), "B1' "+num(d.RiverSelfCompletePerS), pct(Ratio(r.NoopExecPerS, d.RiverSelfCompletePerS)), "-", "-")
+	row("noop_throughput", "noop pipeline exec/s vs B3", num(r.NoopExecPerS), "B3 "+num(r.BaselinePGTxPerS), pct(Ratio(r.NoopExecPerS, r.BaselinePGTxPerS)), "-", "-")
+	shellB2 := Ratio(r.ShellExecPerS, r.BaselineSpawnPerS)
+	row("shell_throughput", "shell pipeline exec/s", num(r.ShellExecPerS), "B2 "+num(r.BaselineSpawnPerS), pct(shellB2), ">= 70% of B2", yes(shellB2 >= targetShellOfB2))
+	row("shell_throughput", "shell pipeline exec/s vs B2'", num(r.ShellExecPerS), "B2' "+num(d.EchoRuntimePerS), pct(Ratio(r.ShellExecPerS, d.EchoRuntimePerS)), "-", "-")
+	nl, sl, ns := r.NoopLatencyMS, r.ShellLatencyMS, r.NoopStartLatencyMS
+	row("noop_latency", "noop latency ms p50/p95/p99", trio(nl.P50, nl.P95, nl.P99), "-", "-", "p50 <= 5, p99 <= 25",
+		yes(nl.P50 <= targetNoopP50 && nl.P99 <= targetNoopP99))
+	row("noop_latency", "noop commit->start ms p50/p95/p99", trio(ns.P50, ns.P95, ns.P99), "-", "-", "-", "-")
+	row("shell_latency", "shell latency ms p50/p95/p99", trio(sl.P50, sl.P95, sl.P99), "-", "-", "p50 <= 8", yes(sl.P50 <= targetShellP50))
+	ss := latencyOf(d.ShellLatency.Start)
+	row("shell_latency", "shell commit->start ms p50/p95/p99", trio(ss.P50, ss.P95, ss.P99), "-", "-", "-", "-")
+	tl := r.TimerLatenessMS
+	row("timers", fmt.Sprintf("timer lateness ms p50/p99/max (%d timers)", d.TimerRules), trio(tl.P50, tl.P99, tl.Max), "-", "-", "p99 <= 50", yes(tl.P99 <= targetTimerP99))
+	row("timers", fmt.Sprintf("timer missed / duplicate ticks (of %d)", d.Timers.Expected),
+		fmt.Sprintf("%d / %d", r.TimerMissed, r.TimerDuplicates), "-", "-", "0 / 0", yes(r.TimerMissed == 0 && r.TimerDuplicates == 0))
+	var scale []string
+	rising := len(d.Scale) > 1
+	for i, s := range d.Scale {
+		scale = append(scale, num(s.PerS))
+		if i > 0 && s.PerS < d.Scale[i-1].PerS*scaleRiseMinFraction {
+			rising = false
+		}
+	}
+	ratio := "-"
+	if len(d.Scale) > 1 {
+		ratio = fmt.Sprintf("x%.2f", Ratio(d.Scale[len(d.Scale)-1].PerS, d.Scale[0].PerS))
+	}
+	row("scaleout", "scale-out noop exec/s, 1/2/4 workers", strings.Join(scale, " / "), "B3 "+num(r.BaselinePGTxPerS), ratio, "rises until PG limits", yes(rising))
+	rss := "n/a"
+	if r.WorkerPeakRSSMB > 0 {
+		rss = fmt.Sprintf("%.1f", r.WorkerPeakRSSMB)
+	}
+	row("scaleout", fmt.Sprintf("worker peak RSS MB (%d backlog)", d.Events), rss, "-", "-", "< 150", yes(r.WorkerPeakRSSMB > 0 && r.WorkerPeakRSSMB < targetWorkerRSSMB))
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	var notes []string
+	if d.Noop.NotOK+d.Shell.NotOK > 0 {
+		notes = append(notes, fmt.Sprintf("executions not completed: noop %d, shell %d", d.Noop.NotOK, d.Shell.NotOK))
+	}
+	notes = append(notes, fmt.Sprintf("announcement jobs still queued when the last execution finished: noop %d, shell %d",
+		d.Noop.Pending, d.Shell.Pending))
+	notes = append(notes, fmt.Sprintf("latency runs emitted %.0f and %.0f events/s", d.NoopLatency.Rate, d.ShellLatency.Rate))
+	for _, n := range notes {
+		fmt.Fprintln(w, "  "+n)
+	}
+	return nil
+}
+
+func num(v float64) string {
+	s := strconv.FormatFloat(v, 'f', 0, 64)
+	if len(s) <= 3 {
+		return s
+	}
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+func pct(v float64) string { return fmt.Sprintf("%.0f%%", v*100) }
+
+func trio(a, b, c float64) string { return fmt.Sprintf("%.1f / %.1f / %.1f", a, b, c) }
+
+func yes(ok bool) string {
+	if ok {
+		return "yes"
+	}
+	return "no"
+}
+
+// mbList formats peak RSS figures.
+func mbList(mb []float64) string {
+	if len(mb) == 0 {
+		return "n/a"
+	}
+	parts := make([]string, len(mb))
+	for i, v := range mb {
+		parts[i] = fmt.Sprintf("%.1f", v)
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,87 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// timerResult is the outcome of the timer phase.
+type timerResult struct {
+	Lateness   Percentiles // fired_at - scheduled_at, ms
+	Expected   int         // ticks due within the window, over all timers
+	Fired      int         // distinct (timer, scheduled time) fired
+	Missed     int         // expected but never fired
+	Duplicates int         // a tick recorded, or its action run, more than once
+	Timers     int
+}
+
+// timerPrecision registers n rules with a one-second interval timer each on a replica running
+// every role, lets them tick for d, and reads every tick back from attune.event: lateness from
+// the payload's fired_at and the event's scheduled_at, missed ticks against each timer's own
+// schedule, duplicates against the (timer, scheduled time) key and the executions per tick.
+func timerPrecision(ctx context.Context, start StartFunc, url string, n int, d time.Duration) (timerResult, error) {
+	var res timerResult
+	r, err := start(ctx, url, []string{"timers", "rules", "workers"})
+	if err != nil {
+		return res, err
+	}
+	defer r.Stop()
+	if err := r.Start(ctx); err != nil {
+		return res, err
+	}
+	if _, err := r.Timers.RegisterPack(ctx, timerRulesPack(n)); err != nil {
+		return res, fmt.Errorf("register %d timer rules: %w", n, err)
+	}
+	cutoff := time.Now().Add(d)
+	rows, err := r.DB.Pool.Query(ctx, `SELECT id, next_fire_at FROM attune.timer WHERE enabled`)
+	if err != nil {
+		return res, fmt.Errorf("read timers: %w", err)
+	}
+	first := map[int64]time.Time{}
+	var id int64
+	var at time.Time
+	if _, err := pgx.ForEachRow(rows, []any{&id, &at}, func() error { first[id] = at; return nil }); err != nil {
+		return res, fmt.Errorf("read timers: %w", err)
+	}
+	res.Timers = len(first)
+	// Ticks due up to the cutoff have a second and a half to be recorded.
+	select {
+	case <-ctx.Done():
+		return res, ctx.Err()
+	case <-time.After(time.Until(cutoff) + 1500*time.Millisecond):
+	}
+	for _, f := range first {
+		if !f.After(cutoff) {
+			res.Expected += int(cutoff.Sub(f)/time.Second) + 1
+		}
+	}
+	rows, err = r.DB.Pool.Query(ctx, `
+		SELECT extract(epoch FROM (ev.payload->>'fired_at')::timestamptz - ev.scheduled_at) * 1000
+		FROM attune.event ev WHERE ev.timer_id IS NOT NULL AND ev.scheduled_at <= $1`, cutoff)
+	if err != nil {
+		return res, fmt.Errorf("read ticks: %w", err)
+	}
+	var late []float64
+	var ms float64
+	if _, err := pgx.ForEachRow(rows, []any{&ms}, func() error { late = append(late, ms); return nil }); err != nil {
+		return res, fmt.Errorf("read ticks: %w", err)
+	}
+	res.Lateness = Summarise(late)
+	var events, extraRuns int
+	err = r.DB.Pool.QueryRow(ctx, `
+		SELECT count(*), count(DISTINCT (ev.timer_id, ev.scheduled_at)),
+		       coalesce(sum(GREATEST((SELECT count(*) FROM attune.enforcement n
+		           JOIN attune.execution x ON x.enforcement_id = n.id AND x.attempt = 1
+		           WHERE n.event_id = ev.id) - 1, 0)), 0)
+		FROM attune.event ev WHERE ev.timer_id IS NOT NULL AND ev.scheduled_at <= $1`, cutoff).
+		Scan(&events, &res.Fired, &extraRuns)
+	if err != nil {
+		return res, fmt.Errorf("count ticks: %w", err)
+	}
+	res.Missed = max(res.Expected-res.Fired, 0)
+	res.Duplicates = events - res.Fired + extraRuns
+	return res, nil
+}
