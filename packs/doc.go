@@ -8,5 +8,9 @@
 // `action: {ref, parameters}` and `trigger: {type, parameters}` forms.
 //
 // Loading never stops at the first mistake: [Load] returns [Errors] listing every problem found,
-// each as "file:line:col: message", so a pack author can fix them all in one pass.
+// each as "file:line:col: message", so a pack author can fix them all in one pass. A rule's refs
+// into the core pack are checked against the core pack built into the binary; refs into any
+// other pack can only be checked against a database, and [ValidateDir] returns them as warnings.
+//
+// [MergeConfig] merges a site's overrides into a pack's config defaults.
 package packs

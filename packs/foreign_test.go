@@ -119,7 +119,7 @@ func TestLoadActionDeliveryAndHTTP(t *testing.T) {
 			action: "ref: a\nentry_point: a.sh\nparameter_delivery: file\nparameter_format: yaml\noutput_format: jsonl\nparameters: {x: {type: string}}\n"},
 		{name: "file delivery refuses a secret",
 			action: "ref: a\nentry_point: a.sh\nparameter_delivery: file\nparameters:\n  token: {type: string, secret: true}\n",
-			errs: []string{`actions/a.yaml:3:1: parameter "token" is secret, and secrets are delivered on stdin only: a file could outlive a crashed worker; use parameter_delivery: stdin`}},
+			errs:   []string{`actions/a.yaml:3:1: parameter "token" is secret, and secrets are delivered on stdin only: a file could outlive a crashed worker; use parameter_delivery: stdin`}},
 		{name: "http action",
 			action: "ref: a\nrunner_type: http-request\nparameters:\n  url: {type: string, default: \"https://example.com\"}\n  method: {type: string, default: POST}\n"},
 		{name: "http action with an entry point and unknown parameters",

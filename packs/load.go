@@ -41,6 +41,9 @@ func LoadDir(dir string, now time.Time) (*attune.Pack, error) {
 // x is not loaded"). Warnings never make a pack invalid; they are returned with the pack or with
 // its [Errors].
 func ValidateDir(dir string, now time.Time) (*attune.Pack, []Problem, error) {
+	if _, err := os.Stat(dir); err != nil {
+		return nil, nil, fmt.Errorf("load pack %s: %w", dir, err)
+	}
 	return load(os.DirFS(dir), ".", now, func(rel string) string {
 		return filepath.Join(dir, filepath.FromSlash(rel))
 	}, builtinPacks())

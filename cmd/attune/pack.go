@@ -1,7 +1,10 @@
 package main
 
 import (
+	"cmp"
+	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -10,19 +13,27 @@ import (
 )
 
 func (c *cli) packCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "pack", Aliases: []string{"packs"}, Short: "Register packs"}
-	cmd.AddCommand(&cobra.Command{
+	cmd := &cobra.Command{Use: "pack", Aliases: []string{"packs"}, Short: "Validate and register packs"}
+	cmd.AddCommand(c.packRegisterCmd(), c.packValidateCmd())
+	return cmd
+}
+
+func (c *cli) packRegisterCmd() *cobra.Command {
+	return &cobra.Command{
 		Use:   "register DIR",
 		Short: "Validate and register (upsert) the pack in DIR",
-		Long: `Validate the pack in DIR and register it: its actions, triggers and rules are created or
-updated, and the ones that vanished from the pack are removed (their timers stop). When the pack
-has errors, every error is listed as file:line: message and nothing changes.`,
+		Long: `Validate the pack in DIR, as attune pack validate does, and register it: its actions,
+triggers and rules are created or updated, and the ones that vanished from the pack are removed
+(their timers stop). When the pack has errors, every error is listed as file:line:col: message
+and nothing changes. The pack's config defaults are overridden by packs.config.<pack> of the
+attune configuration.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, err := packs.LoadDir(args[0], time.Now())
 			if err != nil {
 				return exitError{code: 2, msg: fmt.Sprintf("pack %s is not valid; nothing was registered:\n%v", args[0], err)}
 			}
+			c.cfg.applyPackConfig(p)
 			return c.withApp(cmd.Context(), func(a *app) error {
 				if err := a.build(nil); err != nil {
 					return err
@@ -40,6 +51,115 @@ has errors, every error is listed as file:line: message and nothing changes.`,
 				return nil
 			})
 		},
-	})
+	}
+}
+
+// packReport is `attune pack validate --json`.
+type packReport struct {
+	Dir      string          `json:"dir"`
+	Pack     string          `json:"pack,omitempty"`
+	Valid    bool            `json:"valid"`
+	Actions  int             `json:"actions"`
+	Triggers int             `json:"triggers"`
+	Rules    int             `json:"rules"`
+	Errors   []packProblem   `json:"errors"`
+	Warnings []packProblem   `json:"warnings"`
+	problems []packs.Problem // errors and warnings ("warning: …"), in file order, for people
+}
+
+// packProblem is one error or warning of a packReport.
+type packProblem struct {
+	File    string `json:"file"`
+	Line    int    `json:"line"`
+	Col     int    `json:"col"`
+	Message string `json:"message"`
+}
+
+func (c *cli) packValidateCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "validate DIR",
+		Short: "Check the pack in DIR without a database",
+		Long: `Check the pack in DIR without touching a database, and list every problem at once, each
+as file:line:col: message, in file order: YAML syntax, the shape of every file (values of
+the wrong type, parameter schemas, formats, runner types), refs from rules to triggers and actions that do not exist (in this pack or
+in the core pack built into attune), criteria that do not compile (unknown operators, bad
+expressions, bad regular expressions), templates that do not compile, timer parameters, rules'
+literal action parameters, and entry points that are missing.
+
+Refs into packs other than this one and core cannot be checked without a database: each is
+listed as a warning ("not checked: pack x is not loaded"); attune pack register checks them.
+
+Exit code 0 when the pack is valid (warnings or not), 2 when it has errors.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := validatePack(args[0])
+			if err != nil {
+				return exitError{code: 2, msg: err.Error()}
+			}
+			if asJSON {
+				if err := writeJSON(c.stdout, r); err != nil {
+					return err
+				}
+			} else {
+				for _, p := range r.problems {
+					fmt.Fprintln(c.stdout, p.Error())
+				}
+			}
+			if !r.Valid {
+				msg := fmt.Sprintf("pack %s is not valid: %s", args[0], plural(len(r.Errors), "error"))
+				if asJSON {
+					msg = ""
+				}
+				return exitError{code: 2, msg: msg}
+			}
+			if !asJSON {
+				fmt.Fprintf(c.stdout, "pack %s is valid: %s, %s, %s", r.Pack,
+					plural(r.Actions, "action"), plural(r.Triggers, "trigger"), plural(r.Rules, "rule"))
+				if n := len(r.Warnings); n > 0 {
+					fmt.Fprintf(c.stdout, " (%s)", plural(n, "warning"))
+				}
+				fmt.Fprintln(c.stdout)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
 	return cmd
+}
+
+// validatePack validates the pack in dir. The error is for a dir that cannot be read as a pack
+// at all; problems in the pack are in the report.
+func validatePack(dir string) (packReport, error) {
+	r := packReport{Dir: dir, Errors: []packProblem{}, Warnings: []packProblem{}}
+	p, warns, err := packs.ValidateDir(dir, time.Now())
+	var errs packs.Errors
+	if err != nil && !errors.As(err, &errs) {
+		return r, err
+	}
+	for _, e := range errs {
+		r.Errors = append(r.Errors, packProblem{e.File, e.Line, e.Col, e.Msg})
+		r.problems = append(r.problems, e)
+	}
+	for _, w := range warns {
+		r.Warnings = append(r.Warnings, packProblem{w.File, w.Line, w.Col, w.Msg})
+		w.Msg = "warning: " + w.Msg
+		r.problems = append(r.problems, w)
+	}
+	slices.SortStableFunc(r.problems, func(a, b packs.Problem) int {
+		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Col, b.Col))
+	})
+	if p != nil {
+		r.Valid, r.Pack = true, p.Ref
+		r.Actions, r.Triggers, r.Rules = len(p.Actions), len(p.Triggers), len(p.Rules)
+	}
+	return r, nil
+}
+
+// plural returns "1 thing" or "n things".
+func plural(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }

@@ -133,7 +133,8 @@ func (b *runner) prepare(ctx context.Context) error {
 	}
 	b.r.Details.PGVersion = "PostgreSQL " + b.r.Details.PGVersion
 	if b.cfg.Statements {
-		if err := b.cl.exec(ctx, "postgres", "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"); err != nil {
+		if err := b.cl.exec(ctx, "postgres", "CREATE EXTENSION IF NOT EXISTS pg_stat_statements",
+			"ALTER SYSTEM SET pg_stat_statements.track_planning = on", "SELECT pg_reload_conf()"); err != nil {
 			return err
 		}
 	}
