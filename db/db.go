@@ -19,6 +19,9 @@ import (
 // Options tune the connection pool.
 type Options struct {
 	MaxConns int32 // 0 keeps pgx's default
+	// PlanCacheMode is PostgreSQL's plan_cache_mode for the pool's sessions, e.g.
+	// "force_generic_plan"; empty leaves the server's setting. A plan_cache_mode in the URL wins.
+	PlanCacheMode string
 }
 
 // DB is a connection pool to attune's database.
@@ -34,6 +37,9 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	}
 	if opts.MaxConns > 0 {
 		cfg.MaxConns = opts.MaxConns
+	}
+	if _, set := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; opts.PlanCacheMode != "" && !set {
+		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = opts.PlanCacheMode
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

@@ -12,22 +12,8 @@ import (
 	"github.com/attune-run/attune/db"
 )
 
-// Maintenance job kinds: River periodic jobs, run by the leader only.
-const (
-	KindWorkerReap     = "attune.worker.reap"
-	KindRetentionPrune = "attune.retention.prune"
-)
-
-// WorkerReapArgs abandons the running executions of replicas that went silent.
-type WorkerReapArgs struct{}
-
-// Kind implements river.JobArgs.
-func (WorkerReapArgs) Kind() string { return KindWorkerReap }
-
-// InsertOpts implements river.JobArgsWithInsertOpts.
-func (WorkerReapArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: QueueEvents, MaxAttempts: 1}
-}
+// KindRetentionPrune is the periodic (leader-only) job that prunes attune's history.
+const KindRetentionPrune = "attune.retention.prune"
 
 // RetentionPruneArgs deletes attune's history past its retention.
 type RetentionPruneArgs struct{}
@@ -40,24 +26,12 @@ func (RetentionPruneArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: QueueEvents, MaxAttempts: 1}
 }
 
-// ReapWorker ends as abandoned every running execution whose worker has not been heard from for
-// SilentAfter: the worker died (kill -9, lost host) and its action will not report. The action is
-// not run again; a retry policy may start a new attempt. River's rescuer reaches the same end
-// later through the dispatch job; whichever comes first wins the compare-and-set.
-type ReapWorker struct {
-	river.WorkerDefaults[WorkerReapArgs]
-	P           *Pipeline
-	SilentAfter time.Duration
-}
-
-// Work implements river.Worker.
-func (w *ReapWorker) Work(ctx context.Context, _ *river.Job[WorkerReapArgs]) error {
-	_, err := w.P.Reap(ctx, w.SilentAfter)
-	return err
-}
-
 // Reap abandons the running executions of workers silent for longer than silentAfter and
-// returns how many it abandoned.
+// returns how many it abandoned: the worker died (kill -9, lost host) and its action will not
+// report. The action is not run again; a retry policy may start a new attempt. Every replica
+// with the rules role reaps on its own ticker, so a dead River leader does not delay it;
+// concurrent reapers are safe because each abandonment is a compare-and-set. River's rescuer
+// reaches the same end later through the dispatch job.
 func (p *Pipeline) Reap(ctx context.Context, silentAfter time.Duration) (int, error) {
 	n := 0
 	err := p.DB.InTx(ctx, func(q *db.Queries) error {

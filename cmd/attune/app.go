@@ -54,7 +54,7 @@ func open(ctx context.Context, cfg *Config, log *slog.Logger, retry bool) (*app,
 		url = h.URL()
 	}
 	for attempt := 1; ; attempt++ {
-		d, err := db.Open(ctx, url, db.Options{MaxConns: cfg.Database.MaxConns})
+		d, err := db.Open(ctx, url, db.Options{MaxConns: cfg.Database.MaxConns, PlanCacheMode: cfg.planCacheMode()})
 		if err == nil {
 			a.db = d
 			break
@@ -124,26 +124,22 @@ func (a *app) build(roles []string) error {
 
 	workers := river.NewWorkers()
 	jobs.Register(workers, a.p)
-	river.AddWorker(workers, &jobs.ReapWorker{P: a.p, SilentAfter: cfg.Worker.SilentAfter})
 	river.AddWorker(workers, &jobs.PruneWorker{P: a.p, Retention: time.Duration(cfg.Retention.Days) * 24 * time.Hour})
 	sensors.Register(workers, a.timers)
 
 	queues := map[string]river.QueueConfig{}
 	var periodic []*river.PeriodicJob
 	if slices.Contains(roles, RoleTimers) {
-		queues[jobs.QueueTimers] = river.QueueConfig{MaxWorkers: 20}
+		queues[jobs.QueueTimers] = timersQueue(cfg.River)
 		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(30*time.Second),
 			func() (river.JobArgs, *river.InsertOpts) { return jobs.TimerReconcileArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true}))
 	}
 	if slices.Contains(roles, RoleRules) {
 		queues[jobs.QueueEvents] = river.QueueConfig{MaxWorkers: 50}
-		periodic = append(periodic,
-			river.NewPeriodicJob(river.PeriodicInterval(min(cfg.Worker.SilentAfter/2, 30*time.Second)),
-				func() (river.JobArgs, *river.InsertOpts) { return jobs.WorkerReapArgs{}, nil }, nil),
-			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
-				func() (river.JobArgs, *river.InsertOpts) { return jobs.RetentionPruneArgs{}, nil },
-				&river.PeriodicJobOpts{RunOnStart: true}))
+		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+			func() (river.JobArgs, *river.InsertOpts) { return jobs.RetentionPruneArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true}))
 	}
 	if slices.Contains(roles, RoleWorkers) {
 		for _, rt := range attune.Runtimes {
@@ -178,6 +174,16 @@ func (a *app) build(roles []string) error {
 	}
 	a.river, a.p.River = client, client
 	return nil
+}
+
+// timersQueue is the River configuration of the timers queue. A fire job runs up to 5 s early
+// and snoozes until its fire time, and a snoozed job due again sends no insert notification: only
+// a poll finds it. So the poll interval of this queue is the timers' precision (20 ms, or the
+// configured fetch_poll_interval when shorter), and it has room for 100 fires at once, so timers
+// due together are fetched together rather than in waves. See README "Tuning".
+func timersQueue(rc RiverConfig) river.QueueConfig {
+	poll := max(min(rc.FetchPollInterval, 20*time.Millisecond), rc.FetchCooldown)
+	return river.QueueConfig{MaxWorkers: 100, FetchPollInterval: poll}
 }
 
 // registerBuiltins registers the core pack, the demo pack when configured, and the packs named

@@ -66,6 +66,7 @@ func (c *cli) bench(ctx context.Context, cfg bench.Config, jsonFile string) erro
 		MaxWorkers:        c.cfg.Worker.NoopConcurrency,
 		MaxConns:          c.cfg.Database.MaxConns,
 		ShellConcurrency:  c.cfg.Worker.Concurrency,
+		PlanCacheMode:     c.cfg.planCacheMode(),
 	}
 	rep, err := bench.Run(ctx, cfg)
 	if err != nil {

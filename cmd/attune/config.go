@@ -55,6 +55,10 @@ type DatabaseConfig struct {
 	URL         string `mapstructure:"url" json:"url"`
 	MaxConns    int32  `mapstructure:"max_conns" json:"max_conns"`
 	AutoMigrate bool   `mapstructure:"auto_migrate" json:"auto_migrate"`
+	// PlanCacheMode is PostgreSQL's plan_cache_mode for attune's sessions: force_generic_plan
+	// (default) plans each prepared statement once per connection, where PostgreSQL's auto
+	// would re-plan River's array-parameter queries on every call; auto keeps the server's.
+	PlanCacheMode string `mapstructure:"plan_cache_mode" json:"plan_cache_mode"`
 }
 
 // WorkerConfig tunes the workers role.
@@ -119,6 +123,7 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("database.url", "")
 	v.SetDefault("database.max_conns", 20)
 	v.SetDefault("database.auto_migrate", true)
+	v.SetDefault("database.plan_cache_mode", "force_generic_plan")
 	v.SetDefault("worker.name", "")
 	v.SetDefault("worker.concurrency", 10)
 	v.SetDefault("worker.noop_concurrency", 100)
@@ -132,7 +137,7 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("runtimes.output_cap", 1<<20)
 	v.SetDefault("runtimes.kill_grace", "5s")
 	v.SetDefault("runtimes.work_dir", "")
-	v.SetDefault("river.fetch_cooldown", "10ms")
+	v.SetDefault("river.fetch_cooldown", "2ms")
 	v.SetDefault("river.fetch_poll_interval", "200ms")
 	v.SetDefault("packs.demo", "auto")
 	v.SetDefault("packs.dirs", []string{})
@@ -197,6 +202,9 @@ func (c *Config) Validate() error {
 		if u, err := url.Parse(c.Database.URL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 			bad("database.url", "must be a postgres:// or postgresql:// URL")
 		}
+	}
+	if !slices.Contains([]string{"auto", "force_generic_plan", "force_custom_plan"}, c.Database.PlanCacheMode) {
+		bad("database.plan_cache_mode", "must be auto, force_generic_plan or force_custom_plan, got %q", c.Database.PlanCacheMode)
 	}
 	if c.Database.MaxConns < 2 {
 		bad("database.max_conns", "must be at least 2, got %d", c.Database.MaxConns)
@@ -298,6 +306,14 @@ func (c Config) Masked() Config {
 		c.Secrets.Key = "********"
 	}
 	return c
+}
+
+// planCacheMode is database.plan_cache_mode for db.Options: empty for auto (the server's own).
+func (c *Config) planCacheMode() string {
+	if c.Database.PlanCacheMode == "auto" {
+		return ""
+	}
+	return c.Database.PlanCacheMode
 }
 
 // rescueAfter is River's rescue window for dispatch jobs: configured, or a little more than the

@@ -110,6 +110,8 @@ func loadEventReport(ctx context.Context, q *db.Queries, id int64) (eventReport,
 		CreatedAt: ev.CreatedAt, Processing: "unknown", Rules: []ruleReport{}}
 	if job.Found {
 		r.Processing, r.Error = job.State, job.LastError
+	} else if len(outs) > 0 {
+		r.Processing = "completed" // processed in the step that recorded it (a timer fire)
 	}
 	index := map[string]int{} // rule ref -> position in r.Rules
 	for _, o := range outs {

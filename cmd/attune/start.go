@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -54,6 +55,9 @@ func (c *cli) start(ctx context.Context) error {
 	log.Info("attune started", "roles", strings.Join(roles, ","), "embedded_db", a.embedded != nil)
 
 	stopBeat := a.heartbeat(ctx, roles)
+	if slices.Contains(roles, RoleRules) {
+		go a.reapLoop(ctx)
+	}
 	<-ctx.Done()
 	// Keep beating while running actions finish: a replica that stopped beating would have
 	// them abandoned by another's reaper before it could record their outcome.
@@ -93,6 +97,23 @@ func (a *app) heartbeat(ctx context.Context, roles []string) (stop func()) {
 		// Stopped cleanly: nothing runs here any more, so no one should count on this replica.
 		if err := a.db.Read().WorkerForget(context.WithoutCancel(ctx), a.cfg.Worker.Name); err != nil {
 			a.log.Warn("forget worker", "error", err)
+		}
+	}
+}
+
+// reapLoop abandons, every half of worker.silent_after, the running executions of replicas
+// that went silent, until ctx ends.
+func (a *app) reapLoop(ctx context.Context) {
+	tick := time.NewTicker(a.cfg.Worker.SilentAfter / 2)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if _, err := a.p.Reap(ctx, a.cfg.Worker.SilentAfter); err != nil && ctx.Err() == nil {
+				a.log.Warn("reaping silent workers failed", "error", err)
+			}
 		}
 	}
 }

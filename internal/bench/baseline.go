@@ -26,6 +26,7 @@ type Settings struct {
 	MaxWorkers        int   // of the noop runtime queue
 	MaxConns          int32 // pgx pool size per process
 	ShellConcurrency  int   // shell actions at once: the spawn baseline's parallelism
+	PlanCacheMode     string
 }
 
 // riverNoopArgs is the raw River baseline's job: it does nothing.
@@ -66,7 +67,7 @@ func (w *riverNoopWorker) Work(ctx context.Context, job *river.Job[riverNoopArgs
 // riverBaseline (B1) drains n pre-inserted no-op jobs with a River client configured as attune's
 // noop queue, and returns jobs per second from the client's start to the last job worked.
 func riverBaseline(ctx context.Context, url string, s Settings, n int, selfComplete bool) (float64, error) {
-	d, err := db.Open(ctx, url, db.Options{MaxConns: s.MaxConns})
+	d, err := db.Open(ctx, url, db.Options{MaxConns: s.MaxConns, PlanCacheMode: s.PlanCacheMode})
 	if err != nil {
 		return 0, err
 	}

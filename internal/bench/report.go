@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"runtime"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -93,9 +94,13 @@ func (r *Report) WriteTable(w io.Writer) error {
 	if d.Quick {
 		mode = "quick"
 	}
-	fmt.Fprintf(w, "attune bench (%s) on %s; %d events per throughput run (shell %d); River fetch cooldown %s, poll %s; noop MaxWorkers %d, shell %d; pool %d; took %s\n\n",
-		mode, d.PGVersion, d.Events, d.ShellEvents, d.Settings.FetchCooldown, d.Settings.FetchPollInterval,
-		d.Settings.MaxWorkers, d.Settings.ShellConcurrency, d.Settings.MaxConns, d.Took.Round(time.Second))
+	plan := d.Settings.PlanCacheMode
+	if plan == "" {
+		plan = "auto"
+	}
+	fmt.Fprintf(w, "attune bench (%s) on %s, %d CPUs; %d events per throughput run (shell %d); River fetch cooldown %s, poll %s; noop MaxWorkers %d, shell %d; pool %d, plan_cache_mode %s; took %s\n\n",
+		mode, d.PGVersion, runtime.NumCPU(), d.Events, d.ShellEvents, d.Settings.FetchCooldown, d.Settings.FetchPollInterval,
+		d.Settings.MaxWorkers, d.Settings.ShellConcurrency, d.Settings.MaxConns, plan, d.Took.Round(time.Second))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	// row prints one metric of phase; a phase --only left out shows "not run".
 	row := func(phase string, cells ...string) {
