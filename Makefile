@@ -4,7 +4,7 @@ BIN       := bin/attune
 SQLC      := github.com/sqlc-dev/sqlc/cmd/sqlc@v1.31.1
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build run test test-short test-chaos generate verify-generate lint bench clean
+.PHONY: all build run test test-short test-chaos generate verify-generate lint bench bench-quick clean
 
 all: build
 
@@ -30,9 +30,18 @@ lint: ## go vet and staticcheck
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
+bench: ## Measure throughput, latency and timer precision against raw River, process spawn and PostgreSQL (< 5 min; BENCH_FLAGS="--json f.json")
+	$(GO) build -o $(BIN) ./cmd/attune
+	./$(BIN) bench $(BENCH_FLAGS)
+
+bench-quick: ## A smaller bench, under a minute, for a smoke check
+	$(GO) build -o $(BIN) ./cmd/attune
+	./$(BIN) bench --quick $(BENCH_FLAGS)
+
 clean:
 	rm -rf bin
 
 test-chaos: ## Kill, stop and restart real attune processes and PostgreSQL; prints one row per scenario
-	ATTUNE_CHAOS_REPORT=$(CURDIR)/bin/chaos-report.md $(GO) test -count=1 -v -timeout 15m ./internal/chaos/ | grep -v '^        {' ; \
-	  cat $(CURDIR)/bin/chaos-report.md
+	@mkdir -p bin
+	@ATTUNE_CHAOS_REPORT=$(CURDIR)/bin/chaos-report.md $(GO) test -count=1 -v -timeout 15m ./internal/chaos/ > bin/chaos.log 2>&1; \
+	  status=$$?; grep -v '^        {' bin/chaos.log; exit $$status
