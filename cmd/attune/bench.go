@@ -41,7 +41,7 @@ same figures under stable keys. Takes under 5 minutes; --quick under one.`,
 	f.BoolVar(&cfg.Quick, "quick", false, "a smaller run, under a minute, for a smoke check")
 	f.StringVar(&jsonFile, "json", "", "also write the figures as JSON to this file")
 	f.IntVar(&cfg.Events, "events", 0, "events per throughput run and backlog size (default 20000, quick 2000)")
-	f.IntVar(&cfg.ShellEvents, "shell-events", 0, "events of the shell throughput run (default: --events)")
+	f.IntVar(&cfg.ShellEvents, "shell-events", 0, "events of the shell throughput run (default: a quarter of --events)")
 	f.BoolVar(&cfg.Statements, "statements", false, "load pg_stat_statements and print each phase's top statements")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of this process (the in-process replicas) for go tool pprof")
 	f.StringSliceVar(&cfg.Only, "only", nil, "run only these phases: "+strings.Join(bench.Phases, ", "))

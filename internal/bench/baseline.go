@@ -32,6 +32,7 @@ type Settings struct {
 // riverNoopArgs is the raw River baseline's job: it does nothing.
 type riverNoopArgs struct{}
 
+// Kind implements river.JobArgs.
 func (riverNoopArgs) Kind() string { return "bench.river_noop" }
 
 // riverNoopWorker counts its jobs and remembers when the last one ran. With selfComplete it
@@ -45,6 +46,7 @@ type riverNoopWorker struct {
 	last         atomic.Int64 // unix nanoseconds
 }
 
+// Work implements river.Worker.
 func (w *riverNoopWorker) Work(ctx context.Context, job *river.Job[riverNoopArgs]) error {
 	if w.selfComplete {
 		tx, err := w.pool.Begin(ctx)

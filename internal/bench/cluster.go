@@ -87,9 +87,14 @@ func startCluster(ctx context.Context, log *slog.Logger, statements bool) (*clus
 
 // available reports whether an extension can be installed.
 func (c *cluster) available(ctx context.Context, ext string) (bool, error) {
-	var n int
-	err := c.query(ctx, "SELECT count(*) FROM pg_available_extensions WHERE name = '"+ext+"'", &n)
-	return n > 0, err
+	conn, err := pgx.Connect(ctx, c.admin)
+	if err != nil {
+		return false, fmt.Errorf("connect to bench cluster: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var ok bool
+	err = conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = $1)", ext).Scan(&ok)
+	return ok, err
 }
 
 // url returns the URL of database name on the cluster.

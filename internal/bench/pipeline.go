@@ -24,9 +24,6 @@ type throughput struct {
 	Executed int
 	CPU      cpuUse  // from River's start to the last terminal execution
 	CPUms    float64 // CPU ms of postgres and the replica per execution
-	// SustainedPerS counts until every job the run caused (the status and completion jobs too)
-	// was finalized: the rate the pipeline can keep up, not just burst.
-	SustainedPerS float64
 }
 
 // preloadEvents inserts n events of trigger and their attune.event.process jobs, in batches,
@@ -86,16 +83,6 @@ func drainEvents(ctx context.Context, start StartFunc, url, trigger string, n in
 	}
 	res.Elapsed = last.Sub(t0)
 	res.PerS = Rate(n, res.Elapsed)
-	var pending int
-	err = waitFor(ctx, drainTimeout(4*n), func() (bool, error) {
-		err := r.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind LIKE 'attune.%' AND finalized_at IS NULL
-			AND state IN ('available', 'running', 'retryable', 'scheduled')`).Scan(&pending)
-		return pending == 0, err
-	})
-	if err != nil {
-		return res, fmt.Errorf("%d announcement jobs not finalized: %w", pending, err)
-	}
-	res.SustainedPerS = Rate(n, time.Since(t0))
 	return res, nil
 }
 

@@ -10,11 +10,17 @@ import (
 
 // timerResult is the outcome of the timer phase.
 type timerResult struct {
-	Lateness   Percentiles // fired_at - scheduled_at, ms
-	Expected   int         // ticks due within the window, over all timers
-	Fired      int         // distinct (timer, scheduled time) fired
-	Missed     int         // expected but never fired
-	Duplicates int         // a tick recorded, or its action run, more than once
+	Lateness Percentiles // fired_at - scheduled_at, ms
+	// Steady leaves out each timer's first tick, which runs on cold connections (statements
+	// prepared and planned for the first time): what a long-running replica sees.
+	Steady Percentiles
+	// Fetch is how late the fire job was fetched (its last attempt) after its fire time; the
+	// rest of the lateness is the fire transaction waiting for a connection and its first reads.
+	Fetch      Percentiles
+	Expected   int // ticks due within the window, over all timers
+	Fired      int // distinct (timer, scheduled time) fired
+	Missed     int // expected but never fired
+	Duplicates int // a tick recorded, or its action run, more than once
 	Timers     int
 }
 
@@ -59,17 +65,37 @@ func timerPrecision(ctx context.Context, start StartFunc, url string, n int, d t
 		}
 	}
 	rows, err = r.DB.Pool.Query(ctx, `
-		SELECT extract(epoch FROM (ev.payload->>'fired_at')::timestamptz - ev.scheduled_at) * 1000
+		SELECT extract(epoch FROM (ev.payload->>'fired_at')::timestamptz - ev.scheduled_at) * 1000,
+		       ev.scheduled_at = min(ev.scheduled_at) OVER (PARTITION BY ev.timer_id)
 		FROM attune.event ev WHERE ev.timer_id IS NOT NULL AND ev.scheduled_at <= $1`, cutoff)
 	if err != nil {
 		return res, fmt.Errorf("read ticks: %w", err)
 	}
-	var late []float64
+	var late, steady []float64
 	var ms float64
-	if _, err := pgx.ForEachRow(rows, []any{&ms}, func() error { late = append(late, ms); return nil }); err != nil {
+	var firstTick bool
+	if _, err := pgx.ForEachRow(rows, []any{&ms, &firstTick}, func() error {
+		late = append(late, ms)
+		if !firstTick {
+			steady = append(steady, ms)
+		}
+		return nil
+	}); err != nil {
 		return res, fmt.Errorf("read ticks: %w", err)
 	}
-	res.Lateness = Summarise(late)
+	res.Lateness, res.Steady = Summarise(late), Summarise(steady)
+	rows, err = r.DB.Pool.Query(ctx, `
+		SELECT extract(epoch FROM j.attempted_at - (j.args->>'fire_at')::timestamptz) * 1000
+		FROM river_job j WHERE j.kind = 'attune.timer.fire' AND j.state = 'completed'
+		  AND (j.args->>'fire_at')::timestamptz <= $1`, cutoff)
+	if err != nil {
+		return res, fmt.Errorf("read fire jobs: %w", err)
+	}
+	var fetch []float64
+	if _, err := pgx.ForEachRow(rows, []any{&ms}, func() error { fetch = append(fetch, ms); return nil }); err != nil {
+		return res, fmt.Errorf("read fire jobs: %w", err)
+	}
+	res.Fetch = Summarise(fetch)
 	var events, extraRuns int
 	err = r.DB.Pool.QueryRow(ctx, `
 		SELECT count(*), count(DISTINCT (ev.timer_id, ev.scheduled_at)),
