@@ -66,7 +66,7 @@ func (t *Timers) Sync(ctx context.Context, q *db.Queries, rule attune.Rule) erro
 	if !first.IsZero() {
 		next = &first
 	}
-	if err == nil && existing.FireJobID != nil {
+	if existing.FireJobID != nil { // a changed or re-enabled timer: its old fire job goes
 		if err := t.cancel(ctx, q.Tx(), *existing.FireJobID); err != nil {
 			return err
 		}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -192,5 +191,3 @@ func ptrStr(p *int64) string {
 	}
 	return strconv.FormatInt(*p, 10)
 }
-
-var _ = time.Second

@@ -18,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
@@ -371,5 +370,3 @@ func (c *cluster) executionsPerEvent(pack string) (events, terminal, lost, dupli
 	require.NoError(c.t, rows.Err())
 	return
 }
-
-var _ = pgx.ErrNoRows

@@ -176,12 +176,8 @@ version: 1.0.0
 
 func tickRule(name string, seconds int) string {
 	return "ref: " + name + "\ntrigger_ref: core.intervaltimer\ntrigger_params: {interval: " +
-		itoa(seconds) + ", unit: seconds}\naction_ref: core.echo\naction_params: {message: \"{{ event.payload.scheduled_at }}\"}\n"
+		strconv.Itoa(seconds) + ", unit: seconds}\naction_ref: core.echo\naction_params: {message: \"{{ event.payload.scheduled_at }}\"}\n"
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }
-
-func fmtInt(n int) string { return strconv.Itoa(n) }
 
 func TestReplicasExactlyOnce(t *testing.T) {
 	t.Parallel()
@@ -307,7 +303,7 @@ func TestDatabaseRestart(t *testing.T) {
 	collapsed := c.scalar(`SELECT coalesce(sum((payload->>'missed')::int), 0) FROM attune.event WHERE rule_ref LIKE 'tick.%'`)
 	record(row{scenario: "5 pg_ctl restart -m fast under load, then a boot while it is down", expected: seen + collapsed, seen: seen, completed: done,
 		duplicates: duplicates + dups, lost: lost, recover: recover,
-		note: "ticks due while the database was down collapsed into catch-up fires (missed=" + fmtInt(collapsed) + "); the late replica retried until the database came back"})
+		note: "ticks due while the database was down collapsed into catch-up fires (missed=" + strconv.Itoa(collapsed) + "); the late replica retried until the database came back"})
 }
 
 func TestTimersAcrossDowntime(t *testing.T) {
@@ -355,7 +351,7 @@ func TestTimersAcrossDowntime(t *testing.T) {
 		require.Positive(t, gap)
 	}
 	record(row{scenario: "6a all replicas down for 3+ intervals (2s timer)", expected: 1, seen: 1, completed: 1, recover: recover,
-		note: "exactly one catch-up fire, missed=" + fmtInt(catchUp[0].Missed) + ", then on the grid"})
+		note: "exactly one catch-up fire, missed=" + strconv.Itoa(catchUp[0].Missed) + ", then on the grid"})
 
 	// Disabling stops the timer within a tick and cancels its pending fire job.
 	out, code := c.attune("rule", "disable", "tick.slow")
