@@ -120,22 +120,20 @@ func (l *loader) readEntryPoint(s scope, runtime string) (string, []byte) {
 		return ep, nil
 	}
 	rel := path.Join("actions", clean)
-	full := path.Join(l.dir, rel)
-	info, err := fs.Stat(l.fsys, full)
+	content, err := l.readFile(rel, MaxEntryPointSize, "an entry point")
+	var r *refusedError
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		s.errorf("entry_point", "entry_point %q not found: expected the file %s", ep, l.display(rel))
 		return clean, nil
-	case err != nil:
-		s.errorf("entry_point", "entry_point %q: %v", ep, err)
-		return clean, nil
-	case info.IsDir():
+	case errors.Is(err, errIsDir):
 		s.errorf("entry_point", "entry_point %q is a directory, not a file", ep)
 		return clean, nil
-	}
-	content, err := fs.ReadFile(l.fsys, full)
-	if err != nil {
+	case errors.As(err, &r):
 		s.errorf("entry_point", "entry_point %q: %v", ep, err)
+		return clean, nil
+	case err != nil:
+		s.errorf("entry_point", "entry_point %q: cannot read %s: %v", ep, l.display(rel), err)
 		return clean, nil
 	}
 	return clean, content

@@ -44,22 +44,29 @@ func ValidateDir(dir string, now time.Time) (*attune.Pack, []Problem, error) {
 	if _, err := os.Stat(dir); err != nil {
 		return nil, nil, fmt.Errorf("load pack %s: %w", dir, err)
 	}
-	return load(os.DirFS(dir), ".", now, func(rel string) string {
+	realRoot, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load pack %s: %w", dir, err)
+	}
+	l := &loader{fsys: os.DirFS(dir), dir: ".", root: dir, realRoot: realRoot, display: func(rel string) string {
 		return filepath.Join(dir, filepath.FromSlash(rel))
-	}, builtinPacks())
+	}}
+	return l.load(now, builtinPacks())
 }
 
 // loader holds the state of one load.
 type loader struct {
-	fsys    fs.FS
-	dir     string
-	now     time.Time
-	display func(rel string) string // rel is slash-separated, relative to dir
-	probs   problems
-	warns   problems
-	pack    *attune.Pack
-	defined map[string][]definition // kind + " " + name -> every file defining it
-	others  map[string]*attune.Pack // packs a rule's refs into another pack are checked against
+	fsys     fs.FS
+	dir      string
+	root     string // the pack directory on disk, or "" for a pack in fsys only
+	realRoot string // root with symlinks followed: files must resolve inside it
+	now      time.Time
+	display  func(rel string) string // rel is slash-separated, relative to dir
+	probs    problems
+	warns    problems
+	pack     *attune.Pack
+	defined  map[string][]definition // kind + " " + name -> every file defining it
+	others   map[string]*attune.Pack // packs a rule's refs into another pack are checked against
 }
 
 // definition is where a component ref was defined.
@@ -68,17 +75,24 @@ type definition struct {
 	line, col int
 }
 
-// load reads the pack at dir in fsys; see Load. others are the packs that refs into other packs
-// are checked against; may be nil.
+// load reads the pack at dir in fsys, which is not on disk; see Load. display names files in
+// problems. others are the packs that refs into other packs are checked against; may be nil.
 func load(fsys fs.FS, dir string, now time.Time, display func(string) string, others map[string]*attune.Pack) (*attune.Pack, []Problem, error) {
-	info, err := fs.Stat(fsys, dir)
+	l := &loader{fsys: fsys, dir: dir, display: display}
+	return l.load(now, others)
+}
+
+// load reads the pack at l.dir in l.fsys; see Load. others are the packs that refs into other
+// packs are checked against; may be nil.
+func (l *loader) load(now time.Time, others map[string]*attune.Pack) (*attune.Pack, []Problem, error) {
+	info, err := fs.Stat(l.fsys, l.dir)
 	if err != nil {
-		return nil, nil, fmt.Errorf("load pack %s: %w", display("."), err)
+		return nil, nil, fmt.Errorf("load pack %s: %w", l.display("."), err)
 	}
 	if !info.IsDir() {
-		return nil, nil, fmt.Errorf("load pack %s: not a directory", display("."))
+		return nil, nil, fmt.Errorf("load pack %s: not a directory", l.display("."))
 	}
-	l := &loader{fsys: fsys, dir: dir, now: now, display: display, defined: map[string][]definition{}, others: others}
+	l.now, l.defined, l.others = now, map[string][]definition{}, others
 	l.pack = l.readPack()
 	for _, file := range l.yamlFiles("triggers") {
 		if t, ok := l.readTrigger(file); ok {
@@ -129,8 +143,13 @@ func (l *loader) yamlFiles(sub string) []string {
 
 // parse reads and parses the pack file rel.
 func (l *loader) parse(rel string) (scope, bool) {
-	data, err := fs.ReadFile(l.fsys, path.Join(l.dir, rel))
-	if err != nil {
+	data, err := l.readFile(rel, MaxYAMLFileSize, "a pack YAML file")
+	var r *refusedError
+	switch {
+	case errors.As(err, &r):
+		l.probs.add(l.display(rel), 0, 0, "%v", err)
+		return scope{}, false
+	case err != nil:
 		l.probs.add(l.display(rel), 0, 0, "cannot read file: %v", err)
 		return scope{}, false
 	}
