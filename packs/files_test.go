@@ -1,6 +1,7 @@
 package packs
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -38,7 +39,7 @@ func validateWithin(t *testing.T, dir string) []string {
 	}
 	done := make(chan result, 1)
 	go func() {
-		_, _, err := ValidateDir(dir, testNow)
+		_, _, err := ValidateDir(context.Background(), dir, testNow)
 		var errs Errors
 		if err != nil && !errors.As(err, &errs) {
 			done <- result{err: err}
@@ -93,7 +94,7 @@ func TestLoadFollowsSymlinksInsideThePack(t *testing.T) {
 	require.NoError(t, os.Symlink(dir, link))
 
 	for _, d := range []string{dir, link} {
-		p, err := LoadDir(d, testNow)
+		p, err := LoadDir(context.Background(), d, testNow)
 		require.NoError(t, err)
 		require.Equal(t, "echo shared\n", string(p.Actions[0].EntryContent))
 	}

@@ -1,6 +1,7 @@
 package packs
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -85,18 +86,18 @@ func TestValidateDirWarnings(t *testing.T) {
 	write("pack.yaml", "ref: w\nversion: 1.0.0\n")
 	write("rules/r.yaml", "ref: r\ntrigger_ref: other.t\naction_ref: core.noop\n")
 
-	p, warns, err := ValidateDir(dir, time.Now())
+	p, warns, err := ValidateDir(context.Background(), dir, time.Now())
 	require.NoError(t, err)
 	require.NotNil(t, p)
 	require.Equal(t, []string{filepath.Join(dir, "rules", "r.yaml") + ":2:1: not checked: pack other is not loaded; trigger other.t must be registered before this pack"},
 		problemStrings(warns))
 
-	p, err = LoadDir(dir, time.Now())
+	p, err = LoadDir(context.Background(), dir, time.Now())
 	require.NoError(t, err, "a warning does not make a pack invalid")
 	require.NotNil(t, p)
 
 	write("rules/bad.yaml", "ref: bad\ntrigger_ref: other.t\naction_ref: core.nope\n")
-	p, warns, err = ValidateDir(dir, time.Now())
+	p, warns, err = ValidateDir(context.Background(), dir, time.Now())
 	require.Nil(t, p)
 	require.ErrorIs(t, err, attune.ErrInvalid)
 	require.Len(t, warns, 2, "warnings come with the errors too")

@@ -1,6 +1,7 @@
 package packs
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -31,16 +32,16 @@ func Load(fsys fs.FS, dir string, now time.Time) (*attune.Pack, error) {
 // LoadDir reads the pack in the directory dir on disk, like [Load] with os.DirFS(dir). File names
 // in problems start with dir as given, e.g. "mypack/rules/x.yaml:7", so a user can open them from
 // where they ran the command.
-func LoadDir(dir string, now time.Time) (*attune.Pack, error) {
-	p, _, err := ValidateDir(dir, now)
+func LoadDir(ctx context.Context, dir string, now time.Time) (*attune.Pack, error) {
+	p, _, err := ValidateDir(ctx, dir, now)
 	return p, err
 }
 
 // ValidateDir is [LoadDir] that also returns warnings: what could not be checked without a
 // database, such as a rule's ref into a pack other than this one and core ("not checked: pack
 // x is not loaded"). Warnings never make a pack invalid; they are returned with the pack or with
-// its [Errors].
-func ValidateDir(dir string, now time.Time) (*attune.Pack, []Problem, error) {
+// its [Errors]. Loading stops between files once ctx is done, returning ctx's error.
+func ValidateDir(ctx context.Context, dir string, now time.Time) (*attune.Pack, []Problem, error) {
 	if _, err := os.Stat(dir); err != nil {
 		return nil, nil, fmt.Errorf("load pack %s: %w", dir, err)
 	}
@@ -48,7 +49,7 @@ func ValidateDir(dir string, now time.Time) (*attune.Pack, []Problem, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("load pack %s: %w", dir, err)
 	}
-	l := &loader{fsys: os.DirFS(dir), dir: ".", root: dir, realRoot: realRoot, display: func(rel string) string {
+	l := &loader{ctx: ctx, fsys: os.DirFS(dir), dir: ".", root: dir, realRoot: realRoot, display: func(rel string) string {
 		return filepath.Join(dir, filepath.FromSlash(rel))
 	}}
 	return l.load(now, builtinPacks())
@@ -56,6 +57,7 @@ func ValidateDir(dir string, now time.Time) (*attune.Pack, []Problem, error) {
 
 // loader holds the state of one load.
 type loader struct {
+	ctx      context.Context // nil for a pack that is not on disk
 	fsys     fs.FS
 	dir      string
 	root     string // the pack directory on disk, or "" for a pack in fsys only
@@ -92,19 +94,31 @@ func (l *loader) load(now time.Time, others map[string]*attune.Pack) (*attune.Pa
 	if !info.IsDir() {
 		return nil, nil, fmt.Errorf("load pack %s: not a directory", l.display("."))
 	}
+	if l.stopped() {
+		return nil, nil, l.ctx.Err()
+	}
 	l.now, l.defined, l.others = now, map[string][]definition{}, others
 	l.pack = l.readPack()
 	for _, file := range l.yamlFiles("triggers") {
+		if l.stopped() {
+			return nil, nil, l.ctx.Err()
+		}
 		if t, ok := l.readTrigger(file); ok {
 			l.pack.Triggers = append(l.pack.Triggers, t)
 		}
 	}
 	for _, file := range l.yamlFiles("actions") {
+		if l.stopped() {
+			return nil, nil, l.ctx.Err()
+		}
 		if a, ok := l.readAction(file); ok {
 			l.pack.Actions = append(l.pack.Actions, a)
 		}
 	}
 	for _, file := range l.yamlFiles("rules") {
+		if l.stopped() {
+			return nil, nil, l.ctx.Err()
+		}
 		if r, ok := l.readRule(file); ok {
 			l.pack.Rules = append(l.pack.Rules, r)
 		}
@@ -119,6 +133,9 @@ func (l *loader) load(now time.Time, others map[string]*attune.Pack) (*attune.Pa
 	}
 	return l.pack, warnings, nil
 }
+
+// stopped reports whether the load's context is done.
+func (l *loader) stopped() bool { return l.ctx != nil && l.ctx.Err() != nil }
 
 // yamlFiles lists the *.yaml and *.yml files directly under sub (slash-separated, relative to the
 // pack), skipping hidden ones such as editor lock files. A missing directory has none.

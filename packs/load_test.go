@@ -1,6 +1,7 @@
 package packs
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
 	"strings"
@@ -32,7 +33,7 @@ func float(f float64) *float64 { return &f }
 func TestLoadGoodPack(t *testing.T) {
 	t.Parallel()
 
-	pack, err := LoadDir("testdata/good", testNow)
+	pack, err := LoadDir(context.Background(), "testdata/good", testNow)
 	require.NoError(t, err)
 
 	require.Equal(t, "good", pack.Ref)
@@ -134,7 +135,7 @@ func TestLoadGoodPack(t *testing.T) {
 func TestLoadBrokenPackReportsEveryProblem(t *testing.T) {
 	t.Parallel()
 
-	_, err := LoadDir("testdata/broken", testNow)
+	_, err := LoadDir(context.Background(), "testdata/broken", testNow)
 	var errs Errors
 	require.ErrorAs(t, err, &errs)
 

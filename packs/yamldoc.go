@@ -10,6 +10,7 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/lexer"
 	"github.com/goccy/go-yaml/parser"
 )
 
@@ -23,9 +24,15 @@ type yamlDoc struct {
 
 // parseYAML parses data as a single YAML document holding a mapping, and returns the top-level
 // scope, its values normalised to what encoding/json decodes. On failure it records the problem
-// and returns false.
+// and returns false. Nesting deeper than MaxYAMLDepth and aliases that would expand the document
+// beyond their limits are problems found before anything is expanded.
 func parseYAML(file string, data []byte, probs *problems) (scope, bool) {
-	f, err := parser.ParseBytes(data, 0)
+	toks := lexer.Tokenize(string(data))
+	if tk := tooDeep(toks); tk != nil {
+		probs.add(file, tk.Position.Line, tk.Position.Column, "%s", depthMsg)
+		return scope{}, false
+	}
+	f, err := parser.Parse(toks, 0)
 	if err != nil {
 		addYAMLError(probs, file, err)
 		return scope{}, false
@@ -45,8 +52,13 @@ func parseYAML(file string, data []byte, probs *problems) (scope, bool) {
 		probs.add(file, line, col, "found a second YAML document; put one definition per file")
 		return scope{}, false
 	}
+	if n, msg := checkLimits(docs[0].Body); n != nil {
+		line, col := tokenPos(n)
+		probs.add(file, line, col, "%s", msg)
+		return scope{}, false
+	}
 	var raw any
-	if err := yaml.UnmarshalWithOptions(data, &raw); err != nil {
+	if err := yaml.NodeToValue(docs[0].Body, &raw); err != nil {
 		addYAMLError(probs, file, err)
 		return scope{}, false
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -29,7 +30,10 @@ and nothing changes. The pack's config defaults are overridden by packs.config.<
 attune configuration.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := packs.LoadDir(args[0], time.Now())
+			p, err := packs.LoadDir(cmd.Context(), args[0], time.Now())
+			if errors.Is(err, context.Canceled) {
+				return exitError{code: 130, msg: "interrupted; nothing was registered"}
+			}
 			if err != nil {
 				return exitError{code: 2, msg: fmt.Sprintf("pack %s is not valid; nothing was registered:\n%v", args[0], err)}
 			}
@@ -93,7 +97,10 @@ listed as a warning ("not checked: pack x is not loaded"); attune pack register 
 Exit code 0 when the pack is valid (warnings or not), 2 when it has errors.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := validatePack(args[0])
+			r, err := validatePack(cmd.Context(), args[0])
+			if errors.Is(err, context.Canceled) {
+				return exitError{code: 130, msg: "interrupted"}
+			}
 			if err != nil {
 				return exitError{code: 2, msg: err.Error()}
 			}
@@ -129,10 +136,10 @@ Exit code 0 when the pack is valid (warnings or not), 2 when it has errors.`,
 }
 
 // validatePack validates the pack in dir. The error is for a dir that cannot be read as a pack
-// at all; problems in the pack are in the report.
-func validatePack(dir string) (packReport, error) {
+// at all, or ctx's once it is done; problems in the pack are in the report.
+func validatePack(ctx context.Context, dir string) (packReport, error) {
 	r := packReport{Dir: dir, Errors: []packProblem{}, Warnings: []packProblem{}}
-	p, warns, err := packs.ValidateDir(dir, time.Now())
+	p, warns, err := packs.ValidateDir(ctx, dir, time.Now())
 	var errs packs.Errors
 	if err != nil && !errors.As(err, &errs) {
 		return r, err
