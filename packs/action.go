@@ -44,8 +44,8 @@ func (l *loader) readAction(rel string) (attune.Action, bool) {
 	a := attune.Action{
 		Ref:               ref,
 		PackRef:           l.pack.Ref,
-		Label:             s.str("label"),
-		Description:       s.str("description"),
+		Label:             s.label("label"),
+		Description:       s.description("description"),
 		Runtime:           readRuntime(s),
 		Parameters:        readSchema(s, "parameters"),
 		OutputFormat:      s.oneOf("output_format", attune.OutputText, attune.OutputFormats...),

@@ -37,7 +37,7 @@ func builtinPacks() map[string]*attune.Pack {
 func (l *loader) checkForeignRef(t target, kind, full, packRef string) {
 	other, ok := l.others[packRef]
 	if !ok {
-		l.warnAt(t.refAt, "not checked: pack %s is not loaded; %s %s must be registered before this pack", packRef, kind, full)
+		l.warnAt(t.refAt, "not checked: pack %s is not loaded; %s %s must be registered before this pack", clip(packRef), kind, clip(full))
 		return
 	}
 	var refs []string
@@ -56,7 +56,7 @@ func (l *loader) checkForeignRef(t target, kind, full, packRef string) {
 	}
 	slices.Sort(refs)
 	t.refAt.errorf("%s %q is not defined: pack %s has no %s of that name (its %ss: %s)",
-		kind, full, packRef, kind, kind, strings.Join(refs, ", "))
+		kind, clip(full), packRef, kind, kind, strings.Join(refs, ", "))
 }
 
 // warnAt records a warning at a's key.

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"path"
 	"regexp"
+	"unicode/utf8"
 
 	"github.com/attune-run/attune"
 )
@@ -37,13 +38,15 @@ func (l *loader) readPack() *attune.Pack {
 		s.errorf("", "pack.yaml needs a ref: the pack's short name, like ref: mypack")
 	case ref == "":
 		// not a string, reported
+	case tooLong(ref, MaxPackRefLength):
+		s.errorf(refKey, "pack %s %q is %d characters long; pack refs are at most %d", refKey, clip(ref), utf8.RuneCountInString(ref), MaxPackRefLength)
 	case !packRefPattern.MatchString(ref):
-		s.errorf(refKey, "pack %s %q must be lowercase letters, digits, _ and -, starting with a letter", refKey, ref)
+		s.errorf(refKey, "pack %s %q must be lowercase letters, digits, _ and -, starting with a letter", refKey, clip(ref))
 	default:
 		p.Ref = ref
 	}
-	p.Label = s.str("label")
-	p.Description = s.str("description")
+	p.Label = s.label("label")
+	p.Description = s.description("description")
 	p.Version = l.readVersion(s)
 	p.Config = s.object("config")
 	return p
@@ -58,7 +61,7 @@ func (l *loader) readVersion(s scope) string {
 	case !isString:
 		s.errorf("version", "version must be a semantic version like 1.0.0, quoted when in doubt; YAML read %s", describe(s.m["version"]))
 	case !semverPattern.MatchString(v):
-		s.errorf("version", "version %q is not a semantic version like 1.0.0", v)
+		s.errorf("version", "version %q is not a semantic version like 1.0.0", clip(v))
 	default:
 		return v
 	}

@@ -4,6 +4,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
 // namePattern is what the name part of an action, trigger or rule ref looks like.
@@ -32,23 +33,26 @@ func (l *loader) componentRef(s scope, kind string) (string, bool) {
 	ok := true
 	switch {
 	case qualified && (packPart == "" || strings.Contains(name, ".")):
-		s.errorf(key, "%s ref %q must be a name, or pack.name", kind, raw)
+		s.errorf(key, "%s ref %q must be a name, or pack.name", kind, clip(raw))
+		return "", false
+	case tooLong(name, MaxNameLength):
+		s.errorf(key, "%s name %q is %d characters long; names are at most %d", kind, clip(name), utf8.RuneCountInString(name), MaxNameLength)
 		return "", false
 	case !namePattern.MatchString(name):
-		s.errorf(key, "%s name %q must be letters, digits, _ and -, starting with a letter or _", kind, name)
+		s.errorf(key, "%s name %q must be letters, digits, _ and -, starting with a letter or _", kind, clip(name))
 		ok = false
 	case packPart != "" && l.pack.Ref != "" && packPart != l.pack.Ref:
-		s.errorf(key, "%s ref %q names pack %q, but this is pack %q; write ref: %s", kind, raw, packPart, l.pack.Ref, name)
+		s.errorf(key, "%s ref %q names pack %q, but this is pack %q; write ref: %s", kind, clip(raw), clip(packPart), l.pack.Ref, clip(name))
 		ok = false
 	}
 	if key == "ref" && s.has("name") {
 		if other := s.str("name"); other != "" && other != name && other != raw {
-			s.errorf("name", "name %q disagrees with ref %q; keep only ref", other, raw)
+			s.errorf("name", "name %q disagrees with ref %q; keep only ref", clip(other), clip(raw))
 		}
 	}
 	if s.has("pack") {
 		if p := s.str("pack"); p != "" && l.pack.Ref != "" && p != l.pack.Ref {
-			s.errorf("pack", "pack %q does not match this pack's ref %q", p, l.pack.Ref)
+			s.errorf("pack", "pack %q does not match this pack's ref %q", clip(p), l.pack.Ref)
 		}
 	}
 	l.define(kind, name, s, key)

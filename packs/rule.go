@@ -17,8 +17,8 @@ func (l *loader) readRule(rel string) (attune.Rule, bool) {
 	r := attune.Rule{
 		Ref:         ref,
 		PackRef:     l.pack.Ref,
-		Label:       s.str("label"),
-		Description: s.str("description"),
+		Label:       s.label("label"),
+		Description: s.description("description"),
 		Enabled:     s.boolean("enabled", true),
 	}
 	trigger, action := readTarget(s, triggerForm), readTarget(s, actionForm)
@@ -117,10 +117,13 @@ func (l *loader) resolveTarget(t target, kind string) string {
 	full, packPart, name, ok := l.qualify(t.ref)
 	switch {
 	case !ok:
-		t.refAt.errorf("%s ref %q must be a name from this pack, or pack.name", kind, t.ref)
+		t.refAt.errorf("%s ref %q must be a name from this pack, or pack.name", kind, clip(t.ref))
 		return t.ref
+	case tooLong(packPart, MaxPackRefLength) || tooLong(name, MaxNameLength):
+		t.refAt.errorf("%s ref %q is too long: a pack ref is at most %d characters and a name at most %d", kind, clip(full), MaxPackRefLength, MaxNameLength)
+		return full
 	case packPart == l.pack.Ref && !l.isDefined(kind, name):
-		t.refAt.errorf("%s %q is not defined in this pack: no %ss/*.yaml has ref: %s", kind, full, kind, name)
+		t.refAt.errorf("%s %q is not defined in this pack: no %ss/*.yaml has ref: %s", kind, clip(full), kind, clip(name))
 	case packPart != l.pack.Ref && l.pack.Ref != "":
 		l.checkForeignRef(t, kind, full, packPart)
 	}

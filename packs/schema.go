@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/attune-run/attune"
 )
@@ -46,6 +47,10 @@ func readSchema(s scope, key string) attune.ParamSchema {
 		}
 	}
 	for _, name := range sortedKeys(props.m) {
+		if tooLong(name, MaxParamNameLength) {
+			props.errorf(name, "parameter name %q is %d characters long; parameter names are at most %d", clip(name), utf8.RuneCountInString(name), MaxParamNameLength)
+			continue
+		}
 		if props.m[name] == nil {
 			props.errorf(name, "parameter %q needs a spec, at least {type: string}", name)
 			continue
@@ -70,7 +75,7 @@ func readSpec(s scope, name string) attune.ParamSpec {
 	}
 	p := attune.ParamSpec{
 		Type:        s.str("type"),
-		Description: s.str("description"),
+		Description: s.description("description"),
 		Required:    s.boolean("required", false),
 		Secret:      s.boolean("secret", false),
 		Pattern:     s.str("pattern"),

@@ -14,8 +14,8 @@ func (l *loader) readTrigger(rel string) (attune.Trigger, bool) {
 	t := attune.Trigger{
 		Ref:         ref,
 		PackRef:     l.pack.Ref,
-		Label:       s.str("label"),
-		Description: s.str("description"),
+		Label:       s.label("label"),
+		Description: s.description("description"),
 		Parameters:  attune.ParamSchema{},
 		Payload:     attune.ParamSchema{},
 	}

@@ -125,6 +125,25 @@ func TestPackValidateValidPack(t *testing.T) {
 	require.Contains(t, errOut, "load pack missing: stat missing: no such file or directory")
 }
 
+// An 8,000-character action name is a validation error at its file:line:col, quoted clipped,
+// and attune pack register refuses the pack before it needs the database.
+func TestPackRegisterRefusesHugeName(t *testing.T) {
+	dir := t.TempDir()
+	name := strings.Repeat("x", 8000)
+	writeFiles(t, filepath.Join(dir, "big"), map[string]string{
+		"pack.yaml":      "ref: big\nversion: 0.1.0\n",
+		"actions/a.yaml": "ref: " + name + "\nrunner_type: noop\n",
+	})
+	env := append(os.Environ(), "ATTUNE_CONFIG=", "ATTUNE_DATABASE_URL=postgres://nobody@127.0.0.1:1/none")
+
+	_, errOut, code := attuneIn(t, dir, env, "pack", "register", "big")
+
+	require.Equal(t, 2, code, errOut)
+	require.Contains(t, errOut, "pack big is not valid; nothing was registered")
+	require.Contains(t, errOut, filepath.Join("big", "actions", "a.yaml")+`:1:1: action name "`+name[:40]+`…" is 8000 characters long; names are at most 128`)
+	require.NotContains(t, errOut, name[:100])
+}
+
 // Pack configuration: templates see the pack's config defaults overridden by packs.config of
 // the attune config file, merged key by key, keys' case kept; the effective config is stored on
 // attune.pack.
