@@ -40,6 +40,10 @@ func (l *loader) readAction(rel string) (attune.Action, bool) {
 	if !ok {
 		return attune.Action{}, false
 	}
+	s.checkKeys(actionKeys)
+	if !s.boolean("enabled", true) {
+		s.errorf("enabled", "enabled: false would be ignored: attune has no disabled actions; remove the action, or disable the rules that run it")
+	}
 	ref, ok := l.componentRef(s, "action")
 	a := attune.Action{
 		Ref:               ref,
@@ -145,6 +149,7 @@ func readRetry(s scope) *attune.RetryPolicy {
 	if !ok {
 		return nil
 	}
+	r.checkKeys(retryKeys)
 	p := &attune.RetryPolicy{Backoff: r.oneOf("backoff", attune.BackoffConstant, attune.BackoffConstant, attune.BackoffExponential)}
 	if n, present := r.integer("count"); present {
 		if n < 0 || n > 100 {

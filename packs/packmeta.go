@@ -16,7 +16,8 @@ var packRefPattern = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
 // semverPattern is a semantic version x.y.z with optional pre-release and build parts.
 var semverPattern = regexp.MustCompile(`^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$`)
 
-// readPack reads pack.yaml. Unknown keys (author, email, tags, ...) are ignored. The returned pack
+// readPack reads pack.yaml. StackStorm's metadata (author, email, keywords, ...) is accepted and
+// ignored; other unknown keys are problems (see packKeys). The returned pack
 // is never nil, so the components can still be checked when pack.yaml has problems.
 func (l *loader) readPack() *attune.Pack {
 	p := &attune.Pack{Config: map[string]any{}}
@@ -28,6 +29,7 @@ func (l *loader) readPack() *attune.Pack {
 	if !ok {
 		return p
 	}
+	s.checkKeys(packKeys)
 	// StackStorm packs may name themselves with name: alone; ref: wins when both are there.
 	refKey := "ref"
 	if !s.has("ref") && s.has("name") {

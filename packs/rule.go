@@ -13,6 +13,7 @@ func (l *loader) readRule(rel string) (attune.Rule, bool) {
 	if !ok {
 		return attune.Rule{}, false
 	}
+	s.checkKeys(ruleKeys)
 	ref, ok := l.componentRef(s, "rule")
 	r := attune.Rule{
 		Ref:         ref,
@@ -24,6 +25,7 @@ func (l *loader) readRule(rel string) (attune.Rule, bool) {
 	trigger, action := readTarget(s, triggerForm), readTarget(s, actionForm)
 	r.TriggerRef, r.TriggerParams = l.resolveTarget(trigger, "trigger"), trigger.params
 	r.ActionRef, r.ActionParams = l.resolveTarget(action, "action"), action.params
+	l.checkTriggerParams(r.TriggerRef, trigger)
 
 	if key := s.alias("criteria", "conditions"); key != "" {
 		raw, err := json.Marshal(s.m[key])
@@ -69,11 +71,12 @@ type targetForm struct {
 	flatParams string   // attune's key for the parameters
 	refKeys    []string // keys accepted for the ref inside the nested form
 	purpose    string   // what the target is for the rule, for messages
+	keys       keys     // the keys of the nested form
 }
 
 var (
-	triggerForm = targetForm{"trigger", "trigger_ref", "trigger_params", []string{"type", "ref"}, "the trigger whose events it handles"}
-	actionForm  = targetForm{"action", "action_ref", "action_params", []string{"ref"}, "the action it runs"}
+	triggerForm = targetForm{"trigger", "trigger_ref", "trigger_params", []string{"type", "ref"}, "the trigger whose events it handles", ruleTriggerKeys}
+	actionForm  = targetForm{"action", "action_ref", "action_params", []string{"ref"}, "the action it runs", ruleActionKeys}
 )
 
 // readTarget reads a rule's trigger or action in either form: attune's flat `trigger_ref:` with
@@ -87,6 +90,7 @@ func readTarget(s scope, f targetForm) target {
 		s.errorf("", "rule needs %s: %s", f.flatRef, f.purpose)
 	case key == f.kind && isMapping(s.m[key]):
 		inner, _ = s.mapping(key)
+		inner.checkKeys(f.keys)
 		k := inner.alias(f.refKeys...)
 		t.ref, t.refAt = inner.str(k), at{inner, k}
 		if k == "" {

@@ -1,6 +1,7 @@
 package packs
 
 import (
+	"fmt"
 	"math"
 	"reflect"
 	"regexp"
@@ -14,13 +15,6 @@ import (
 // paramTypes are the JSON Schema types a parameter may declare.
 var paramTypes = []string{"string", "integer", "number", "boolean", "object", "array"}
 
-// specKeys are the keys a parameter spec may hold. position and immutable are StackStorm's; they
-// are accepted so StackStorm packs load, and ignored.
-var specKeys = []string{
-	"type", "description", "required", "default", "enum", "secret",
-	"minimum", "maximum", "pattern", "position", "immutable",
-}
-
 // readSchema reads the flat parameter schema at key of s: parameter name to spec. A JSON Schema
 // object ({type: object, properties: {...}, required: [...]}) is accepted too and flattened.
 func readSchema(s scope, key string) attune.ParamSchema {
@@ -31,6 +25,7 @@ func readSchema(s scope, key string) attune.ParamSchema {
 	}
 	props, required := m, map[string]bool{}
 	if t, isJSONSchema := m.m["type"].(string); isJSONSchema {
+		m.checkKeys(jsonSchemaKeys)
 		if t != "object" {
 			m.errorf("type", "%s: a JSON Schema here must have type: object, found %q", m.name(""), t)
 			return out
@@ -68,11 +63,7 @@ func readSchema(s scope, key string) attune.ParamSchema {
 
 // readSpec reads and checks one parameter spec.
 func readSpec(s scope, name string) attune.ParamSpec {
-	for _, k := range sortedKeys(s.m) {
-		if !slices.Contains(specKeys, k) {
-			s.errorf(k, "unknown key %q in parameter %q; known keys: %s", k, name, strings.Join(specKeys, ", "))
-		}
-	}
+	s.checkKeysIn(specKeys, fmt.Sprintf("parameter %q", clip(name)))
 	p := attune.ParamSpec{
 		Type:        s.str("type"),
 		Description: s.description("description"),

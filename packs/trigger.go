@@ -10,6 +10,7 @@ func (l *loader) readTrigger(rel string) (attune.Trigger, bool) {
 	if !ok {
 		return attune.Trigger{}, false
 	}
+	s.checkKeys(triggerKeys)
 	ref, ok := l.componentRef(s, "trigger")
 	t := attune.Trigger{
 		Ref:         ref,

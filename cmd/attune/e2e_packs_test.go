@@ -52,6 +52,7 @@ var brokenPackProblems = []struct{ at, msg string }{
 	{"broken/rules/core_action.yaml:3:32", `trigger_params.unit: must be one of seconds, minutes, hours, days; got "fortnights"`},
 	{"broken/rules/core_action.yaml:4:1", `action "core.ecko" is not defined: pack core has no action of that name (its actions: core.echo, core.http_request, core.noop, core.sleep)`},
 	{"broken/rules/other_pack.yaml:3:1", `warning: not checked: pack slack is not loaded; action slack.post_message must be registered before this pack`},
+	{"broken/rules/typo_key.yaml:4:1", `unknown key "critera" in a rule; did you mean "criteria"?`}, // a typo'd key is not ignored
 	{"broken/rules/unknown_refs.yaml:2:1", `trigger "core.webhook" is not defined: pack core has no trigger of that name`},
 	{"broken/rules/unknown_refs.yaml:3:1", `action "broken.nosuch" is not defined in this pack: no actions/*.yaml has ref: nosuch`},
 	{"broken/triggers/bad_yaml.yaml:2:10", `invalid YAML: could not find flow mapping end token '}'`},
@@ -71,7 +72,7 @@ func TestPackValidateBrokenPack(t *testing.T) {
 	for i, want := range brokenPackProblems {
 		require.True(t, strings.HasPrefix(lines[i], want.at+": "+want.msg), "line %d:\n got  %s\n want %s: %s…", i+1, lines[i], want.at, want.msg)
 	}
-	require.Equal(t, "attune: pack broken is not valid: 17 errors\n", errOut)
+	require.Equal(t, "attune: pack broken is not valid: 18 errors\n", errOut)
 
 	out, _, code = attuneIn(t, "testdata", env, "pack", "validate", "--json", "broken")
 	require.Equal(t, 2, code)
@@ -88,7 +89,7 @@ func TestPackValidateBrokenPack(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal([]byte(out), &r), out)
 	require.False(t, r.Valid)
-	require.Len(t, r.Errors, 17)
+	require.Len(t, r.Errors, 18)
 	require.Len(t, r.Warnings, 1)
 	require.Equal(t, filepath.Join("broken", "rules", "other_pack.yaml"), r.Warnings[0].File)
 	require.Equal(t, 3, r.Warnings[0].Line)
