@@ -94,7 +94,7 @@ func TestLoadFollowsSymlinksInsideThePack(t *testing.T) {
 	require.NoError(t, os.Symlink(dir, link))
 
 	for _, d := range []string{dir, link} {
-		p, err := LoadDir(context.Background(), d, testNow)
+		p, err := LoadDir(d, testNow)
 		require.NoError(t, err)
 		require.Equal(t, "echo shared\n", string(p.Actions[0].EntryContent))
 	}

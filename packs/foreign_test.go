@@ -92,7 +92,7 @@ func TestValidateDirWarnings(t *testing.T) {
 	require.Equal(t, []string{filepath.Join(dir, "rules", "r.yaml") + ":2:1: not checked: pack other is not loaded; trigger other.t must be registered before this pack"},
 		problemStrings(warns))
 
-	p, err = LoadDir(context.Background(), dir, time.Now())
+	p, err = LoadDir(dir, time.Now())
 	require.NoError(t, err, "a warning does not make a pack invalid")
 	require.NotNil(t, p)
 

@@ -29,11 +29,19 @@ func Load(fsys fs.FS, dir string, now time.Time) (*attune.Pack, error) {
 	return p, err
 }
 
-// LoadDir reads the pack in the directory dir on disk, like [Load] with os.DirFS(dir). File names
-// in problems start with dir as given, e.g. "mypack/rules/x.yaml:7", so a user can open them from
-// where they ran the command.
-func LoadDir(ctx context.Context, dir string, now time.Time) (*attune.Pack, error) {
-	p, _, err := ValidateDir(ctx, dir, now)
+// LoadDir reads the pack in the directory dir on disk, like [Load] with os.DirFS(dir), reading
+// only regular files that are inside dir once symlinks are followed. File names in problems
+// start with dir as given, e.g. "mypack/rules/x.yaml:7", so a user can open them from where they
+// ran the command.
+func LoadDir(dir string, now time.Time) (*attune.Pack, error) {
+	p, _, err := loadDir(nil, dir, now)
+	return p, err
+}
+
+// LoadDirContext is [LoadDir] that stops between files once ctx is done, returning ctx's error:
+// for commands a user may interrupt.
+func LoadDirContext(ctx context.Context, dir string, now time.Time) (*attune.Pack, error) {
+	p, _, err := loadDir(ctx, dir, now)
 	return p, err
 }
 
@@ -42,6 +50,11 @@ func LoadDir(ctx context.Context, dir string, now time.Time) (*attune.Pack, erro
 // x is not loaded"). Warnings never make a pack invalid; they are returned with the pack or with
 // its [Errors]. Loading stops between files once ctx is done, returning ctx's error.
 func ValidateDir(ctx context.Context, dir string, now time.Time) (*attune.Pack, []Problem, error) {
+	return loadDir(ctx, dir, now)
+}
+
+// loadDir is ValidateDir; a nil ctx is never done.
+func loadDir(ctx context.Context, dir string, now time.Time) (*attune.Pack, []Problem, error) {
 	if _, err := os.Stat(dir); err != nil {
 		return nil, nil, fmt.Errorf("load pack %s: %w", dir, err)
 	}

@@ -1,7 +1,6 @@
 package packs
 
 import (
-	"context"
 	"fmt"
 	"io/fs"
 	"strings"
@@ -33,7 +32,7 @@ func float(f float64) *float64 { return &f }
 func TestLoadGoodPack(t *testing.T) {
 	t.Parallel()
 
-	pack, err := LoadDir(context.Background(), "testdata/good", testNow)
+	pack, err := LoadDir("testdata/good", testNow)
 	require.NoError(t, err)
 
 	require.Equal(t, "good", pack.Ref)
@@ -135,7 +134,7 @@ func TestLoadGoodPack(t *testing.T) {
 func TestLoadBrokenPackReportsEveryProblem(t *testing.T) {
 	t.Parallel()
 
-	_, err := LoadDir(context.Background(), "testdata/broken", testNow)
+	_, err := LoadDir("testdata/broken", testNow)
 	var errs Errors
 	require.ErrorAs(t, err, &errs)
 

@@ -1,7 +1,6 @@
 package packs
 
 import (
-	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -55,7 +54,7 @@ func TestFileNames(t *testing.T) {
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "mypack", "rules"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "mypack", "pack.yaml"), []byte("ref: mypack\nversion: 1.0.0\n"), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "mypack", "rules", "x.yaml"), []byte("ref: x\ntrigger_ref: other.t\naction_ref: nope\n"), 0o644))
-	_, err = LoadDir(context.Background(), filepath.Join(dir, "mypack"), testNow)
+	_, err = LoadDir(filepath.Join(dir, "mypack"), testNow)
 	want := filepath.Join(dir, "mypack", "rules", "x.yaml") + `:3:1: action "mypack.nope" is not defined in this pack: no actions/*.yaml has ref: nope`
 	require.EqualError(t, err, want)
 }
@@ -63,7 +62,7 @@ func TestFileNames(t *testing.T) {
 func TestLoadMissingDirectory(t *testing.T) {
 	t.Parallel()
 
-	_, err := LoadDir(context.Background(), filepath.Join(t.TempDir(), "nosuch"), testNow)
+	_, err := LoadDir(filepath.Join(t.TempDir(), "nosuch"), testNow)
 	require.ErrorIs(t, err, os.ErrNotExist)
 	var errs Errors
 	require.False(t, errors.As(err, &errs), "a missing directory is not a pack problem")

@@ -202,7 +202,7 @@ func (a *app) registerBuiltins(ctx context.Context) error {
 		all = append(all, demo)
 	}
 	for _, dir := range a.cfg.Packs.Dirs {
-		p, err := packs.LoadDir(ctx, dir, time.Now())
+		p, err := packs.LoadDirContext(ctx, dir, time.Now())
 		if err != nil {
 			return fmt.Errorf("pack %s:\n%w", dir, err)
 		}

@@ -30,7 +30,7 @@ and nothing changes. The pack's config defaults are overridden by packs.config.<
 attune configuration.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := packs.LoadDir(cmd.Context(), args[0], time.Now())
+			p, err := packs.LoadDirContext(cmd.Context(), args[0], time.Now())
 			if errors.Is(err, context.Canceled) {
 				return exitError{code: 130, msg: "interrupted; nothing was registered"}
 			}
@@ -86,7 +86,9 @@ func (c *cli) packValidateCmd() *cobra.Command {
 		Short: "Check the pack in DIR without a database",
 		Long: `Check the pack in DIR without touching a database, and list every problem at once, each
 as file:line:col: message, in file order: YAML syntax, the shape of every file (values of
-the wrong type, parameter schemas, formats, runner types), refs from rules to triggers and actions that do not exist (in this pack or
+the wrong type, unknown keys, parameter schemas, formats, runner types), files that are not
+regular files inside the pack or are too large, nesting, aliases and names over their limits
+(see docs/packs.md "Keys, files and limits"), refs from rules to triggers and actions that do not exist (in this pack or
 in the core pack built into attune), criteria that do not compile (unknown operators, bad
 expressions, bad regular expressions), templates that do not compile, timer parameters, rules'
 literal action parameters, and entry points that are missing.
