@@ -110,15 +110,16 @@ func (c *limitCheck) walk(n ast.Node, level int) size {
 		return s
 	case *ast.AnchorNode:
 		s := c.walk(n.Value, level)
-		c.anchors[n.Name.GetToken().Value] = s
+		c.anchors[tokenValue(n.Name)] = s
 		return s
 	case *ast.AliasNode:
-		s := c.anchors[n.Value.GetToken().Value]
+		name := tokenValue(n.Value)
+		s := c.anchors[name]
 		c.aliasValues += s.values
 		c.aliasText += s.text
 		switch {
 		case c.aliasValues > maxAliasValues || c.aliasText > maxAliasText:
-			c.fail(n, fmt.Sprintf("alias *%s expands the file beyond %d values; %s", n.Value.GetToken().Value, maxAliasValues, aliasMsg))
+			c.fail(n, fmt.Sprintf("alias *%s expands the file too far; %s", clip(name), aliasMsg))
 		case s.height > 0 && level+s.height-1 > MaxYAMLDepth:
 			c.fail(n, depthMsg)
 		}
@@ -152,4 +153,12 @@ func (c *limitCheck) collection(n ast.Node, level int) size {
 // add is s with a child of s added.
 func (s size) add(child size) size {
 	return size{values: s.values + child.values, text: s.text + child.text, height: max(s.height, child.height+1)}
+}
+
+// tokenValue is the text of n's token, "" when there is none.
+func tokenValue(n ast.Node) string {
+	if n == nil || n.GetToken() == nil {
+		return ""
+	}
+	return n.GetToken().Value
 }

@@ -33,9 +33,18 @@ func TestLoadRefusesAliasBomb(t *testing.T) {
 
 	runtime.ReadMemStats(&after)
 	require.Equal(t, []string{
-		"rules/r.yaml:6:8: alias *d expands the file beyond 10000 values; aliases may add at most 10000 values and 1 MiB of text to a pack file",
+		"rules/r.yaml:6:8: alias *d expands the file too far; aliases may add at most 10000 values and 1 MiB of text to a pack file",
 	}, errs)
 	require.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(256<<20), "memory allocated while loading")
+}
+
+// Aliases of a long string are counted by its length.
+func TestLoadRefusesAliasesOfLongText(t *testing.T) {
+	t.Parallel()
+	file := "ref: r\nx: &s " + strings.Repeat("a", 600_000) + "\ny: [*s, *s]\n"
+	require.Equal(t, []string{
+		"rules/r.yaml:3:9: alias *s expands the file too far; aliases may add at most 10000 values and 1 MiB of text to a pack file",
+	}, problemLines(t, packFS(map[string]string{"rules/r.yaml": file}), "."))
 }
 
 // A few aliases, as used to share a parameter spec, are fine.
