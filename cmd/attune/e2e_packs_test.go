@@ -13,7 +13,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -124,6 +126,33 @@ func TestPackValidateValidPack(t *testing.T) {
 	_, errOut, code = attuneIn(t, dir, env, "pack", "validate", "missing")
 	require.Equal(t, 2, code)
 	require.Contains(t, errOut, "load pack missing: stat missing: no such file or directory")
+}
+
+// A pack whose entry point is a symlink to /dev/zero, or a named pipe, is refused at once by
+// attune pack validate: it used to run out of memory on the first and hang on the second.
+func TestPackValidateRefusesSpecialFiles(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, filepath.Join(dir, "odd"), map[string]string{
+		"pack.yaml":      "ref: odd\nversion: 0.1.0\n",
+		"actions/z.yaml": "ref: z\nentry_point: z.sh\n",
+		"actions/f.yaml": "ref: f\nentry_point: f.sh\n",
+	})
+	require.NoError(t, os.Symlink("/dev/zero", filepath.Join(dir, "odd", "actions", "z.sh")))
+	require.NoError(t, syscall.Mkfifo(filepath.Join(dir, "odd", "actions", "f.sh"), 0o644))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // a hang fails, not a slow run
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, "pack", "validate", "odd")
+	cmd.Dir, cmd.Env = dir, append(os.Environ(), "ATTUNE_CONFIG=")
+
+	out, err := cmd.Output()
+
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee, "%s", out)
+	require.Equal(t, 2, ee.ExitCode(), "%s%s", out, ee.Stderr)
+	require.Equal(t, filepath.Join("odd", "actions", "f.yaml")+`:2:1: entry_point "f.sh": `+filepath.Join("odd", "actions", "f.sh")+
+		" is a named pipe, not a regular file; a pack holds only regular files and directories\n"+
+		filepath.Join("odd", "actions", "z.yaml")+`:2:1: entry_point "z.sh": `+filepath.Join("odd", "actions", "z.sh")+
+		" leads to /dev/zero, outside the pack directory; a pack reads only its own files: copy the file into the pack\n", string(out))
 }
 
 // An 8,000-character action name is a validation error at its file:line:col, quoted clipped,
