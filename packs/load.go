@@ -70,7 +70,7 @@ func loadDir(ctx context.Context, dir string, now time.Time) (*attune.Pack, []Pr
 
 // loader holds the state of one load.
 type loader struct {
-	ctx      context.Context // nil for a pack that is not on disk
+	ctx      context.Context // nil: never done
 	fsys     fs.FS
 	dir      string
 	root     string // the pack directory on disk, or "" for a pack in fsys only
