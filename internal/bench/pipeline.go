@@ -106,15 +106,9 @@ func drainEvents(ctx context.Context, cl *cluster, start StartFunc, dbname, trig
 	}
 	cpu1 := sampleCPU(cl.postmaster)
 	res.CPU = cpu0.to(cpu1)
-	var lastExec, lastJob time.Time
-	var inserted int
-	if err := obs.scan(ctx, `SELECT max(pg_xact_commit_timestamp(xmin)), count(*) FILTER (WHERE status <> 'completed'), count(*)
-		FROM attune.execution`, nil, &lastExec, &res.NotOK, &res.Executed); err != nil {
-		return res, fmt.Errorf("read drain times: %w", err)
-	}
-	if err := obs.scan(ctx, `SELECT count(*), max(pg_xact_commit_timestamp(xmin)), count(*) FILTER (WHERE pg_xact_commit_timestamp(xmin) > $2)
-		FROM river_job WHERE id > $1`, []any{jobs0, lastExec}, &inserted, &lastJob, &res.JobsAfter); err != nil {
-		return res, fmt.Errorf("read the run's River jobs: %w", err)
+	inserted, err := res.read(ctx, obs, t0, jobs0)
+	if err != nil {
+		return res, err
 	}
 	own := obs.queries - own0
 	// Every backend reports its commits when it exits at the latest: close them all, then read.
@@ -127,20 +121,33 @@ func drainEvents(ctx context.Context, cl *cluster, start StartFunc, dbname, trig
 	if err != nil {
 		return res, err
 	}
-	res.ExecElapsed = lastExec.Sub(t0)
-	res.Drain = max(lastJob.Sub(lastExec), 0)
-	res.Elapsed = res.ExecElapsed + res.Drain
-	res.PerS = Rate(res.Executed, res.Elapsed)
 	res.Cost = execCost{
 		CPU:        cpuPer(cpu0, cpu1, res.Executed),
 		Statements: perExec(c0.statements, c1.statements, own, res.Executed),
 		Commits:    perExec(c0.commits, c1.commits, own, res.Executed),
-		RiverJobs:  perExec(0, int64(inserted), 0, res.Executed),
-	}
-	if !cl.statements {
-		res.Cost.Statements = 0
+		RiverJobs:  perExec(0, inserted, 0, res.Executed),
 	}
 	return res, nil
+}
+
+// read fills in the run's times and outcomes from the rows, for a run started at t0 whose River
+// jobs are those after id jobs0, and returns how many River jobs it inserted.
+func (t *throughput) read(ctx context.Context, o *observer, t0 time.Time, jobs0 int64) (int64, error) {
+	var lastExec, lastJob time.Time
+	if err := o.scan(ctx, `SELECT max(pg_xact_commit_timestamp(xmin)), count(*) FILTER (WHERE status <> 'completed'), count(*)
+		FROM attune.execution`, nil, &lastExec, &t.NotOK, &t.Executed); err != nil {
+		return 0, fmt.Errorf("read drain times: %w", err)
+	}
+	var inserted int64
+	if err := o.scan(ctx, `SELECT count(*), max(pg_xact_commit_timestamp(xmin)), count(*) FILTER (WHERE pg_xact_commit_timestamp(xmin) > $2)
+		FROM river_job WHERE id > $1`, []any{jobs0, lastExec}, &inserted, &lastJob, &t.JobsAfter); err != nil {
+		return 0, fmt.Errorf("read the run's River jobs: %w", err)
+	}
+	t.ExecElapsed = lastExec.Sub(t0)
+	t.Drain = max(lastJob.Sub(lastExec), 0)
+	t.Elapsed = t.ExecElapsed + t.Drain
+	t.PerS = Rate(t.Executed, t.Elapsed)
+	return inserted, nil
 }
 
 // waitDrained waits until n executions are terminal and every River job after id from has
