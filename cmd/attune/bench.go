@@ -22,9 +22,11 @@ func (c *cli) benchCmd() *cobra.Command {
 		Long: `Measure attune side by side with what it is built on, in one run on a throwaway embedded
 PostgreSQL cluster (never ./.attune): raw River draining no-op jobs (B1), /bin/sh -c true per
 second (B2) and single-row insert transactions (B3); then attune's pipeline throughput (noop and
-shell), latency at a steady 100 events/s, the precision of 50 one-second timers, throughput with
-1, 2 and 4 worker replica processes, and a worker's peak RSS. Prints one table; --json writes the
-same figures under stable keys. Takes under 5 minutes; --quick under one.`,
+shell; until every job the run inserted has finished) with what one execution costs (CPU ms of
+attune and of PostgreSQL, statements, commits, River jobs), latency at a steady 100 events/s, the
+precision of 50 one-second timers, throughput and CPU per execution with 1, 2 and 4 worker
+replica processes, and a worker's peak RSS. Prints one table; --json writes the same figures
+under stable keys. Takes about 5 minutes; --quick about one.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cpuProfile != "" {
@@ -42,7 +44,7 @@ same figures under stable keys. Takes under 5 minutes; --quick under one.`,
 	f.StringVar(&jsonFile, "json", "", "also write the figures as JSON to this file")
 	f.IntVar(&cfg.Events, "events", 0, "events per throughput run and backlog size (default 20000, quick 2000)")
 	f.IntVar(&cfg.ShellEvents, "shell-events", 0, "events of the shell throughput run (default: a quarter of --events)")
-	f.BoolVar(&cfg.Statements, "statements", false, "load pg_stat_statements and print each phase's top statements")
+	f.BoolVar(&cfg.Statements, "statements", false, "print each phase's top statements from pg_stat_statements (an error if the server lacks it)")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of this process (the in-process replicas) for go tool pprof")
 	f.StringSliceVar(&cfg.Only, "only", nil, "run only these phases: "+strings.Join(bench.Phases, ", "))
 	return cmd

@@ -11,18 +11,21 @@ import (
 
 // attune bench end to end, cut down to seconds: its own throwaway cluster, the template database,
 // an in-process replica draining events, worker replica processes on a paused backlog, and the
-// JSON under its stable keys. It asserts that every phase ran and reported, never how fast.
+// JSON under its stable keys. It asserts that every phase ran and reported, never how fast: the
+// cost of an execution (CPU, statements, commits, River jobs) is produced, whatever it is.
 func TestBenchSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a PostgreSQL cluster and worker processes")
 	}
 	in := newInstance(t)
 	file := filepath.Join(in.dir, "bench.json")
-	out, errOut, code := in.attune("bench", "--quick", "--only", "b1,noop_throughput,scaleout", "--events", "300", "--json", file)
+	out, errOut, code := in.attune("bench", "--quick", "--only", "b1,noop_throughput,shell_throughput,scaleout", "--events", "300", "--json", file)
 	require.Equal(t, 0, code, "attune bench: %s\n%s", out, errOut)
 	require.Contains(t, out, "METRIC")
 	require.Regexp(t, `noop pipeline exec/s +[0-9,]+ +B1 `, out)
-	require.Regexp(t, `shell pipeline exec/s +not run`, out)
+	require.Regexp(t, `shell pipeline exec/s +[0-9,]+ +B2 `, out)
+	require.Regexp(t, `noop River jobs per exec +[0-9.]+ `, out)
+	require.Regexp(t, `timer lateness .* +not run`, out)
 
 	b, err := os.ReadFile(file)
 	require.NoError(t, err)
@@ -39,6 +42,29 @@ func TestBenchSmoke(t *testing.T) {
 		require.Positive(t, rep.ScaleOut[n], "scale-out with %s worker processes", n)
 	}
 	require.Positive(t, rep.RSS)
+
+	var costs map[string]any
+	require.NoError(t, json.Unmarshal(b, &costs))
+	positive := func(key string, v any) {
+		t.Helper()
+		f, ok := v.(float64)
+		require.True(t, ok, "%s is %v (%T), want a number", key, v, v)
+		require.Positive(t, f, key)
+	}
+	for _, kind := range []string{"noop", "shell"} {
+		cpu, ok := costs[kind+"_cpu_ms_per_exec"].(map[string]any)
+		require.True(t, ok, "%s_cpu_ms_per_exec is %v", kind, costs[kind+"_cpu_ms_per_exec"])
+		positive(kind+"_cpu_ms_per_exec.attune", cpu["attune"])
+		positive(kind+"_cpu_ms_per_exec.postgres", cpu["postgres"])
+		for _, k := range []string{"_statements_per_exec", "_commits_per_exec", "_river_jobs_per_exec"} {
+			positive(kind+k, costs[kind+k])
+		}
+	}
+	scaleCPU, ok := costs["scaleout_cpu_ms_per_exec"].(map[string]any)
+	require.True(t, ok, "scaleout_cpu_ms_per_exec is %v", costs["scaleout_cpu_ms_per_exec"])
+	for _, n := range []string{"1", "2", "4"} {
+		positive("scaleout_cpu_ms_per_exec."+n, scaleCPU[n])
+	}
 
 	// The bench ran on its own throwaway cluster: nothing under the working directory.
 	_, statErr := os.Stat(filepath.Join(in.dir, ".attune"))

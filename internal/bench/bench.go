@@ -28,8 +28,10 @@ type Config struct {
 	Start StartFunc
 	// Binary is the attune binary, run as `attune start --roles workers` for the scale-out.
 	Binary string
-	// Statements loads pg_stat_statements and prints each phase's top statements to Progress,
-	// with their calls per execution: the round trips behind the figures.
+	// Statements prints each phase's top statements from pg_stat_statements to Progress, with
+	// their calls per execution: the round trips behind the figures. The bench loads
+	// pg_stat_statements whenever the server has it (the statement counts come from it); with
+	// Statements set, a server without it is an error.
 	Statements bool
 	// Only, when not empty, runs just the named phases (see Phases), for tuning one figure.
 	Only []string
@@ -137,7 +139,7 @@ func (b *runner) prepare(ctx context.Context) error {
 	}
 	b.r.Details.PGVersion = "PostgreSQL " + b.r.Details.PGVersion
 	if b.cfg.Statements {
-		if err := b.cl.exec(ctx, "postgres", "CREATE EXTENSION IF NOT EXISTS pg_stat_statements",
+		if err := b.cl.exec(ctx, "postgres",
 			"ALTER SYSTEM SET pg_stat_statements.track_planning = on", "SELECT pg_reload_conf()"); err != nil {
 			return err
 		}
@@ -152,15 +154,19 @@ func (b *runner) say(format string, args ...any) {
 	}
 }
 
-// onCopy runs fn on a fresh copy (named name) of database from, then drops the copy. With
-// Config.Statements it prints the top statements fn caused.
+// phaseDB is the name of the database that onCopy makes for phase name.
+func phaseDB(name string) string { return "bench_" + name }
+
+// onCopy runs fn on a fresh copy (named phaseDB(name)) of database from, then drops the copy.
+// pg_stat_statements starts empty for each phase; with Config.Statements the top statements fn
+// caused are printed.
 func (b *runner) onCopy(ctx context.Context, name, from string, fn func(url string) error) error {
-	dbname := "bench_" + name
+	dbname := phaseDB(name)
 	url, err := b.cl.newDatabase(ctx, dbname, from)
 	if err != nil {
 		return err
 	}
-	if b.cfg.Statements {
+	if b.cl.statements {
 		if err := b.cl.exec(ctx, "postgres", "SELECT pg_stat_statements_reset()"); err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -27,11 +28,16 @@ type cluster struct {
 	h     *embedded.Handle
 	admin string // URL of the maintenance database "postgres"
 	log   *slog.Logger
+	// postmaster is the server's pid, whose process tree is the PostgreSQL CPU the bench counts.
+	postmaster int
+	// statements says pg_stat_statements is loaded: the statement counts need it.
+	statements bool
 }
 
 // startCluster initialises and starts the throwaway cluster with track_commit_timestamp on (the
-// bench reads commit times from the rows) and, when statements is set, pg_stat_statements
-// loaded. Both need a restart, so the cluster is started, configured and started again.
+// bench reads commit times from the rows) and pg_stat_statements loaded when the server has it
+// (the statement counts come from it; when statements is set, it must). Both need a restart, so
+// the cluster is started, configured and started again.
 func startCluster(ctx context.Context, log *slog.Logger, statements bool) (*cluster, error) {
 	dir, err := os.MkdirTemp("", "attune-bench-")
 	if err != nil {
@@ -50,16 +56,15 @@ func startCluster(ctx context.Context, log *slog.Logger, statements bool) (*clus
 	}
 	c.admin = withDatabase(c.h.URL(), "postgres")
 	settings := []string{"ALTER SYSTEM SET track_commit_timestamp = on"}
-	if statements {
-		ok, err := c.available(ctx, "pg_stat_statements")
-		if err != nil {
-			c.close()
-			return nil, err
-		}
-		if !ok {
-			c.close()
-			return nil, errors.New("--statements needs the pg_stat_statements extension, which this PostgreSQL lacks: install its contrib package (postgresql-contrib on older Debian releases) or leave out --statements")
-		}
+	if c.statements, err = c.available(ctx, "pg_stat_statements"); err != nil {
+		c.close()
+		return nil, err
+	}
+	if statements && !c.statements {
+		c.close()
+		return nil, errors.New("--statements needs the pg_stat_statements extension, which this PostgreSQL lacks: install its contrib package (postgresql-contrib on older Debian releases) or leave out --statements")
+	}
+	if c.statements {
 		settings = append(settings, "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
 	}
 	if err := c.exec(ctx, "postgres", settings...); err != nil {
@@ -82,7 +87,32 @@ func startCluster(ctx context.Context, log *slog.Logger, statements bool) (*clus
 		c.close()
 		return nil, fmt.Errorf("track_commit_timestamp is %q after the restart (%v): see %s", on, err, filepath.Join(opts.DataDir, "pg.log"))
 	}
+	if c.statements {
+		if err := c.exec(ctx, "postgres", "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"); err != nil {
+			c.close()
+			return nil, err
+		}
+	}
+	if c.postmaster, err = postmasterPID(filepath.Join(opts.DataDir, "pg")); err != nil {
+		c.close()
+		return nil, err
+	}
 	return c, nil
+}
+
+// postmasterPID reads the server's pid from line 1 of pgDir/postmaster.pid.
+func postmasterPID(pgDir string) (int, error) {
+	path := filepath.Join(pgDir, "postmaster.pid")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, fmt.Errorf("bench cluster pid: %w", err)
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	pid, err := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil {
+		return 0, fmt.Errorf("bench cluster pid on line 1 of %s: %w", path, err)
+	}
+	return pid, nil
 }
 
 // available reports whether an extension can be installed.

@@ -80,13 +80,13 @@ func (b *runner) spawnFloor(ctx context.Context) error {
 // noopThroughput is figure 1 with core.noop.
 func (b *runner) noopThroughput(ctx context.Context) error {
 	return b.onCopy(ctx, "noop_throughput", templateDB, func(url string) error {
-		t, err := drainEvents(ctx, b.cfg.Start, url, triggerNoop, b.plan.events)
+		t, err := drainEvents(ctx, b.cl, b.cfg.Start, phaseDB("noop_throughput"), triggerNoop, b.plan.events)
 		if err != nil {
 			return err
 		}
 		b.r.Details.Noop, b.r.NoopExecPerS = t, round(t.PerS, 0)
-		b.say("noop pipeline: %d events to terminal executions at %s/s; %s; %.2f CPU ms per execution",
-			b.plan.events, num(t.PerS), t.CPU, t.CPUms)
+		b.r.NoopCPUms, b.r.NoopStatements, b.r.NoopCommits, b.r.NoopRiverJobs = t.Cost.CPU, t.Cost.Statements, t.Cost.Commits, t.Cost.RiverJobs
+		b.say("noop pipeline: %s", t)
 		return nil
 	})
 }
@@ -94,13 +94,13 @@ func (b *runner) noopThroughput(ctx context.Context) error {
 // shellThroughput is figure 1 with core.echo.
 func (b *runner) shellThroughput(ctx context.Context) error {
 	return b.onCopy(ctx, "shell_throughput", templateDB, func(url string) error {
-		t, err := drainEvents(ctx, b.cfg.Start, url, triggerShell, b.plan.shellEvents)
+		t, err := drainEvents(ctx, b.cl, b.cfg.Start, phaseDB("shell_throughput"), triggerShell, b.plan.shellEvents)
 		if err != nil {
 			return err
 		}
 		b.r.Details.Shell, b.r.ShellExecPerS = t, round(t.PerS, 0)
-		b.say("shell pipeline: %d events to terminal executions at %s/s; %s; %.2f CPU ms per execution",
-			b.plan.shellEvents, num(t.PerS), t.CPU, t.CPUms)
+		b.r.ShellCPUms, b.r.ShellStatements, b.r.ShellCommits, b.r.ShellRiverJobs = t.Cost.CPU, t.Cost.Statements, t.Cost.Commits, t.Cost.RiverJobs
+		b.say("shell pipeline: %s", t)
 		return nil
 	})
 }
@@ -108,7 +108,7 @@ func (b *runner) shellThroughput(ctx context.Context) error {
 // noopLatency is figure 2 with core.noop.
 func (b *runner) noopLatency(ctx context.Context) error {
 	return b.onCopy(ctx, "noop_latency", templateDB, func(url string) error {
-		l, err := steadyLatency(ctx, b.cfg.Start, url, triggerNoop, b.plan.latencyRate, b.plan.latency)
+		l, err := steadyLatency(ctx, b.cfg.Start, b.cl.postmaster, url, triggerNoop, b.plan.latencyRate, b.plan.latency)
 		if err != nil {
 			return err
 		}
@@ -122,7 +122,7 @@ func (b *runner) noopLatency(ctx context.Context) error {
 // shellLatency is figure 2 with core.echo.
 func (b *runner) shellLatency(ctx context.Context) error {
 	return b.onCopy(ctx, "shell_latency", templateDB, func(url string) error {
-		l, err := steadyLatency(ctx, b.cfg.Start, url, triggerShell, b.plan.latencyRate, b.plan.latency)
+		l, err := steadyLatency(ctx, b.cfg.Start, b.cl.postmaster, url, triggerShell, b.plan.latencyRate, b.plan.latency)
 		if err != nil {
 			return err
 		}
@@ -159,20 +159,21 @@ func (b *runner) scaleOut(ctx context.Context) error {
 		return err
 	}
 	b.say("backlog of %d scheduled noop executions built", b.plan.events)
-	b.r.ScaleoutNoopExecPerS = map[string]float64{}
+	b.r.ScaleoutNoopExecPerS, b.r.ScaleoutCPUms = map[string]float64{}, map[string]float64{}
 	for _, n := range b.plan.replicas {
 		err := b.onCopy(ctx, "scaleout_"+strconv.Itoa(n), backlogDB, func(url string) error {
-			s, err := scaleOut(ctx, b.cfg.Start, b.cfg.Binary, url, n, b.plan.events, b.plan.scaleWindow, n == 1)
+			s, err := scaleOut(ctx, b.cfg.Start, b.cl.postmaster, b.cfg.Binary, url, n, b.plan.events, b.plan.scaleWindow, n == 1)
 			if err != nil {
 				return err
 			}
 			b.r.Details.Scale = append(b.r.Details.Scale, s)
 			b.r.ScaleoutNoopExecPerS[strconv.Itoa(n)] = round(s.PerS, 0)
+			b.r.ScaleoutCPUms[strconv.Itoa(n)] = round(s.Cost.Total(), 3)
 			if n == 1 && len(s.PeakRSS) == 1 {
 				b.r.WorkerPeakRSSMB = round(s.PeakRSS[0], 1)
 			}
-			b.say("scale-out, %d worker processes: %s executions/s over %s; peak RSS %s MB after %d executions; %s; %.2f CPU ms per execution",
-				n, num(s.PerS), s.Window, mbList(s.PeakRSS), s.Drained, s.CPU, s.CPUms)
+			b.say("scale-out, %d worker processes: %s executions/s over %s; peak RSS %s MB after %d executions; %s; CPU ms per execution %s",
+				n, num(s.PerS), s.Window, mbList(s.PeakRSS), s.Drained, s.CPU, s.Cost)
 			return nil
 		})
 		if err != nil {

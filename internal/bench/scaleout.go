@@ -122,7 +122,7 @@ type scaleResult struct {
 	PeakRSS  []float64 // MB, per worker process (VmHWM)
 	RSSErr   error     // why PeakRSS is missing (no /proc)
 	CPU      cpuUse
-	CPUms    float64 // CPU ms of postgres, this process and the workers per execution
+	Cost     CPUCost // per execution: postgres, and this process (the rules role) with the workers
 	Drained  int     // executions the run waited for: the whole backlog, or those of the window
 }
 
@@ -131,7 +131,7 @@ type scaleResult struct {
 // clock starts when every replica is up and the noop queue is resumed; the rate counts the
 // executions that reach a terminal status within window. With drain set the run goes on until
 // the whole backlog is done (the memory figure needs that); otherwise it stops after the window.
-func scaleOut(ctx context.Context, start StartFunc, binary, url string, replicas, n int, window time.Duration, drain bool) (scaleResult, error) {
+func scaleOut(ctx context.Context, start StartFunc, postmaster int, binary, url string, replicas, n int, window time.Duration, drain bool) (scaleResult, error) {
 	res := scaleResult{Replicas: replicas, Window: window}
 	r, err := start(ctx, url, []string{"rules"})
 	if err != nil {
@@ -171,7 +171,7 @@ func scaleOut(ctx context.Context, start StartFunc, binary, url string, replicas
 	for i, p := range procs {
 		pids[i] = p.cmd.Process.Pid
 	}
-	cpu0 := sampleCPU(pids...)
+	cpu0 := sampleCPU(postmaster, pids...)
 	t0 := cpu0.at
 	if err := r.River.QueueResume(ctx, noopQueue, nil); err != nil {
 		return res, fmt.Errorf("resume queue %s: %w", noopQueue, err)
@@ -181,7 +181,7 @@ func scaleOut(ctx context.Context, start StartFunc, binary, url string, replicas
 		return res, ctx.Err()
 	case <-time.After(window):
 	}
-	cpu1 := sampleCPU(pids...)
+	cpu1 := sampleCPU(postmaster, pids...)
 	var inWindow int
 	if err := r.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM attune.execution
 		WHERE finished_at IS NOT NULL AND pg_xact_commit_timestamp(xmin) <= $1`, t0.Add(window)).Scan(&inWindow); err != nil {
@@ -189,7 +189,7 @@ func scaleOut(ctx context.Context, start StartFunc, binary, url string, replicas
 	}
 	res.PerS = Rate(inWindow, window)
 	res.CPU = cpu0.to(cpu1)
-	res.CPUms = res.CPU.msPer(inWindow, cpu1.at.Sub(t0))
+	res.Cost = cpuPer(cpu0, cpu1, inWindow)
 	res.Drained = inWindow
 	if drain {
 		if err := waitTerminal(ctx, r.DB, n, drainTimeout(n)); err != nil {

@@ -93,7 +93,8 @@ func TestPlan(t *testing.T) {
 // The JSON keys are a contract: runs are compared over time by them.
 func TestReportJSONKeys(t *testing.T) {
 	t.Parallel()
-	r := &Report{ScaleoutNoopExecPerS: map[string]float64{"1": 1, "2": 2, "4": 3}}
+	r := &Report{ScaleoutNoopExecPerS: map[string]float64{"1": 1, "2": 2, "4": 3},
+		ScaleoutCPUms: map[string]float64{"1": 4, "2": 5, "4": 6}, ShellCPUms: CPUCost{Attune: 1, Postgres: 2, Actions: 3}}
 	var buf bytes.Buffer
 	require.NoError(t, r.WriteJSON(&buf))
 	var m map[string]json.RawMessage
@@ -108,6 +109,9 @@ func TestReportJSONKeys(t *testing.T) {
 		"noop_latency_ms", "shell_latency_ms", "noop_start_latency_ms",
 		"timer_lateness_ms", "timer_missed", "timer_duplicates",
 		"scaleout_noop_exec_per_s", "worker_peak_rss_mb",
+		"noop_cpu_ms_per_exec", "noop_statements_per_exec", "noop_commits_per_exec", "noop_river_jobs_per_exec",
+		"shell_cpu_ms_per_exec", "shell_statements_per_exec", "shell_commits_per_exec", "shell_river_jobs_per_exec",
+		"scaleout_cpu_ms_per_exec",
 	}, keys)
 	objectKeys := func(key string) []string {
 		var o map[string]any
@@ -123,6 +127,9 @@ func TestReportJSONKeys(t *testing.T) {
 	}
 	require.ElementsMatch(t, []string{"p50", "p99", "max"}, objectKeys("timer_lateness_ms"))
 	require.ElementsMatch(t, []string{"1", "2", "4"}, objectKeys("scaleout_noop_exec_per_s"))
+	require.ElementsMatch(t, []string{"1", "2", "4"}, objectKeys("scaleout_cpu_ms_per_exec"))
+	require.ElementsMatch(t, []string{"attune", "postgres"}, objectKeys("noop_cpu_ms_per_exec"), "no action processes, no key")
+	require.ElementsMatch(t, []string{"attune", "postgres", "actions"}, objectKeys("shell_cpu_ms_per_exec"))
 }
 
 func TestTableMarksPhasesNotRun(t *testing.T) {
