@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -126,4 +127,46 @@ func TestEventWhosePreviousAttemptDiedIsNotRetried(t *testing.T) {
 	require.NoError(t, e.DB.Pool.QueryRow(ctx, `SELECT processing_error FROM attune.event WHERE id = $1`, ev.ID).Scan(&reason))
 	require.Contains(t, reason, "a previous attempt died while processing this event")
 	require.Contains(t, reason, "not retried")
+}
+
+// deepJSON is a JSON text of objects nested depth levels deep.
+func deepJSON(depth int) string {
+	return strings.Repeat(`{"a":`, depth) + "1" + strings.Repeat("}", depth)
+}
+
+// Payloads and parameters deeper than attune.MaxNestingDepth are refused at every entry point
+// of the pipeline: an emitted event, a run by hand, and a rule's rendered action parameters
+// (which fail the enforcement, naming action_params).
+func TestNestingDepthRefusedAtEveryEntryPoint(t *testing.T) {
+	t.Parallel()
+	e := attunetest.New(t, attunetest.Options{NoStart: true})
+	ctx := context.Background()
+	registerBombPack(t, e, map[string]string{
+		"deep": "ref: deep\ntrigger_ref: alert\naction_ref: show\n" +
+			"action_params: {text: \"{{ fromJSON(event.payload.doc) }}\"}\n",
+	})
+	var deep map[string]any
+	require.NoError(t, json.Unmarshal([]byte(deepJSON(100)), &deep))
+
+	_, err := e.P.EmitEvent(ctx, db.NewEvent{TriggerRef: "bomb.alert", Payload: deep})
+	require.ErrorIs(t, err, attune.ErrInvalid)
+	require.ErrorContains(t, err, "payload: nested more than 64 levels deep (at payload.a.a")
+	_, err = e.P.EmitEvent(ctx, db.NewEvent{TriggerRef: "bomb.alert", Payload: map[string]any{"s": strings.Repeat("x", attune.MaxPayloadBytes)}})
+	require.ErrorContains(t, err, "over the limit of 1048576 (1 MiB)")
+	var events int
+	require.NoError(t, e.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM attune.event`).Scan(&events))
+	require.Zero(t, events, "nothing stored")
+
+	_, err = e.P.Run(ctx, "bomb.show", map[string]any{"text": deep}, 0)
+	require.ErrorIs(t, err, attune.ErrInvalid)
+	require.ErrorContains(t, err, "parameters: nested more than 64 levels deep (at parameters.text.a.a")
+
+	ev, err := e.DB.Read().EventInsert(ctx, db.NewEvent{TriggerRef: "bomb.alert", Payload: map[string]any{"doc": deepJSON(100)}})
+	require.NoError(t, err)
+	require.NoError(t, e.DB.InTx(ctx, func(q *db.Queries) error { return e.P.ProcessEvent(ctx, q, ev) }))
+	enfs, err := e.DB.Read().EnforcementsByEvent(ctx, ev.ID)
+	require.NoError(t, err)
+	require.Len(t, enfs, 1)
+	require.Equal(t, attune.EnforcementFailed, enfs[0].Status)
+	require.Contains(t, enfs[0].Reason, "action_params: nested more than 64 levels deep (at action_params.text.a.a")
 }
