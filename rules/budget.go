@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -25,7 +26,8 @@ import (
 // builtin that builds a string or a collection from its arguments (repeat, join, replace, upper,
 // lower, split, splitAfter, toJSON, fromJSON, toBase64, fromBase64, string, keys, values,
 // toPairs, fromPairs), `+` and a time's Format method are charged, before they run, what they
-// would produce, against ExpressionBudget. A rule's rendered action parameters are bounded by
+// would produce, against ExpressionBudget; and every predicate builtin the items it is about to
+// visit, against IterationBudget. A rule's rendered action parameters are bounded by
 // MaxRenderedBytes, checked before they are serialised.
 const (
 	// ExpressionBudget is how many bytes the builtins, `+` and Format may produce while one
@@ -34,13 +36,27 @@ const (
 	// MaxRenderedBytes bounds a rule's rendered action parameters, measured as JSON: room for
 	// a whole event payload (at most 1 MiB) passed on as a parameter.
 	MaxRenderedBytes = 2 << 20
+	// IterationBudget is how many items the predicate builtins (all, any, filter, map, reduce,
+	// …) may visit while one rule's criteria, or one rule's templates, are evaluated for one
+	// event: nested loops over a payload's lists would otherwise run for hours.
+	IterationBudget = 1_000_000
 )
 
-// budget is what is left of ExpressionBudget for one evaluation. It is not safe for concurrent
-// use; each evaluation has its own.
-type budget struct{ left int }
+// budget is what is left of ExpressionBudget and IterationBudget for one evaluation. It is not
+// safe for concurrent use; each evaluation has its own.
+type budget struct{ left, steps int }
 
-func newBudget() *budget { return &budget{left: ExpressionBudget} }
+func newBudget() *budget { return &budget{left: ExpressionBudget, steps: IterationBudget} }
+
+// iterate takes n steps that a predicate builtin (what) is about to visit, or fails.
+func (b *budget) iterate(what string, n int) error {
+	if n > b.steps {
+		return fmt.Errorf("%s would visit %d more items, over what is left of the iteration budget (%d per rule and event; %d left); see Limits in docs/rules.md",
+			what, n, IterationBudget, b.steps)
+	}
+	b.steps -= n
+	return nil
+}
 
 // charge takes n bytes that what is about to produce, or fails without taking any.
 func (b *budget) charge(what string, n int) error {
@@ -198,7 +214,12 @@ const (
 	fnCharged = "__attune_charged_" // + the builtin's name
 	fnAdd     = "__attune_add"
 	fnLayout  = "__attune_layout"
+	fnIterate = "__attune_iterate_" // + the predicate builtin's name
 )
+
+// predicates are the builtins that loop over their first argument.
+var predicates = []string{"all", "none", "any", "one", "filter", "map", "find", "findIndex", "findLast",
+	"findLastIndex", "count", "sum", "groupBy", "sortBy", "reduce"}
 
 // budgetOptions install the charged functions and the patcher that calls them.
 func budgetOptions() []expr.Option {
@@ -209,6 +230,9 @@ func budgetOptions() []expr.Option {
 	}
 	for name, cost := range costs {
 		opts = append(opts, expr.Function(fnCharged+name, charged(name, cost)))
+	}
+	for _, name := range predicates {
+		opts = append(opts, expr.Function(fnIterate+name, iterated(name)))
 	}
 	return opts
 }
@@ -225,6 +249,13 @@ func (budgetPatcher) Visit(node *ast.Node) {
 	env := func() ast.Node { return &ast.IdentifierNode{Value: "$env"} }
 	switch n := (*node).(type) {
 	case *ast.BuiltinNode:
+		if slices.Contains(predicates, n.Name) && len(n.Arguments) > 0 {
+			n.Arguments[0] = &ast.CallNode{
+				Callee:    &ast.IdentifierNode{Value: fnIterate + n.Name},
+				Arguments: []ast.Node{env(), n.Arguments[0]},
+			}
+			return
+		}
 		if _, ok := costs[n.Name]; ok {
 			ast.Patch(node, &ast.CallNode{
 				Callee:    &ast.IdentifierNode{Value: fnCharged + n.Name},
@@ -270,6 +301,22 @@ func charged(name string, cost func(args []any) int) func(params ...any) (any, e
 			return v, err
 		}
 		return nil, fmt.Errorf("%s: wrong number of arguments (%d)", name, len(args))
+	}
+}
+
+// iterated returns the function that charges the items a predicate builtin is about to visit
+// and returns its collection.
+func iterated(name string) func(params ...any) (any, error) {
+	return func(params ...any) (any, error) {
+		collection := params[1]
+		v := reflect.ValueOf(collection)
+		switch v.Kind() {
+		case reflect.Slice, reflect.Array, reflect.Map:
+			if err := budgetOf(params[0]).iterate(name, v.Len()); err != nil {
+				return nil, err
+			}
+		}
+		return collection, nil
 	}
 }
 

@@ -92,3 +92,20 @@ func TestMatch_ExpressionBudget(t *testing.T) {
 	_, err = crit.Match(bombEnv())
 	require.ErrorContains(t, err, "expression budget")
 }
+
+// Nested loops over a payload's lists are bounded too: they allocate nothing, but would run for
+// hours on a large list.
+func TestRender_IterationBudget(t *testing.T) {
+	t.Parallel()
+	list := make([]any, 5000)
+	for i := range list {
+		list[i] = i
+	}
+	env := NewEnv(attune.Event{ID: 1, Payload: map[string]any{"l": list}}, attune.Rule{ID: 1, Ref: "p.r"}, nil, time.Unix(0, 0))
+	_, err := Render(map[string]any{"n": "{{ all(event.payload.l, {all(event.payload.l, {# >= 0})}) }}"}, env)
+	require.ErrorContains(t, err, "all would visit 5000 more items, over what is left of the iteration budget")
+
+	out, err := Render(map[string]any{"n": "{{ len(filter(event.payload.l, {# % 2 == 0})) }}"}, env)
+	require.NoError(t, err)
+	require.EqualValues(t, 2500, out["n"])
+}
