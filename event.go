@@ -21,6 +21,9 @@ type Event struct {
 	Payload    map[string]any
 	RuleID     *int64 // set when the event targets one rule (timers)
 	CreatedAt  time.Time
+	// ProcessingError says why the event was given up on without evaluating its rules (a
+	// previous attempt died with its process); empty otherwise.
+	ProcessingError string
 }
 
 // EnforcementStatus is the state of one (rule, event) decision.

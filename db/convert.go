@@ -65,7 +65,7 @@ func toTimer(r dbsqlc.AttuneTimer) attune.Timer {
 func toEvent(r dbsqlc.AttuneEvent) attune.Event {
 	return attune.Event{
 		ID: r.ID, TriggerRef: r.TriggerRef, Payload: object(r.Payload), RuleID: r.RuleID,
-		CreatedAt: r.CreatedAt,
+		CreatedAt: r.CreatedAt, ProcessingError: r.ProcessingError,
 	}
 }
 

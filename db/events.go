@@ -49,6 +49,14 @@ func (q *Queries) Event(ctx context.Context, id int64) (attune.Event, error) {
 	return toEvent(r), nil
 }
 
+// EventSetProcessingError records why an event was given up on without evaluating its rules.
+func (q *Queries) EventSetProcessingError(ctx context.Context, id int64, reason string) error {
+	if err := q.q.EventSetProcessingError(ctx, dbsqlc.EventSetProcessingErrorParams{ID: id, ProcessingError: reason}); err != nil {
+		return fmt.Errorf("record processing error of event %d: %w", id, err)
+	}
+	return nil
+}
+
 // Events lists the newest events, optionally of one trigger.
 func (q *Queries) Events(ctx context.Context, triggerRef string, limit int) ([]attune.Event, error) {
 	var tr *string

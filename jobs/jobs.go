@@ -72,8 +72,14 @@ func (EventProcessArgs) Kind() string { return KindEventProcess }
 
 // InsertOpts implements river.JobArgsWithInsertOpts.
 func (EventProcessArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: QueueEvents, UniqueOpts: unique}
+	return river.InsertOpts{Queue: QueueEvents, UniqueOpts: unique, MaxAttempts: eventMaxAttempts}
 }
+
+// eventMaxAttempts bounds deliveries of an event's processing job. Processing runs the rules'
+// expressions over a payload anyone may send, so a poisonous event is tried a few times, not
+// River's default 25; an attempt that died with its process is not followed by another one at
+// all (see EventWorker).
+const eventMaxAttempts = 3
 
 // ExecutionDispatchArgs runs one execution on a worker of its action's runtime. It is inserted
 // with the queue of that runtime.

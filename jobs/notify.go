@@ -3,9 +3,11 @@ package jobs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/attune-run/attune"
 	"github.com/attune-run/attune/db"
@@ -96,7 +98,10 @@ type EventWorker struct {
 	P *Pipeline
 }
 
-// Work implements river.Worker.
+// Work implements river.Worker. An event whose previous processing attempt died with its
+// process (the replica ran out of memory or was killed while evaluating its rules) is not
+// evaluated again, since it might take the next replica down with it: the event is recorded as
+// failed with the reason, and its job completed.
 func (w *EventWorker) Work(ctx context.Context, job *river.Job[EventProcessArgs]) error {
 	return w.P.DB.InTx(ctx, func(q *db.Queries) error {
 		ev, err := q.Event(ctx, job.Args.EventID)
@@ -106,11 +111,38 @@ func (w *EventWorker) Work(ctx context.Context, job *river.Job[EventProcessArgs]
 		if err != nil {
 			return err
 		}
+		if previousAttemptDied(job.JobRow) {
+			reason := fmt.Sprintf("a previous attempt died while processing this event (processing job %d, attempt %d); not retried, "+
+				"so that the event cannot take down another replica: look for a rule whose criteria or templates are too costly for its payload",
+				job.ID, job.Attempt-1)
+			w.P.Log.Error("event not processed", "event_id", ev.ID, "reason", reason)
+			if err := q.EventSetProcessingError(ctx, ev.ID, reason); err != nil {
+				return err
+			}
+			return completeTx(ctx, q, job)
+		}
 		if err := w.P.ProcessEvent(ctx, q, ev); err != nil {
 			return err
 		}
 		return completeTx(ctx, q, job)
 	})
+}
+
+// rescuedError is the error River's rescuer records on a job whose worker stopped heartbeating
+// it (river internal/maintenance/job_rescuer.go).
+const rescuedError = "Stuck job rescued by JobRescuer"
+
+// previousAttemptDied reports whether the attempt before this one ended without returning: River
+// rescued it (its process was gone), or it left no error at all.
+func previousAttemptDied(job *rivertype.JobRow) bool {
+	if job.Attempt <= 1 {
+		return false
+	}
+	if len(job.Errors) == 0 {
+		return true
+	}
+	last := job.Errors[len(job.Errors)-1]
+	return last.Attempt < job.Attempt-1 || last.Error == rescuedError
 }
 
 // Register adds the pipeline's workers to a River worker bundle.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/attune-run/attune"
 	"github.com/attune-run/attune/db"
+	attuneparams "github.com/attune-run/attune/params"
 	"github.com/attune-run/attune/rules"
 	"github.com/attune-run/attune/runtimes"
 	"github.com/attune-run/attune/secrets"
@@ -95,6 +96,9 @@ func (p *Pipeline) Enforce(ctx context.Context, q *db.Queries, ev attune.Event, 
 		return res, fmt.Errorf("rule %s: %w", rule.Ref, err)
 	}
 	params, renderErr := rules.Render(rule.ActionParams, rules.NewEnv(ev, rule, pack.Config, p.now()))
+	if renderErr == nil {
+		renderErr = attuneparams.CheckDepth("action_params", params, attune.MaxNestingDepth)
+	}
 	var prep prepared
 	if renderErr == nil {
 		prep, renderErr = p.prepare(action, params) // defaults, validation, secrets sealed
@@ -128,9 +132,13 @@ func (p *Pipeline) Enforce(ctx context.Context, q *db.Queries, ev attune.Event, 
 // Run schedules an execution of an action by hand (attune run), with its dispatch job, in one
 // transaction. timeout overrides the action's timeout when positive. The action's defaults are
 // applied and the parameters validated first: invalid ones are an error holding
-// params.FieldErrors, which wraps attune.ErrInvalid, and nothing is written.
+// params.FieldErrors, which wraps attune.ErrInvalid, and nothing is written. Parameters nested
+// deeper than attune.MaxNestingDepth are an error wrapping attune.ErrInvalid.
 func (p *Pipeline) Run(ctx context.Context, actionRef string, params map[string]any, timeout time.Duration) (attune.Execution, error) {
 	var x attune.Execution
+	if err := attuneparams.CheckDepth("parameters", params, attune.MaxNestingDepth); err != nil {
+		return x, err
+	}
 	err := p.DB.InTx(ctx, func(q *db.Queries) error {
 		action, actionID, err := q.Action(ctx, actionRef)
 		if err != nil {
@@ -215,9 +223,14 @@ func (p *Pipeline) ProcessEvent(ctx context.Context, q *db.Queries, ev attune.Ev
 	return nil
 }
 
-// EmitEvent records an event and its processing job in one transaction.
+// EmitEvent records an event and its processing job in one transaction. A payload nested
+// deeper than attune.MaxNestingDepth or larger than attune.MaxPayloadBytes is an error wrapping
+// attune.ErrInvalid, and nothing is written.
 func (p *Pipeline) EmitEvent(ctx context.Context, e db.NewEvent) (attune.Event, error) {
 	var ev attune.Event
+	if err := attuneparams.CheckPayload(e.Payload); err != nil {
+		return ev, fmt.Errorf("event on %s: %w", e.TriggerRef, err)
+	}
 	err := p.DB.InTx(ctx, func(q *db.Queries) error {
 		var err error
 		if ev, err = q.EventInsert(ctx, e); err != nil {

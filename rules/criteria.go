@@ -125,7 +125,7 @@ func (cond condition) match(v any, now time.Time) (reason string, ok bool) {
 
 // match evaluates the expression; it must yield a bool.
 func (e *expression) match(env Env) (Outcome, error) {
-	v, err := run(e.program, env)
+	v, err := run(e.program, env, newBudget())
 	if err != nil && readsNothing(e.paths, env) {
 		// A missing or null field fails the expression, as a missing field fails a field
 		// criterion and as StackStorm's comparison with None does: the event does not match.

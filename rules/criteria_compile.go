@@ -240,7 +240,7 @@ func compileExpression(raw json.RawMessage) (*Criteria, error) {
 	if err != nil {
 		return nil, invalid("criteria.expression %s: %w", quote(text), exprError(err, start))
 	}
-	if t := program.Node().Type(); t != nil && t.Kind() != reflect.Bool && t.Kind() != reflect.Interface {
+	if t := resultType(src, false); t != nil && t.Kind() != reflect.Bool && t.Kind() != reflect.Interface {
 		return nil, invalid("criteria.expression %s: yields %s, want a bool (true or false)", quote(text), t)
 	}
 	return &Criteria{expr: &expression{src: src, start: start, program: program, paths: readPaths(program.Node())}}, nil

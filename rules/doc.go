@@ -20,4 +20,8 @@
 // default (`event.payload.x ?? "none"`) or reads on optionally (`event.payload.user?.name`).
 // Compiled expr programs are cached by source text, so rendering the same template again does
 // not recompile it.
+//
+// What an evaluation may allocate is bounded before it is allocated (see ExpressionBudget and
+// MaxRenderedBytes in budget.go): a payload is user input, and one costly template must not
+// take down the replica that evaluates it.
 package rules

@@ -3,6 +3,7 @@ package rules
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -15,6 +16,10 @@ import (
 // programs caches compiled expr programs by mode and source text. A *vm.Program is safe for
 // concurrent runs. The cache is never pruned: its sources come from registered rules.
 var programs sync.Map // programKey -> *vm.Program
+
+// resultTypes caches the type each program yields, as type-checked before the budget patch
+// (which leaves some results typed any): programKey -> reflect.Type, nil when unknown.
+var resultTypes sync.Map
 
 // programKey is a programs cache key.
 type programKey struct {
@@ -45,7 +50,15 @@ func compile(src string, strict bool) (*vm.Program, error) {
 	if strings.TrimSpace(src) == "" {
 		return nil, errors.New("empty expression")
 	}
-	p, err := expr.Compile(src, append([]expr.Option{expr.Env(compileEnv)}, accessOptions(strict)...)...)
+	opts := append([]expr.Option{expr.Env(compileEnv)}, accessOptions(strict)...)
+	// Type-check the expression as written, so errors name what the user wrote; then compile
+	// the program that runs, with the builtins that allocate charged to the budget.
+	checked, err := expr.Compile(src, opts...)
+	if err != nil {
+		return nil, err
+	}
+	resultTypes.Store(key, checked.Node().Type())
+	p, err := expr.Compile(src, append(opts, budgetOptions()...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -53,9 +66,16 @@ func compile(src string, strict bool) (*vm.Program, error) {
 	return p, nil
 }
 
-// run evaluates p against env.
-func run(p *vm.Program, env Env) (any, error) {
-	return expr.Run(p, map[string]any(env))
+// resultType returns the type that src, compiled by compile, yields as written; nil when unknown.
+func resultType(src string, strict bool) reflect.Type {
+	t, _ := resultTypes.Load(programKey{src: src, strict: strict})
+	rt, _ := t.(reflect.Type)
+	return rt
+}
+
+// run evaluates p against env, charging what it allocates to b (see ExpressionBudget).
+func run(p *vm.Program, env Env, b *budget) (any, error) {
+	return expr.Run(p, withBudget(env, b))
 }
 
 // position is a 1-based line and column (in runes) in the text a user wrote.

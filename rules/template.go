@@ -26,17 +26,25 @@ const paramsRoot = "action_params"
 // covers a missing parent) or reads on optionally (`event.payload.user?.email` is nil without a
 // user). A key present with null reads as nil.
 //
+// Evaluating a rule's templates may produce at most ExpressionBudget bytes, and the rendered
+// parameters may take at most MaxRenderedBytes as JSON; both are checked before the bytes are
+// allocated.
+//
 // An error names the parameter path (`action_params.message`, `action_params.items[0].name`)
 // and the template; a template that does not compile also wraps attune.ErrInvalid.
 func Render(params map[string]any, env Env) (map[string]any, error) {
 	if params == nil {
 		return nil, nil
 	}
+	b := newBudget()
 	out, err := walk(paramsRoot, params, func(path, s string) (any, error) {
-		return renderString(path, s, env)
+		return renderString(path, s, env, b)
 	})
 	if err != nil {
 		return nil, err
+	}
+	if n := jsonSize(out, false, MaxRenderedBytes); n > MaxRenderedBytes {
+		return nil, fmt.Errorf("%s: the rendered parameters are larger than the %s limit; pass a smaller part of the event", paramsRoot, mib(MaxRenderedBytes))
 	}
 	return out.(map[string]any), nil
 }
@@ -82,8 +90,8 @@ func (e *templateError) Unwrap() []error {
 	return []error{e.err}
 }
 
-// renderString renders the templates in s.
-func renderString(path, s string, env Env) (any, error) {
+// renderString renders the templates in s, charging their evaluation to b.
+func renderString(path, s string, env Env, b *budget) (any, error) {
 	segs, whole, err := scanTemplates(path, s)
 	if err != nil || segs == nil {
 		return s, err
@@ -91,8 +99,11 @@ func renderString(path, s string, env Env) (any, error) {
 	if whole {
 		for _, seg := range segs {
 			if seg.template {
-				v, err := evalTemplate(path, seg, env)
+				v, err := evalTemplate(path, seg, env, b)
 				if err != nil {
+					return nil, err
+				}
+				if err := checkRendered(path, seg, v); err != nil {
 					return nil, err
 				}
 				if v, err = jsonShape(v); err != nil {
@@ -102,23 +113,41 @@ func renderString(path, s string, env Env) (any, error) {
 			}
 		}
 	}
-	var b strings.Builder
+	var out strings.Builder
 	for _, seg := range segs {
 		if !seg.template {
-			b.WriteString(seg.text)
+			out.WriteString(seg.text)
 			continue
 		}
-		v, err := evalTemplate(path, seg, env)
+		v, err := evalTemplate(path, seg, env, b)
 		if err != nil {
+			return nil, err
+		}
+		if err := checkRendered(path, seg, v); err != nil {
 			return nil, err
 		}
 		text, err := interpolate(v)
 		if err != nil {
 			return nil, &templateError{path: path, template: seg.text, err: fmt.Errorf("render %T as text: %w", v, err)}
 		}
-		b.WriteString(text)
+		if out.Len()+len(text) > MaxRenderedBytes {
+			return nil, &templateError{path: path, template: seg.text, err: errTooLarge}
+		}
+		out.WriteString(text)
 	}
-	return b.String(), nil
+	return out.String(), nil
+}
+
+// errTooLarge says a rendered value exceeds MaxRenderedBytes.
+var errTooLarge = fmt.Errorf("the rendered value is larger than the %s limit of rendered parameters; pass a smaller part of the event", mib(MaxRenderedBytes))
+
+// checkRendered rejects a template's value whose JSON would exceed MaxRenderedBytes, before it
+// is serialised.
+func checkRendered(path string, seg segment, v any) error {
+	if jsonSize(v, false, MaxRenderedBytes) > MaxRenderedBytes {
+		return &templateError{path: path, template: seg.text, err: errTooLarge}
+	}
+	return nil
 }
 
 // scanTemplates splits s into segments (see scan), or returns nil when s holds no template.
@@ -145,13 +174,14 @@ func compileTemplate(path string, seg segment) (*vm.Program, error) {
 // templateStart is where a template's expression starts in its "{{ … }}" text.
 var templateStart = position{line: 1, column: 3}
 
-// evalTemplate compiles (or fetches from the cache) and evaluates one template segment.
-func evalTemplate(path string, seg segment, env Env) (any, error) {
+// evalTemplate compiles (or fetches from the cache) and evaluates one template segment,
+// charging b.
+func evalTemplate(path string, seg segment, env Env, b *budget) (any, error) {
 	p, err := compileTemplate(path, seg)
 	if err != nil {
 		return nil, err
 	}
-	v, err := run(p, env)
+	v, err := run(p, env, b)
 	if err != nil {
 		return nil, &templateError{path: path, template: seg.text, err: exprError(err, templateStart)}
 	}

@@ -654,3 +654,39 @@ func TestTimerFarAheadFiresOnTime(t *testing.T) {
 	require.False(t, fired.Before(fireAt), "not early")
 	require.Less(t, fired.Sub(fireAt), time.Second, "on time, not up to 5 s late")
 }
+
+// An operator's `rule disable` survives registering the pack again: the rule stays disabled and
+// its timer stopped. The converse holds too: a rule the pack file ships disabled, once enabled,
+// stays enabled with its timer running. The file's `enabled` applies only to a new rule.
+func TestRuleEnabledSurvivesReregistration(t *testing.T) {
+	t.Parallel()
+	e := attunetest.New(t)
+	ctx := context.Background()
+	const shippedOff = "tp.shipped_off"
+	rules := map[string]string{
+		"every_minute": intervalRule("every_minute", 1, "minutes"),
+		"shipped_off":  intervalRule("shipped_off", 1, "minutes") + "enabled: false\n",
+	}
+	registerPack(t, e, rules)
+	_, err := e.Timers.SetRuleEnabled(ctx, everyMinute, false)
+	require.NoError(t, err)
+	_, err = e.Timers.SetRuleEnabled(ctx, shippedOff, true)
+	require.NoError(t, err)
+
+	registerPack(t, e, rules)
+
+	enabled := func(ref string) bool {
+		return count(t, e, `SELECT count(*) FROM attune.rule WHERE ref = $1 AND enabled`, ref) == 1
+	}
+	require.False(t, enabled(everyMinute), "disabled by the operator, still disabled")
+	off := timerOf(t, e, everyMinute)
+	require.False(t, off.Enabled)
+	require.Empty(t, pendingFireJobs(t, e, off.ID), "no fire job for a disabled rule")
+
+	require.True(t, enabled(shippedOff), "enabled by the operator, still enabled")
+	on := timerOf(t, e, shippedOff)
+	require.True(t, on.Enabled)
+	pending := pendingFireJobs(t, e, on.ID)
+	require.Len(t, pending, 1)
+	require.Equal(t, *on.FireJobID, pending[0].ID)
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/attune-run/attune"
 	"github.com/attune-run/attune/db"
+	"github.com/attune-run/attune/params"
 )
 
 func (c *cli) eventEmitCmd() *cobra.Command {
@@ -35,6 +36,9 @@ to evaluate, an enforcement failed or an execution did not complete.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, err := emitPayload(payload, args[1:])
+			if err == nil {
+				err = params.CheckPayload(p)
+			}
 			if err != nil {
 				return exitError{code: 2, msg: err.Error()}
 			}

@@ -113,6 +113,9 @@ func loadEventReport(ctx context.Context, q *db.Queries, id int64) (eventReport,
 	} else if len(outs) > 0 {
 		r.Processing = "completed" // processed in the step that recorded it (a timer fire)
 	}
+	if ev.ProcessingError != "" { // given up on without evaluating its rules
+		r.Processing, r.Error = "failed", ev.ProcessingError
+	}
 	index := map[string]int{} // rule ref -> position in r.Rules
 	for _, o := range outs {
 		index[o.RuleRef] = len(r.Rules)
@@ -161,9 +164,12 @@ func (r eventReport) print(w io.Writer) error {
 		fmt.Fprintf(w, "%-11s %s\n", row[0]+":", row[1])
 	}
 	if len(r.Rules) == 0 {
-		if r.Processing == "completed" || r.Processing == "unknown" {
+		switch r.Processing {
+		case "completed", "unknown":
 			fmt.Fprintf(w, "rules:      none: no enabled rule on %s\n", r.TriggerRef)
-		} else {
+		case "failed":
+			fmt.Fprintln(w, "rules:      none evaluated")
+		default:
 			fmt.Fprintln(w, "rules:      not processed yet")
 		}
 		return nil

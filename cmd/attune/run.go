@@ -77,6 +77,9 @@ func (c *cli) run(ctx context.Context, ref string, params map[string]any, string
 		return err
 	}
 	params = coerceArgs(action, params, stringKeys)
+	if err := checkParamsDepth(params); err != nil {
+		return exitError{code: 2, msg: err.Error()}
+	}
 	live, err := a.liveReplica(ctx, RoleWorkers)
 	if err != nil {
 		return err

@@ -36,6 +36,11 @@ func coerceArgs(action attune.Action, given map[string]any, stringKeys []string)
 	return params.Coerce(action.Parameters, given, stringKeys)
 }
 
+// checkParamsDepth rejects parameters nested deeper than attune.MaxNestingDepth.
+func checkParamsDepth(given map[string]any) error {
+	return params.CheckDepth("parameters", given, attune.MaxNestingDepth)
+}
+
 // paramsExit turns a parameter error of attune run into exit code 2 with every field error on
 // its own line and the parameters the action takes; nil when err is not about parameters.
 func paramsExit(action attune.Action, err error) error {

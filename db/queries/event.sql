@@ -10,3 +10,6 @@ SELECT * FROM attune.event WHERE id = @id;
 SELECT * FROM attune.event
 WHERE (sqlc.narg(trigger_ref)::text IS NULL OR trigger_ref = sqlc.narg(trigger_ref))
 ORDER BY id DESC LIMIT @lim;
+
+-- name: EventSetProcessingError :exec
+UPDATE attune.event SET processing_error = @processing_error WHERE id = @id;

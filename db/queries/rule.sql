@@ -1,4 +1,6 @@
 -- name: RuleUpsert :one
+-- enabled is the pack file's only for a new rule: re-registering keeps the operator's choice
+-- (attune rule enable/disable).
 INSERT INTO attune.rule (ref, pack_id, pack_ref, label, description, trigger_ref, action_ref,
     enabled, criteria, action_params, trigger_params)
 VALUES (@ref, @pack_id, @pack_ref, @label, @description, @trigger_ref, @action_ref,
@@ -6,7 +8,7 @@ VALUES (@ref, @pack_id, @pack_ref, @label, @description, @trigger_ref, @action_r
 ON CONFLICT (ref) DO UPDATE
 SET pack_id = EXCLUDED.pack_id, pack_ref = EXCLUDED.pack_ref, label = EXCLUDED.label,
     description = EXCLUDED.description, trigger_ref = EXCLUDED.trigger_ref,
-    action_ref = EXCLUDED.action_ref, enabled = EXCLUDED.enabled, criteria = EXCLUDED.criteria,
+    action_ref = EXCLUDED.action_ref, criteria = EXCLUDED.criteria,
     action_params = EXCLUDED.action_params, trigger_params = EXCLUDED.trigger_params,
     updated_at = now()
 RETURNING *;

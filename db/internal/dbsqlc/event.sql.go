@@ -11,7 +11,7 @@ import (
 )
 
 const eventGet = `-- name: EventGet :one
-SELECT id, trigger_ref, payload, rule_id, rule_ref, timer_id, scheduled_at, created_at FROM attune.event WHERE id = $1
+SELECT id, trigger_ref, payload, rule_id, rule_ref, timer_id, scheduled_at, created_at, processing_error FROM attune.event WHERE id = $1
 `
 
 func (q *Queries) EventGet(ctx context.Context, id int64) (AttuneEvent, error) {
@@ -26,6 +26,7 @@ func (q *Queries) EventGet(ctx context.Context, id int64) (AttuneEvent, error) {
 		&i.TimerID,
 		&i.ScheduledAt,
 		&i.CreatedAt,
+		&i.ProcessingError,
 	)
 	return i, err
 }
@@ -33,7 +34,7 @@ func (q *Queries) EventGet(ctx context.Context, id int64) (AttuneEvent, error) {
 const eventInsert = `-- name: EventInsert :one
 INSERT INTO attune.event (trigger_ref, payload, rule_id, rule_ref, timer_id, scheduled_at)
 VALUES ($1, $2, $3, $4, $5, $6)
-RETURNING id, trigger_ref, payload, rule_id, rule_ref, timer_id, scheduled_at, created_at
+RETURNING id, trigger_ref, payload, rule_id, rule_ref, timer_id, scheduled_at, created_at, processing_error
 `
 
 type EventInsertParams struct {
@@ -64,12 +65,13 @@ func (q *Queries) EventInsert(ctx context.Context, arg EventInsertParams) (Attun
 		&i.TimerID,
 		&i.ScheduledAt,
 		&i.CreatedAt,
+		&i.ProcessingError,
 	)
 	return i, err
 }
 
 const eventList = `-- name: EventList :many
-SELECT id, trigger_ref, payload, rule_id, rule_ref, timer_id, scheduled_at, created_at FROM attune.event
+SELECT id, trigger_ref, payload, rule_id, rule_ref, timer_id, scheduled_at, created_at, processing_error FROM attune.event
 WHERE ($1::text IS NULL OR trigger_ref = $1)
 ORDER BY id DESC LIMIT $2
 `
@@ -97,6 +99,7 @@ func (q *Queries) EventList(ctx context.Context, arg EventListParams) ([]AttuneE
 			&i.TimerID,
 			&i.ScheduledAt,
 			&i.CreatedAt,
+			&i.ProcessingError,
 		); err != nil {
 			return nil, err
 		}
@@ -106,4 +109,18 @@ func (q *Queries) EventList(ctx context.Context, arg EventListParams) ([]AttuneE
 		return nil, err
 	}
 	return items, nil
+}
+
+const eventSetProcessingError = `-- name: EventSetProcessingError :exec
+UPDATE attune.event SET processing_error = $1 WHERE id = $2
+`
+
+type EventSetProcessingErrorParams struct {
+	ProcessingError string
+	ID              int64
+}
+
+func (q *Queries) EventSetProcessingError(ctx context.Context, arg EventSetProcessingErrorParams) error {
+	_, err := q.db.Exec(ctx, eventSetProcessingError, arg.ProcessingError, arg.ID)
+	return err
 }

@@ -43,14 +43,15 @@ type AttuneEnforcement struct {
 }
 
 type AttuneEvent struct {
-	ID          int64
-	TriggerRef  string
-	Payload     []byte
-	RuleID      *int64
-	RuleRef     *string
-	TimerID     *int64
-	ScheduledAt *time.Time
-	CreatedAt   time.Time
+	ID              int64
+	TriggerRef      string
+	Payload         []byte
+	RuleID          *int64
+	RuleRef         *string
+	TimerID         *int64
+	ScheduledAt     *time.Time
+	CreatedAt       time.Time
+	ProcessingError string
 }
 
 type AttuneExecution struct {

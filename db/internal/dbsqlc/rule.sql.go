@@ -243,7 +243,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7,
 ON CONFLICT (ref) DO UPDATE
 SET pack_id = EXCLUDED.pack_id, pack_ref = EXCLUDED.pack_ref, label = EXCLUDED.label,
     description = EXCLUDED.description, trigger_ref = EXCLUDED.trigger_ref,
-    action_ref = EXCLUDED.action_ref, enabled = EXCLUDED.enabled, criteria = EXCLUDED.criteria,
+    action_ref = EXCLUDED.action_ref, criteria = EXCLUDED.criteria,
     action_params = EXCLUDED.action_params, trigger_params = EXCLUDED.trigger_params,
     updated_at = now()
 RETURNING id, ref, pack_id, pack_ref, label, description, trigger_ref, action_ref, enabled, criteria, action_params, trigger_params, created_at, updated_at
@@ -263,6 +263,8 @@ type RuleUpsertParams struct {
 	TriggerParams []byte
 }
 
+// enabled is the pack file's only for a new rule: re-registering keeps the operator's choice
+// (attune rule enable/disable).
 func (q *Queries) RuleUpsert(ctx context.Context, arg RuleUpsertParams) (AttuneRule, error) {
 	row := q.db.QueryRow(ctx, ruleUpsert,
 		arg.Ref,

@@ -1,0 +1,12 @@
+package attune
+
+// Limits on input from outside: event payloads (attune event emit, webhooks) and action
+// parameters (attune run, rendered rule templates). docs/security.md lists them all.
+const (
+	// MaxNestingDepth is how deeply objects and lists may nest in an event payload or in
+	// action parameters; the top-level object is level 1. Deeper data is rejected where it
+	// enters, so no stored row is too deep to decode and print.
+	MaxNestingDepth = 64
+	// MaxPayloadBytes bounds an event payload, as JSON.
+	MaxPayloadBytes = 1 << 20
+)
