@@ -116,6 +116,10 @@ const (
 
 var allRoles = []string{RoleTimers, RoleRules, RoleWorkers}
 
+// silentBeats is how many heartbeats a replica may miss in a row before worker.silent_after
+// declares it lost: fewer would abandon the executions of a replica that is merely slow.
+const silentBeats = 3
+
 // setDefaults gives every key a default, so configuration from the environment alone works.
 func setDefaults(v *viper.Viper) {
 	v.SetDefault("data_dir", "./.attune")
@@ -127,8 +131,10 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("worker.name", "")
 	v.SetDefault("worker.concurrency", 10)
 	v.SetDefault("worker.noop_concurrency", 100)
-	v.SetDefault("worker.heartbeat", "10s")
-	v.SetDefault("worker.silent_after", "60s")
+	// A kill -9'd worker's executions are abandoned at most silent_after + silent_after/2 (the
+	// reap period) after its last heartbeat: 12 s with these.
+	v.SetDefault("worker.heartbeat", "2s")
+	v.SetDefault("worker.silent_after", "8s")
 	v.SetDefault("worker.rescue_after", "0s")
 	v.SetDefault("shutdown.grace", "25s")
 	v.SetDefault("retention.days", 30)
@@ -218,8 +224,9 @@ func (c *Config) Validate() error {
 	if c.Worker.Heartbeat <= 0 {
 		bad("worker.heartbeat", "must be positive, got %s", c.Worker.Heartbeat)
 	}
-	if c.Worker.SilentAfter < 2*c.Worker.Heartbeat {
-		bad("worker.silent_after", "must be at least twice worker.heartbeat (%s), got %s", c.Worker.Heartbeat, c.Worker.SilentAfter)
+	if c.Worker.SilentAfter < silentBeats*c.Worker.Heartbeat {
+		bad("worker.silent_after", "must be at least %d times worker.heartbeat, got worker.silent_after %s with worker.heartbeat %s; raise worker.silent_after to %s or lower worker.heartbeat",
+			silentBeats, c.Worker.SilentAfter, c.Worker.Heartbeat, silentBeats*c.Worker.Heartbeat)
 	}
 	if c.Worker.RescueAfter < 0 {
 		bad("worker.rescue_after", "must not be negative, got %s", c.Worker.RescueAfter)
