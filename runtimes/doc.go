@@ -66,10 +66,14 @@
 //
 // # Environment
 //
-// The process inherits the worker's environment plus ATTUNE_EXECUTION_ID, ATTUNE_ACTION (the
-// action ref), ATTUNE_PACK (the pack ref), ATTUNE_PARAMETER_DELIVERY and ATTUNE_PARAMETER_FORMAT
-// (the effective values), ATTUNE_PARAMETER_FILE with file delivery, and the entries of
-// Request.Env. Nothing else is added.
+// The process's environment is built from nothing, never inherited whole from the worker: PATH,
+// HOME, LANG and TZ (the worker's values, or defaults for the first three when the worker has
+// none), then the action's declared env (attune.Action.Env: literal values, names that are shell
+// identifiers and never start with ATTUNE_), then attune's context: the entries of Request.Env
+// (ATTUNE_* names only, e.g. ATTUNE_WORKER), ATTUNE_EXECUTION_ID, ATTUNE_ACTION (the action
+// ref), ATTUNE_PACK (the pack ref), ATTUNE_PARAMETER_DELIVERY and ATTUNE_PARAMETER_FORMAT (the
+// effective values), and ATTUNE_PARAMETER_FILE with file delivery. Nothing else: the worker's
+// own ATTUNE_* configuration (the secrets key, the database URL) never reaches an action.
 //
 // # Output
 //

@@ -6,9 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -128,27 +125,4 @@ func exitOutcome(state *os.ProcessState, waitErr error, stderrLast string) (attu
 		return attune.StatusFailed, code, fmt.Sprintf("killed by signal %d (%s)", int(ws.Signal()), ws.Signal())
 	}
 	return attune.StatusFailed, code, fmt.Sprintf("exited with code %d", code)
-}
-
-// environ returns the worker's environment plus the ATTUNE_* context of req.
-func environ(req Request) ([]string, error) {
-	env := os.Environ()
-	keys := make([]string, 0, len(req.Env))
-	for k := range req.Env {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		v := req.Env[k]
-		if k == "" || strings.ContainsAny(k, "=\x00") || strings.ContainsRune(v, 0) {
-			return nil, fmt.Errorf("environment variable %q cannot be set: %w", k, attune.ErrInvalid)
-		}
-		env = append(env, k+"="+v)
-	}
-	// Last, so that these win over the worker's and Request.Env's values (exec keeps the last).
-	return append(env,
-		"ATTUNE_EXECUTION_ID="+strconv.FormatInt(req.ExecutionID, 10),
-		"ATTUNE_ACTION="+req.Action.Ref,
-		"ATTUNE_PACK="+req.Action.PackRef,
-	), nil
 }

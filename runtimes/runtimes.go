@@ -40,9 +40,9 @@ type Request struct {
 	ParameterDelivery string
 	// Timeout bounds the run; 0 means attune.DefaultActionTimeoutSec seconds.
 	Timeout time.Duration
-	// Env holds extra ATTUNE_* context variables (e.g. ATTUNE_RULE); may be nil. They are added
-	// to the worker's environment; ATTUNE_EXECUTION_ID, ATTUNE_ACTION and ATTUNE_PACK always
-	// come from the fields above.
+	// Env holds extra ATTUNE_* context variables (e.g. ATTUNE_WORKER); may be nil. Only ATTUNE_*
+	// names are accepted; ATTUNE_EXECUTION_ID, ATTUNE_ACTION and ATTUNE_PACK always come from the
+	// fields above. See the package documentation for the whole environment.
 	Env map[string]string
 }
 
