@@ -334,7 +334,7 @@ func TestRunMaterialisesEntryPoint(t *testing.T) {
 
 func TestEntryPointsRewriteDamagedFile(t *testing.T) {
 	t.Parallel()
-	e := &entryPoints{dir: t.TempDir()}
+	e := &entryPoints{dir: t.TempDir(), log: Config{}.withDefaults().Logger}
 	action := shellAction("echo hi\n")
 
 	path, err := e.materialise(action)
@@ -402,7 +402,7 @@ func TestRunInvalidEnv(t *testing.T) {
 	_, err := b.set.Run(context.Background(), req)
 
 	require.ErrorIs(t, err, attune.ErrInvalid)
-	require.ErrorContains(t, err, `environment variable "BAD=KEY" cannot be set`)
+	require.ErrorContains(t, err, `context variable "BAD=KEY" cannot be set`)
 }
 
 // TestPdeathsigKillsActionWhenWorkerDies runs a worker in a child test binary, kills that worker

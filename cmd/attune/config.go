@@ -5,6 +5,7 @@ import (
 	"maps"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -82,7 +83,22 @@ type RuntimesConfig struct {
 	Python    string        `mapstructure:"python" json:"python"`
 	OutputCap int           `mapstructure:"output_cap" json:"output_cap"`
 	KillGrace time.Duration `mapstructure:"kill_grace" json:"kill_grace"`
-	WorkDir   string        `mapstructure:"work_dir" json:"work_dir"`
+	// WorkDir is where workers write the entry points they run; "" means <data_dir>/actions.
+	WorkDir string `mapstructure:"work_dir" json:"work_dir"`
+}
+
+// actionsDir returns the absolute runtimes.work_dir: by default the actions directory under
+// data_dir.
+func (c *Config) actionsDir() (string, error) {
+	dir := c.Runtimes.WorkDir
+	if dir == "" {
+		dir = filepath.Join(c.DataDir, "actions")
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("runtimes.work_dir %q: %w", dir, err)
+	}
+	return abs, nil
 }
 
 // RiverConfig tunes the River client.
