@@ -45,7 +45,7 @@ func TestActionEnvironmentIsAnAllowList(t *testing.T) {
 	ctx := context.Background()
 
 	want := []string{"ATTUNE_ACTION", "ATTUNE_EXECUTION_ID", "ATTUNE_PACK", "ATTUNE_PARAMETER_DELIVERY",
-		"ATTUNE_PARAMETER_FORMAT", "ATTUNE_TEST_DIR", "GREETING", "HOME", "LANG", "PATH", "TZ"}
+		"ATTUNE_PARAMETER_FORMAT", "ATTUNE_RUN_ID", "ATTUNE_TEST_DIR", "GREETING", "HOME", "LANG", "PATH", "TZ"}
 	for _, c := range []struct{ runtime, file, script string }{
 		{attune.RuntimeShell, "env.sh", "env\n"},
 		{attune.RuntimePython, "env.py", "import os\nfor k, v in os.environ.items():\n    print(k + '=' + v)\n"},

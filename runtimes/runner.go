@@ -2,6 +2,8 @@ package runtimes
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -60,6 +62,11 @@ func (r *processRunner) Run(ctx context.Context, req Request) (Result, error) {
 	}
 	defer params.cleanup()
 	env = append(env, params.env...)
+	marker, err := runMarker()
+	if err != nil {
+		return prepFailed(err)
+	}
+	env = append(env, marker)
 
 	argv := guarded(append(append([]string{interp}, r.args...), file))
 	cmd := &exec.Cmd{
@@ -69,7 +76,7 @@ func (r *processRunner) Run(ctx context.Context, req Request) (Result, error) {
 		Dir:  filepath.Dir(file),
 	}
 	log := r.cfg.Logger.With("execution_id", req.ExecutionID, "action", req.Action.Ref)
-	c, err := startChild(cmd, params.stdin, r.cfg.OutputCap, log)
+	c, err := startChild(cmd, params.stdin, r.cfg.OutputCap, marker, startReaper(r.cfg.Logger), log)
 	if err != nil {
 		return prepFailed(err)
 	}
@@ -125,4 +132,14 @@ func exitOutcome(state *os.ProcessState, waitErr error, stderrLast string) (attu
 		return attune.StatusFailed, code, fmt.Sprintf("killed by signal %d (%s)", int(ws.Signal()), ws.Signal())
 	}
 	return attune.StatusFailed, code, fmt.Sprintf("exited with code %d", code)
+}
+
+// runMarker returns ATTUNE_RUN_ID=<random>, the environment entry by which the worker finds the
+// processes of one run that left its process group.
+func runMarker() (string, error) {
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("make run id: %w", err)
+	}
+	return "ATTUNE_RUN_ID=" + hex.EncodeToString(b), nil
 }

@@ -2,9 +2,9 @@ package runtimes
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"context"
 	"log/slog"
 	"os"
 	"os/user"
