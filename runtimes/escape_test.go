@@ -1,3 +1,5 @@
+//go:build linux
+
 package runtimes
 
 import (
@@ -8,6 +10,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 
 	"github.com/attune-run/attune"
 )
@@ -76,4 +79,16 @@ exit 7
 		require.Eventually(t, func() bool { return reaped(pid) }, 2*time.Second, 10*time.Millisecond,
 			"%s %d is left a zombie", name, pid)
 	}
+}
+
+// Once it has run an action, the worker is not dumpable: an action of the same (non-root) user
+// cannot read its environment or memory through /proc, nor ptrace it.
+func TestWorkerIsNotDumpable(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	res := b.run(t, context.Background(), b.request("true\n"))
+	require.Equal(t, attune.StatusCompleted, res.Status)
+	dumpable, err := unix.PrctlRetInt(unix.PR_GET_DUMPABLE, 0, 0, 0, 0)
+	require.NoError(t, err)
+	require.Equal(t, 0, dumpable)
 }

@@ -45,8 +45,16 @@ var (
 // startReaper makes the worker process a child subreaper, once, and starts reaping the orphans
 // that come to it. Where that fails, the worker goes on as before: processes that leave their
 // action's process group and parent outlive the run.
+//
+// It also makes the worker not dumpable (PR_SET_DUMPABLE 0): its /proc/PID/environ, mem and
+// the like then belong to root, so an action running as the worker's (non-root) user cannot
+// read the worker's environment (ATTUNE_SECRETS_KEY, ATTUNE_DATABASE_URL) or memory from there,
+// nor ptrace it. Root's actions can anyway.
 func startReaper(log *slog.Logger) *reaper {
 	theReaperOnce.Do(func() {
+		if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+			log.Warn("cannot make the worker undumpable: actions of its user may read its environment in /proc", "error", err)
+		}
 		r := theReaper
 		r.self, r.log = os.Getpid(), log
 		sid, err := unix.Getsid(0)
