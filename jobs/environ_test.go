@@ -16,15 +16,15 @@ import (
 // envPack has a shell and a Python action that print their whole environment.
 var envPack = map[string]string{
 	"pack.yaml":            "ref: envdump\nversion: 1.0.0\n",
-	"actions/sh.yaml":      "ref: sh\nrunner_type: shell\nentry_point: sh.sh\n",
+	"actions/sh.yaml":      "ref: sh\nrunner_type: shell\nentry_point: sh.sh\nenv: {GREETING: \"hello $HOME\"}\n",
 	"actions/sh.sh":        "env\necho \"stderr: $(env | tr '\\n' ' ')\" >&2\n",
-	"actions/py.yaml":      "ref: py\nrunner_type: python\nentry_point: py.py\n",
+	"actions/py.yaml":      "ref: py\nrunner_type: python\nentry_point: py.py\nenv: {GREETING: \"hello $HOME\"}\n",
 	"actions/py.py":        "import os, sys\nfor k, v in os.environ.items():\n    print(k + '=' + v)\n    print(k + '=' + v, file=sys.stderr)\n",
 	"actions/failing.yaml": "ref: failing\nrunner_type: shell\nentry_point: failing.sh\n",
 	"actions/failing.sh":   "env | tr '\\n' ' ' >&2\nexit 3\n",
 }
 
-// The worker's own configuration never reaches an action: with ATTUNE_SECRETS_KEY and
+// The worker's own configuration never reaches an action, what the action declares in env does: with ATTUNE_SECRETS_KEY and
 // ATTUNE_DATABASE_URL in the worker's environment, a shell and a Python action that print their
 // whole environment (on stdout and stderr, completing or failing) show neither value, and
 // neither appears in the stored result, in the logs, or in any column of any table.
@@ -53,6 +53,7 @@ func TestWorkerEnvironmentNeverReachesActions(t *testing.T) {
 			require.Equal(t, attune.StatusCompleted, x.Status, "%s", x.Error)
 			require.Contains(t, r["stdout"], "ATTUNE_ACTION="+ref+"\n", "the action printed its environment")
 			require.Contains(t, r["stdout"], "PATH=")
+			require.Contains(t, r["stdout"], "GREETING=hello $HOME\n", "the action's declared env, literally")
 		}
 		for _, s := range []string{key, e.URL} {
 			require.NotContains(t, string(x.Result), s, "%s: the stored result holds a worker secret", ref)
