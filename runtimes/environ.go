@@ -26,10 +26,10 @@ var inherited = []struct{ name, fallback string }{
 // envNamePattern is what a variable name in an action's env must look like.
 var envNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-// CheckActionEnv reports why env, an action's declared environment, cannot be given to its
+// checkActionEnv reports why env, an action's declared environment, cannot be given to its
 // process: a name that is not a shell identifier, a name starting with ATTUNE_ (attune's own
 // context and configuration), or a value holding a NUL byte. nil when it can.
-func CheckActionEnv(env map[string]string) error {
+func checkActionEnv(env map[string]string) error {
 	for _, name := range slices.Sorted(maps.Keys(env)) {
 		switch {
 		case !envNamePattern.MatchString(name):
@@ -58,7 +58,7 @@ func environ(req Request) ([]string, error) {
 			env = append(env, v.name+"="+value)
 		}
 	}
-	if err := CheckActionEnv(req.Action.Env); err != nil {
+	if err := checkActionEnv(req.Action.Env); err != nil {
 		return nil, fmt.Errorf("action %q: %w", req.Action.Ref, err)
 	}
 	for _, k := range slices.Sorted(maps.Keys(req.Action.Env)) {
