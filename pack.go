@@ -86,6 +86,10 @@ type Action struct {
 	ParameterDelivery string
 	TimeoutSec        int          // 0 means DefaultActionTimeoutSec
 	Retry             *RetryPolicy // nil: never retried
+	// Env is what the action declares for its process's environment (literal values), added
+	// to PATH, HOME, LANG, TZ and attune's ATTUNE_* context. Names are shell identifiers and
+	// never start with ATTUNE_.
+	Env map[string]string
 }
 
 // Trigger is a kind of event.

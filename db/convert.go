@@ -37,7 +37,12 @@ func toAction(r dbsqlc.AttuneAction) attune.Action {
 		retry = &attune.RetryPolicy{}
 		_ = json.Unmarshal(r.Retry, retry)
 	}
+	var env map[string]string
+	if len(r.Env) > 0 && string(r.Env) != "{}" {
+		_ = json.Unmarshal(r.Env, &env)
+	}
 	return attune.Action{
+		Env: env,
 		Ref: r.Ref, PackRef: r.PackRef, Label: r.Label, Description: r.Description,
 		Runtime: r.Runtime, EntryPoint: r.EntryPoint, EntryContent: r.EntryContent,
 		Parameters: params, OutputFormat: r.OutputFormat, ParameterFormat: r.ParameterFormat,

@@ -108,13 +108,17 @@ func (q *Queries) upsertAction(ctx context.Context, packID int64, packRef string
 			return fmt.Errorf("action %s retry: %w", a.Ref, err)
 		}
 	}
+	env, err := jsonb(nonNilEnv(a.Env))
+	if err != nil {
+		return fmt.Errorf("action %s env: %w", a.Ref, err)
+	}
 	_, err = q.q.ActionUpsert(ctx, dbsqlc.ActionUpsertParams{
 		Ref: a.Ref, PackID: packID, PackRef: packRef, Label: a.Label, Description: a.Description,
 		Runtime: a.Runtime, EntryPoint: a.EntryPoint, EntryContent: nonNilBytes(a.EntryContent),
 		ParamSchema: ps, ParameterFormat: orDefault(a.ParameterFormat, attune.ParamsJSON),
 		ParameterDelivery: orDefault(a.ParameterDelivery, attune.DeliveryStdin),
 		OutputFormat:      orDefault(a.OutputFormat, attune.OutputText),
-		TimeoutSeconds:    int32(timeout), Retry: retry,
+		TimeoutSeconds:    int32(timeout), Retry: retry, Env: env,
 	})
 	if err != nil {
 		return fmt.Errorf("upsert action %s: %w", a.Ref, err)
@@ -171,4 +175,12 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// nonNilEnv returns env, or an empty map for nil: the column holds {} rather than null.
+func nonNilEnv(env map[string]string) map[string]string {
+	if env == nil {
+		return map[string]string{}
+	}
+	return env
 }

@@ -63,6 +63,7 @@ func (l *loader) readAction(rel string) (attune.Action, bool) {
 		a.TimeoutSec = t
 	}
 	a.Retry = readRetry(s)
+	a.Env = readEnv(s)
 	if a.ParameterFormat == attune.ParamsDotenv {
 		for _, name := range sortedKeys(a.Parameters) {
 			if !shellName.MatchString(name) {

@@ -65,7 +65,10 @@ func (r *processRunner) deliver(req Request, doc []byte) (delivery, error) {
 		return d, nil
 	}
 	dir := filepath.Join(r.cfg.WorkDir, "params")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := PrepareWorkDir(r.cfg.WorkDir); err != nil {
+		return d, err
+	}
+	if err := makePrivateDir(dir); err != nil {
 		return d, fmt.Errorf("create parameter file directory %q: %w", dir, err)
 	}
 	f, err := os.CreateTemp(dir, fmt.Sprintf("exec-%d-*%s", req.ExecutionID, paramFileExt[format]))

@@ -8,9 +8,11 @@
 // # Entry points
 //
 // The entry point's content travels with the action (attune.Action.EntryContent) so any worker
-// can run it. It is materialised once under Config.WorkDir in a content-addressed directory,
+// can run it. It is materialised once under Config.WorkDir, which must be the worker's user's and
+// closed to others (PrepareWorkDir), in a content-addressed directory,
 // WorkDir/<sha256 of content>/<base name of EntryPoint> (directory 0700, file 0500, written to a
-// temporary file and renamed into place), and reused by later runs. The process runs with that
+// new temporary file created with O_EXCL and renamed into place), and reused by later runs once
+// it has been checked again. The process runs with that
 // directory as its working directory:
 //
 //	shell:  <ShellInterpreter> <file>
@@ -66,10 +68,14 @@
 //
 // # Environment
 //
-// The process inherits the worker's environment plus ATTUNE_EXECUTION_ID, ATTUNE_ACTION (the
-// action ref), ATTUNE_PACK (the pack ref), ATTUNE_PARAMETER_DELIVERY and ATTUNE_PARAMETER_FORMAT
-// (the effective values), ATTUNE_PARAMETER_FILE with file delivery, and the entries of
-// Request.Env. Nothing else is added.
+// The process's environment is built from nothing, never inherited whole from the worker: PATH,
+// HOME, LANG and TZ (the worker's values, or defaults for the first three when the worker has
+// none), then the action's declared env (attune.Action.Env: literal values, names that are shell
+// identifiers and never start with ATTUNE_), then attune's context: the entries of Request.Env
+// (ATTUNE_* names only, e.g. ATTUNE_WORKER), ATTUNE_EXECUTION_ID, ATTUNE_ACTION (the action
+// ref), ATTUNE_PACK (the pack ref), ATTUNE_PARAMETER_DELIVERY and ATTUNE_PARAMETER_FORMAT (the
+// effective values), and ATTUNE_PARAMETER_FILE with file delivery. Nothing else: the worker's
+// own ATTUNE_* configuration (the secrets key, the database URL) never reaches an action.
 //
 // # Output
 //
@@ -119,9 +125,26 @@
 //
 // Every process runs in its own process group. On timeout or cancellation the whole group gets
 // SIGTERM and, Config.KillGrace later, SIGKILL. A run ends when the action's process exits: any
-// process it left behind in its group is terminated the same way, so actions never leak processes
-// onto the worker. Something meant to outlive the action must detach into its own session
-// (setsid) and redirect its output.
+// process it left behind in its group is terminated the same way.
+//
+// On Linux the worker process also makes itself a child subreaper (PR_SET_CHILD_SUBREAPER) at
+// its first run, so that a process an action detaches (setsid, a double fork) is reparented to
+// the worker rather than to init when its parent exits. Every run's processes carry
+// ATTUNE_RUN_ID=<random> in their environment; when the run ends, however it ends, each child of
+// the worker that carries the run's id in its initial environment (/proc/PID/environ) is killed
+// with SIGKILL together with all its descendants, whatever their environment, and reaped. The
+// worker also reaps the zombies reparented to it, without taking an exit status that os/exec
+// waits for: only members of an action's process group other than its guard, processes in
+// another session than the worker's, and processes it killed itself. Nothing can outlive its run
+// this way except a process that both cleared its environment (env -i) and detached before its
+// parent exited, and, when the worker itself is killed with SIGKILL, what had detached from the
+// group (the guard below kills only the group).
+//
+// Entry points are checked just before they are run (see entryPoints.materialise): a private
+// directory, a regular file of the worker's user that nobody else may write, reached without a
+// symlink, with exactly the action's content. Between that check and the interpreter opening the
+// file only the worker's own user (or root) could change it, and that user could change the
+// worker itself.
 //
 // On Linux the child is a small sh guard (see guardScript) that leads the process group and runs
 // the action as its own child; it is started with Pdeathsig = SIGUSR1, on which it SIGKILLs the

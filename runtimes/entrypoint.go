@@ -6,9 +6,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/attune-run/attune"
 )
@@ -17,10 +19,15 @@ import (
 // directory per distinct content.
 type entryPoints struct {
 	dir string
+	log *slog.Logger
 }
 
 // materialise returns the path of a file holding a's entry point content, writing it if it is
-// not there yet.
+// not there yet. The work directory is checked (see PrepareWorkDir) and the file is checked
+// just before its path is returned: a regular file, reached without symlinks, owned by attune's
+// user, writable by nobody else, in a directory only that user may enter, and holding exactly
+// the content. A cached copy that fails any of these was changed after attune wrote it: it is
+// logged and written again, never run.
 func (e *entryPoints) materialise(a attune.Action) (string, error) {
 	if len(a.EntryContent) == 0 {
 		return "", fmt.Errorf("action %q has no entry point content (entry point %q): %w",
@@ -31,27 +38,100 @@ func (e *entryPoints) materialise(a attune.Action) (string, error) {
 		return "", fmt.Errorf("action %q: entry point %q is not a file name: %w",
 			a.Ref, a.EntryPoint, attune.ErrInvalid)
 	}
+	if err := PrepareWorkDir(e.dir); err != nil {
+		return "", err
+	}
 	sum := sha256.Sum256(a.EntryContent)
 	dir := filepath.Join(e.dir, hex.EncodeToString(sum[:]))
 	path := filepath.Join(dir, name)
 
-	if existing, err := os.ReadFile(path); err == nil && bytes.Equal(existing, a.EntryContent) {
+	problem := verifyEntryPoint(dir, path, a.EntryContent)
+	if problem == nil {
 		return path, nil
 	}
-	if err := os.MkdirAll(e.dir, 0o700); err != nil {
-		return "", fmt.Errorf("create work directory %q: %w", e.dir, err)
+	if !isNotExist(problem) {
+		e.log.Warn("cached entry point was changed after attune wrote it; writing it again",
+			"action", a.Ref, "path", path, "problem", problem.Error())
 	}
-	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+	if err := makePrivateDir(dir); err != nil {
 		return "", fmt.Errorf("create entry point directory %q: %w", dir, err)
+	}
+	if !isNotExist(problem) {
+		_ = os.RemoveAll(path) // a symlink or directory in its place: rename would not replace it
 	}
 	if err := writeFileAtomic(path, a.EntryContent, 0o500); err != nil {
 		return "", fmt.Errorf("write entry point %q of action %q: %w", path, a.Ref, err)
 	}
+	if problem := verifyEntryPoint(dir, path, a.EntryContent); problem != nil {
+		return "", fmt.Errorf("entry point %q of action %q changed right after attune wrote it (%v); not running it", path, a.Ref, problem)
+	}
 	return path, nil
 }
 
-// writeFileAtomic writes data to a temporary file next to path and renames it into place, so
-// that a concurrent reader sees either no file or the whole of it.
+// errChanged says a cached entry point does not hold what attune wrote.
+var errChanged = errors.New("content differs from the action's entry point")
+
+// verifyEntryPoint returns why the file at path in dir must not be run as content; an error
+// wrapping fs.ErrNotExist when it is not there yet; nil when it may be run.
+func verifyEntryPoint(dir, path string, content []byte) error {
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	switch {
+	case !fi.IsDir() || !ok:
+		return fmt.Errorf("%s is not a directory", dir)
+	case int(st.Uid) != os.Geteuid():
+		return fmt.Errorf("%s is owned by %s", dir, userName(int(st.Uid)))
+	case fi.Mode().Perm()&0o077 != 0:
+		return fmt.Errorf("%s has mode %04o", dir, fi.Mode().Perm())
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if errors.Is(err, syscall.ELOOP) {
+		return fmt.Errorf("%s is a symlink", path)
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := privateFile(f); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	got, err := io.ReadAll(io.LimitReader(f, int64(len(content))+1))
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(got, content) {
+		return errChanged
+	}
+	return nil
+}
+
+// makePrivateDir makes dir a directory of the effective user's that only it may enter: created
+// 0700 if missing, replaced if it is anything else (a symlink, someone else's, open to others).
+func makePrivateDir(dir string) error {
+	for range 2 {
+		err := os.Mkdir(dir, 0o700)
+		if err == nil || !errors.Is(err, os.ErrExist) {
+			return err
+		}
+		fi, lerr := os.Lstat(dir)
+		if lerr != nil {
+			return lerr
+		}
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok && fi.IsDir() && int(st.Uid) == os.Geteuid() && fi.Mode().Perm()&0o077 == 0 {
+			return nil // a concurrent run made it, or it is fine and only its file was changed
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("%s keeps being replaced", dir)
+}
+
+// writeFileAtomic writes data to a new file next to path, created with O_EXCL (os.CreateTemp),
+// and renames it into place, so that a concurrent reader sees either no file or the whole of it.
 func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
 	if err != nil {

@@ -28,6 +28,9 @@ type child struct {
 	pgid int
 	log  *slog.Logger
 
+	reaper *reaper
+	marker string // the NAME=value environment entry that marks this run's processes
+
 	exited  chan error // receives cmd.Wait's result, once
 	reaped  bool       // exited has been received from
 	waitErr error      // cmd.Wait's result, once reaped
@@ -45,7 +48,10 @@ type child struct {
 //
 // The goroutine that starts the process stays locked to its OS thread until the process has
 // been waited for, because Pdeathsig fires when that thread, not the worker, exits.
-func startChild(cmd *exec.Cmd, input []byte, limit int, log *slog.Logger) (*child, error) {
+//
+// marker is an entry of cmd.Env found only in this run's processes: when the run ends, the
+// processes carrying it that escaped the process group are killed (see reaper).
+func startChild(cmd *exec.Cmd, input []byte, limit int, marker string, rp *reaper, log *slog.Logger) (*child, error) {
 	var parentEnds, childEnds []*os.File
 	closeAll := func(files []*os.File) {
 		for _, f := range files {
@@ -69,7 +75,7 @@ func startChild(cmd *exec.Cmd, input []byte, limit int, log *slog.Logger) (*chil
 	cmd.SysProcAttr = sysProcAttr()
 
 	c := &child{
-		cmd: cmd, log: log,
+		cmd: cmd, log: log, reaper: rp, marker: marker,
 		exited:    make(chan error, 1),
 		stdin:     parentEnds[0],
 		stdinDone: make(chan struct{}),
@@ -96,6 +102,7 @@ func startChild(cmd *exec.Cmd, input []byte, limit int, log *slog.Logger) (*chil
 		return nil, fmt.Errorf("start %s: %w", cmd.Path, err)
 	}
 	c.pgid = cmd.Process.Pid // Setpgid with Pgid 0: the child leads a group named after it
+	rp.trackGroup(c.pgid)
 
 	go func() {
 		defer close(c.stdinDone)
@@ -123,6 +130,7 @@ func (c *child) wait(ctx context.Context, timeout, grace time.Duration) (timedOu
 	select {
 	case err := <-c.exited:
 		c.reap(err)
+		c.reaper.reapZombies() // members that died after the guard are zombies of the worker's
 		if groupAlive(c.pgid) {
 			c.log.Debug("terminating processes the action left behind", "pgid", c.pgid)
 			c.terminate(grace)
@@ -136,7 +144,11 @@ func (c *child) wait(ctx context.Context, timeout, grace time.Duration) (timedOu
 		c.log.Debug("action cancelled; terminating its process group", "pgid", c.pgid)
 		c.terminate(grace)
 	}
+	if n := c.reaper.killEscaped(c.marker); n > 0 {
+		c.log.Warn("killed processes the action had detached from its process group", "count", n)
+	}
 	c.finishIO()
+	c.reaper.endGroup(c.pgid)
 	return timedOut, cancelled
 }
 
@@ -155,6 +167,9 @@ func (c *child) terminate(grace time.Duration) {
 	poll := time.NewTicker(pollInterval)
 	defer poll.Stop()
 	for {
+		// Group members whose parent died are the worker's to reap (it is their subreaper):
+		// until they are, a zombie keeps the group alive.
+		c.reaper.reapZombies()
 		if c.reaped && !groupAlive(c.pgid) {
 			return
 		}

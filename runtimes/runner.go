@@ -2,13 +2,12 @@ package runtimes
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -63,6 +62,11 @@ func (r *processRunner) Run(ctx context.Context, req Request) (Result, error) {
 	}
 	defer params.cleanup()
 	env = append(env, params.env...)
+	marker, err := runMarker()
+	if err != nil {
+		return prepFailed(err)
+	}
+	env = append(env, marker)
 
 	argv := guarded(append(append([]string{interp}, r.args...), file))
 	cmd := &exec.Cmd{
@@ -72,7 +76,7 @@ func (r *processRunner) Run(ctx context.Context, req Request) (Result, error) {
 		Dir:  filepath.Dir(file),
 	}
 	log := r.cfg.Logger.With("execution_id", req.ExecutionID, "action", req.Action.Ref)
-	c, err := startChild(cmd, params.stdin, r.cfg.OutputCap, log)
+	c, err := startChild(cmd, params.stdin, r.cfg.OutputCap, marker, startReaper(r.cfg.Logger), log)
 	if err != nil {
 		return prepFailed(err)
 	}
@@ -130,25 +134,12 @@ func exitOutcome(state *os.ProcessState, waitErr error, stderrLast string) (attu
 	return attune.StatusFailed, code, fmt.Sprintf("exited with code %d", code)
 }
 
-// environ returns the worker's environment plus the ATTUNE_* context of req.
-func environ(req Request) ([]string, error) {
-	env := os.Environ()
-	keys := make([]string, 0, len(req.Env))
-	for k := range req.Env {
-		keys = append(keys, k)
+// runMarker returns ATTUNE_RUN_ID=<random>, the environment entry by which the worker finds the
+// processes of one run that left its process group.
+func runMarker() (string, error) {
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("make run id: %w", err)
 	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		v := req.Env[k]
-		if k == "" || strings.ContainsAny(k, "=\x00") || strings.ContainsRune(v, 0) {
-			return nil, fmt.Errorf("environment variable %q cannot be set: %w", k, attune.ErrInvalid)
-		}
-		env = append(env, k+"="+v)
-	}
-	// Last, so that these win over the worker's and Request.Env's values (exec keeps the last).
-	return append(env,
-		"ATTUNE_EXECUTION_ID="+strconv.FormatInt(req.ExecutionID, 10),
-		"ATTUNE_ACTION="+req.Action.Ref,
-		"ATTUNE_PACK="+req.Action.PackRef,
-	), nil
+	return "ATTUNE_RUN_ID=" + hex.EncodeToString(b), nil
 }

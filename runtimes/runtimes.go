@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -40,9 +41,9 @@ type Request struct {
 	ParameterDelivery string
 	// Timeout bounds the run; 0 means attune.DefaultActionTimeoutSec seconds.
 	Timeout time.Duration
-	// Env holds extra ATTUNE_* context variables (e.g. ATTUNE_RULE); may be nil. They are added
-	// to the worker's environment; ATTUNE_EXECUTION_ID, ATTUNE_ACTION and ATTUNE_PACK always
-	// come from the fields above.
+	// Env holds extra ATTUNE_* context variables (e.g. ATTUNE_WORKER); may be nil. Only ATTUNE_*
+	// names are accepted; ATTUNE_EXECUTION_ID, ATTUNE_ACTION and ATTUNE_PACK always come from the
+	// fields above. See the package documentation for the whole environment.
 	Env map[string]string
 }
 
@@ -100,7 +101,9 @@ type Config struct {
 	OutputCap int
 	// KillGrace is the time between SIGTERM and SIGKILL; default 5s.
 	KillGrace time.Duration
-	// WorkDir is where entry points are materialised; default os.TempDir()/attune-actions.
+	// WorkDir is where entry points are materialised; default os.TempDir()/attune-actions-<euid>.
+	// It must be owned by the effective user and not writable by its group or others (see
+	// PrepareWorkDir); it is created 0700 when missing.
 	WorkDir string
 	// Logger receives debug and warning records; nil discards them.
 	Logger *slog.Logger
@@ -129,7 +132,7 @@ func (cfg Config) withDefaults() Config {
 		cfg.KillGrace = DefaultKillGrace
 	}
 	if cfg.WorkDir == "" {
-		cfg.WorkDir = filepath.Join(os.TempDir(), "attune-actions")
+		cfg.WorkDir = filepath.Join(os.TempDir(), "attune-actions-"+strconv.Itoa(os.Geteuid()))
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -148,7 +151,7 @@ type Set struct {
 // use.
 func New(cfg Config) *Set {
 	cfg = cfg.withDefaults()
-	entries := &entryPoints{dir: cfg.WorkDir}
+	entries := &entryPoints{dir: cfg.WorkDir, log: cfg.Logger}
 	return &Set{runners: map[string]Runner{
 		attune.RuntimeShell: &processRunner{
 			cfg: cfg, entries: entries,

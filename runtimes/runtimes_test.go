@@ -222,6 +222,6 @@ func TestConfigDefaults(t *testing.T) {
 	require.Equal(t, "python3", cfg.PythonInterpreter)
 	require.Equal(t, 1<<20, cfg.OutputCap)
 	require.Equal(t, 5*time.Second, cfg.KillGrace)
-	require.Equal(t, filepath.Join(os.TempDir(), "attune-actions"), cfg.WorkDir)
+	require.Equal(t, filepath.Join(os.TempDir(), "attune-actions-"+strconv.Itoa(os.Geteuid())), cfg.WorkDir)
 	require.NotNil(t, cfg.Logger)
 }

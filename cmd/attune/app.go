@@ -97,9 +97,15 @@ func (a *app) close() {
 // insert-only client).
 func (a *app) build(roles []string) error {
 	cfg := a.cfg
-	workDir := cfg.Runtimes.WorkDir
-	if workDir == "" {
-		workDir = filepath.Join(os.TempDir(), "attune-actions")
+	workDir, err := cfg.actionsDir()
+	if err != nil {
+		return err
+	}
+	if slices.Contains(roles, RoleWorkers) {
+		// Refuse to start rather than run scripts from a directory others could write to.
+		if err := runtimes.PrepareWorkDir(workDir); err != nil {
+			return fmt.Errorf("runtimes.work_dir: %w", err)
+		}
 	}
 	a.p = &jobs.Pipeline{
 		DB: a.db,

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -82,7 +83,22 @@ type RuntimesConfig struct {
 	Python    string        `mapstructure:"python" json:"python"`
 	OutputCap int           `mapstructure:"output_cap" json:"output_cap"`
 	KillGrace time.Duration `mapstructure:"kill_grace" json:"kill_grace"`
-	WorkDir   string        `mapstructure:"work_dir" json:"work_dir"`
+	// WorkDir is where workers write the entry points they run; "" means <data_dir>/actions.
+	WorkDir string `mapstructure:"work_dir" json:"work_dir"`
+}
+
+// actionsDir returns the absolute runtimes.work_dir: by default the actions directory under
+// data_dir.
+func (c *Config) actionsDir() (string, error) {
+	dir := c.Runtimes.WorkDir
+	if dir == "" {
+		dir = filepath.Join(c.DataDir, "actions")
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("runtimes.work_dir %q: %w", dir, err)
+	}
+	return abs, nil
 }
 
 // RiverConfig tunes the River client.
@@ -116,6 +132,10 @@ const (
 
 var allRoles = []string{RoleTimers, RoleRules, RoleWorkers}
 
+// silentBeats is how many heartbeats a replica may miss in a row before worker.silent_after
+// declares it lost: fewer would abandon the executions of a replica that is merely slow.
+const silentBeats = 3
+
 // setDefaults gives every key a default, so configuration from the environment alone works.
 func setDefaults(v *viper.Viper) {
 	v.SetDefault("data_dir", "./.attune")
@@ -127,8 +147,10 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("worker.name", "")
 	v.SetDefault("worker.concurrency", 10)
 	v.SetDefault("worker.noop_concurrency", 100)
-	v.SetDefault("worker.heartbeat", "10s")
-	v.SetDefault("worker.silent_after", "60s")
+	// A kill -9'd worker's executions are abandoned at most silent_after + silent_after/2 (the
+	// reap period) after its last heartbeat: 12 s with these.
+	v.SetDefault("worker.heartbeat", "2s")
+	v.SetDefault("worker.silent_after", "8s")
 	v.SetDefault("worker.rescue_after", "0s")
 	v.SetDefault("shutdown.grace", "25s")
 	v.SetDefault("retention.days", 30)
@@ -218,8 +240,9 @@ func (c *Config) Validate() error {
 	if c.Worker.Heartbeat <= 0 {
 		bad("worker.heartbeat", "must be positive, got %s", c.Worker.Heartbeat)
 	}
-	if c.Worker.SilentAfter < 2*c.Worker.Heartbeat {
-		bad("worker.silent_after", "must be at least twice worker.heartbeat (%s), got %s", c.Worker.Heartbeat, c.Worker.SilentAfter)
+	if c.Worker.SilentAfter < silentBeats*c.Worker.Heartbeat {
+		bad("worker.silent_after", "must be at least %d times worker.heartbeat, got worker.silent_after %s with worker.heartbeat %s; raise worker.silent_after to %s or lower worker.heartbeat",
+			silentBeats, c.Worker.SilentAfter, c.Worker.Heartbeat, silentBeats*c.Worker.Heartbeat)
 	}
 	if c.Worker.RescueAfter < 0 {
 		bad("worker.rescue_after", "must not be negative, got %s", c.Worker.RescueAfter)

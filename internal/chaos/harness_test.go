@@ -94,6 +94,9 @@ type cluster struct {
 	url     string
 	handle  *embedded.Handle
 	pool    *pgxpool.Pool
+	// defaultDetection leaves worker.heartbeat and worker.silent_after at attune's defaults
+	// instead of the suite's fast ones.
+	defaultDetection bool
 }
 
 func newCluster(t *testing.T) *cluster {
@@ -181,15 +184,17 @@ func (s *syncBuffer) String() string {
 
 // env is the environment of a replica or command on the cluster, with fast failure detection.
 func (c *cluster) env(name string, extra ...string) []string {
-	return append(append(os.Environ(),
+	env := append(os.Environ(),
 		"ATTUNE_DATABASE_URL="+c.url,
 		"ATTUNE_WORKER_NAME="+name,
-		"ATTUNE_WORKER_HEARTBEAT=300ms",
-		"ATTUNE_WORKER_SILENT_AFTER=2s",
 		"ATTUNE_RUNTIMES_KILL_GRACE=1s",
 		"ATTUNE_PACKS_DEMO=false",
 		"ATTUNE_LOG_FORMAT=json",
-	), extra...)
+	)
+	if !c.defaultDetection {
+		env = append(env, "ATTUNE_WORKER_HEARTBEAT=300ms", "ATTUNE_WORKER_SILENT_AFTER=2s")
+	}
+	return append(env, extra...)
 }
 
 func (c *cluster) start(name, roles string, extra ...string) *replica {

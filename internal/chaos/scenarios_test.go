@@ -113,6 +113,34 @@ func TestWorkerCrashMidAction(t *testing.T) {
 		note: "attempt 1 abandoned (worker named), child killed, retry (on: abandoned) completed on crash-w2"})
 }
 
+// With attune's default heartbeat and silent window (no override), a kill -9'd worker's
+// execution is abandoned within 15 s.
+func TestWorkerCrashDefaultDetection(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t)
+	c.defaultDetection = true
+	c.start("dflt-ctl", "timers,rules")
+	w := c.start("dflt-w1", "workers")
+	c.waitReady("dflt-ctl", "dflt-w1")
+	marks := marksDir(t)
+	c.registerPack(longPack(marks))
+
+	c.runBackground("chaos.hang")
+	id, worker := c.firstAttempt("chaos.hang")
+	require.Equal(t, "dflt-w1", worker)
+	killed := time.Now()
+	w.kill9()
+	var st string
+	for st, _ = c.status(id); st != "abandoned" && time.Since(killed) < 30*time.Second; st, _ = c.status(id) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	took := time.Since(killed)
+	require.Equal(t, "abandoned", st)
+	require.LessOrEqual(t, took, 15*time.Second, "abandoned %s after the kill, with the default worker.heartbeat and worker.silent_after", took)
+	record(row{scenario: "1b worker kill -9, default heartbeat and silent_after", expected: 1, seen: 1, recover: took,
+		note: "abandoned within 15 s of the kill"})
+}
+
 func TestGracefulShutdown(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t)
