@@ -23,7 +23,7 @@ var (
 			"python_versions", "stackstorm_version", "system", "files", "uid", "conf_schema", "meta", "runtime_deps"}}
 	actionKeys = keys{in: "an action",
 		read: []string{"ref", "name", "pack", "label", "description", "enabled", "runner_type", "entry_point",
-			"parameters", "parameter_format", "parameter_delivery", "output_format", "timeout", "retry"},
+			"parameters", "parameter_format", "parameter_delivery", "output_format", "timeout", "retry", "env"},
 		ignored: []string{"tags", "output_schema", "uid"}}
 	retryKeys   = keys{in: "retry", read: []string{"count", "delay", "backoff", "on"}}
 	triggerKeys = keys{in: "a trigger",
