@@ -41,11 +41,11 @@ type child struct {
 
 // startChild starts cmd in its own process group with stdin, stdout and stderr connected to
 // pipes, writes input to stdin and closes it, and drains stdout and stderr into captures keeping
-// limit bytes each.
+// limit bytes each, copying them to live's writers as well when set.
 //
 // The goroutine that starts the process stays locked to its OS thread until the process has
 // been waited for, because Pdeathsig fires when that thread, not the worker, exits.
-func startChild(cmd *exec.Cmd, input []byte, limit int, log *slog.Logger) (*child, error) {
+func startChild(cmd *exec.Cmd, input []byte, limit int, live liveOutput, log *slog.Logger) (*child, error) {
 	var parentEnds, childEnds []*os.File
 	closeAll := func(files []*os.File) {
 		for _, f := range files {
@@ -104,8 +104,8 @@ func startChild(cmd *exec.Cmd, input []byte, limit int, log *slog.Logger) (*chil
 		_ = c.stdin.Close()
 	}()
 	c.readers.Add(2)
-	go c.drain(c.outCap, c.stdout)
-	go c.drain(c.errCap, c.stderr)
+	go c.drain(tee(c.outCap, live.stdout), c.stdout)
+	go c.drain(tee(c.errCap, live.stderr), c.stderr)
 	return c, nil
 }
 

@@ -73,6 +73,7 @@ type AttuneExecution struct {
 	UpdatedAt      time.Time
 	OriginalID     *int64
 	Secrets        []byte
+	RerunOf        *int64
 }
 
 type AttuneExecutionHistory struct {
@@ -82,6 +83,14 @@ type AttuneExecutionHistory struct {
 	ToStatus    string
 	Worker      string
 	Reason      string
+	At          time.Time
+}
+
+type AttuneExecutionOutput struct {
+	ExecutionID int64
+	Seq         int32
+	Stream      string
+	Data        string
 	At          time.Time
 }
 
