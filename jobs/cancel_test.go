@@ -2,6 +2,8 @@ package jobs_test
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -192,4 +194,31 @@ func TestReapCancelsCancelingExecutionsOfSilentWorkers(t *testing.T) {
 	require.Equal(t, attune.StatusCancelled, x.Status)
 	require.Contains(t, x.Error, "cancelled by cli:tester")
 	require.Contains(t, x.Error, "ghost-1")
+}
+
+// An in-process action (core.http_request) is cancelled through its context: the request is
+// abandoned and the execution recorded cancelled.
+func TestCancelRunningHTTPAction(t *testing.T) {
+	t.Parallel()
+	e := attunetest.New(t)
+	ctx := context.Background()
+	reached := make(chan struct{}, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reached <- struct{}{}
+		<-r.Context().Done() // answers only when the client goes away
+	}))
+	t.Cleanup(srv.Close)
+
+	x, err := e.P.Run(ctx, "core.http_request", map[string]any{"url": srv.URL}, 0)
+	require.NoError(t, err)
+	select {
+	case <-reached:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the request never reached the server")
+	}
+	_, err = e.Replica(t, "api").Cancel(ctx, x.ID, "api:deploybot")
+	require.NoError(t, err)
+	x = e.WaitTerminal(t, x.ID, 10*time.Second)
+	require.Equal(t, attune.StatusCancelled, x.Status)
+	require.Equal(t, "cancelled by api:deploybot", x.Error)
 }
