@@ -67,7 +67,7 @@ func (w *DispatchWorker) Work(ctx context.Context, job *river.Job[ExecutionDispa
 	runCtx, stopRun := context.WithCancelCause(ctx)
 	defer stopRun(nil)
 	defer p.running.add(id, stopRun)()
-	out := newOutputRecorder(p.DB, log, id, p.OutputCap, scrubber)
+	out := newOutputRecorder(ctx, p.DB, log, id, p.OutputCap, scrubber)
 	var res runtimes.Result
 	if runErr == nil {
 		res, runErr = p.Runtimes.Run(runCtx, runtimes.Request{

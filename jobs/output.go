@@ -29,6 +29,7 @@ const (
 // stream says how much was cut. Writes never block on the database: they append to a buffer
 // that a goroutine, started by the first write, flushes.
 type outputRecorder struct {
+	ctx   context.Context // the run's job, without its cancellation: output is stored to the end
 	d     *db.DB
 	log   *slog.Logger
 	id    int64
@@ -54,12 +55,12 @@ type outputStream struct {
 }
 
 // newOutputRecorder returns a recorder for execution id. limit <= 0 means the runtimes' default.
-func newOutputRecorder(d *db.DB, log *slog.Logger, id int64, limit int, sc *params.Scrubber) *outputRecorder {
+func newOutputRecorder(ctx context.Context, d *db.DB, log *slog.Logger, id int64, limit int, sc *params.Scrubber) *outputRecorder {
 	if limit <= 0 {
 		limit = runtimes.DefaultOutputCap
 	}
 	return &outputRecorder{
-		d: d, log: log, id: id, limit: limit, scrub: sc, hold: max(sc.Longest()-1, 0),
+		ctx: context.WithoutCancel(ctx), d: d, log: log, id: id, limit: limit, scrub: sc, hold: max(sc.Longest()-1, 0),
 		streams: [2]*outputStream{{name: attune.StreamStdout}, {name: attune.StreamStderr}},
 		kick:    make(chan struct{}, 1), done: make(chan struct{}), stopped: make(chan struct{}),
 	}
@@ -152,7 +153,7 @@ func (r *outputRecorder) flush(final bool) {
 	if len(batch) == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(r.ctx, 10*time.Second)
 	defer cancel()
 	err := r.d.InTx(ctx, func(q *db.Queries) error {
 		for _, c := range batch {
