@@ -222,3 +222,21 @@ func TestCancelRunningHTTPAction(t *testing.T) {
 	require.Equal(t, attune.StatusCancelled, x.Status)
 	require.Equal(t, "cancelled by api:deploybot", x.Error)
 }
+
+// Without notifications (a LISTEN connection that dropped), the worker's poll still finds the
+// cancel request and stops the action.
+func TestCancelReachesTheWorkerByPollAlone(t *testing.T) {
+	t.Parallel()
+	e := attunetest.New(t, attunetest.Options{NoListen: true})
+	ctx := context.Background()
+	registerPack(t, e, cancelPack)
+
+	x, err := e.P.Run(ctx, "stop.graceful", nil, 0)
+	require.NoError(t, err)
+	waitOutput(t, e, x.ID, "started")
+	_, err = e.Replica(t, "replica-b").Cancel(ctx, x.ID, "cli:tester")
+	require.NoError(t, err)
+	x = e.WaitTerminal(t, x.ID, 15*time.Second)
+	require.Equal(t, attune.StatusCancelled, x.Status)
+	require.Equal(t, "started\ngot TERM\n", result(t, x)["stdout"])
+}

@@ -52,6 +52,8 @@ func Migrate(ctx context.Context, url string) error {
 type Options struct {
 	NoStart      bool // build the client but do not start working jobs
 	NoSecretsKey bool // leave the pipeline without a secrets key (secrets.key unset)
+	// NoListen runs the cancel watcher without notifications, on its poll alone (Hub is nil).
+	NoListen bool
 	// Logger receives the records of the pipeline, the timers, the runtimes and River; nil
 	// sends warnings and errors to stderr.
 	Logger *slog.Logger
@@ -112,15 +114,20 @@ func New(t testing.TB, opts ...Options) *Env {
 			_ = client.Stop(sctx)
 		})
 	}
-	return &Env{URL: url, DB: d, P: p, Timers: timers, River: client, Hub: watch(t, d, p, log)}
+	return &Env{URL: url, DB: d, P: p, Timers: timers, River: client, Hub: watch(t, d, p, log, !o.NoListen)}
 }
 
-// watch starts a hub and the pipeline's cancel watcher until the test ends.
-func watch(t testing.TB, d *db.DB, p *jobs.Pipeline, log *slog.Logger) *db.Hub {
+// watch starts a hub (when listen) and the pipeline's cancel watcher until the test ends.
+func watch(t testing.TB, d *db.DB, p *jobs.Pipeline, log *slog.Logger, listen bool) *db.Hub {
 	ctx, cancel := context.WithCancel(context.Background())
-	hub := db.NewHub(d, log)
+	var hub *db.Hub
 	done := make(chan struct{}, 2)
-	go func() { _ = hub.Run(ctx); done <- struct{}{} }()
+	if listen {
+		hub = db.NewHub(d, log)
+		go func() { _ = hub.Run(ctx); done <- struct{}{} }()
+	} else {
+		done <- struct{}{}
+	}
 	go func() { p.WatchCancels(ctx, hub); done <- struct{}{} }()
 	t.Cleanup(func() {
 		cancel()
