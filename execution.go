@@ -55,6 +55,7 @@ type Execution struct {
 	EnforcementID *int64 // nil for executions started by hand (attune run)
 	Attempt       int
 	OriginalID    *int64 // the first attempt, for retries
+	RerunOf       *int64 // the execution this one re-runs (attune execution rerun); nil otherwise
 	Status        ExecutionStatus
 	Parameters    map[string]any  // secret parameters read "********" (their values are in SealedSecrets)
 	SealedSecrets []byte          `json:"-"` // the secret parameters' values, encrypted; nil when none

@@ -24,10 +24,10 @@ type RetryPolicy struct {
 var RetryableStatuses = []ExecutionStatus{StatusFailed, StatusTimeout, StatusAbandoned}
 
 // Next reports whether an attempt that ended in status is retried and, if so, after how long.
-// attempt counts from 1.
+// attempt counts from 1. A cancelled attempt is never retried, whatever the policy says.
 func (p *RetryPolicy) Next(attempt int, status ExecutionStatus) (time.Duration, bool) {
-	if p == nil || attempt > p.Count {
-		return 0, false
+	if p == nil || attempt > p.Count || status == StatusCancelled {
+		return 0, false // someone asked a cancelled execution to stop: never run it again
 	}
 	on := p.On
 	if len(on) == 0 {

@@ -85,7 +85,7 @@ func toEnforcement(r dbsqlc.AttuneEnforcement) attune.Enforcement {
 func toExecution(r dbsqlc.AttuneExecution) attune.Execution {
 	x := attune.Execution{
 		ID: r.ID, ActionRef: r.ActionRef, Runtime: r.Runtime, EnforcementID: r.EnforcementID,
-		Attempt: int(r.Attempt), OriginalID: r.OriginalID, Status: attune.ExecutionStatus(r.Status),
+		Attempt: int(r.Attempt), OriginalID: r.OriginalID, RerunOf: r.RerunOf, Status: attune.ExecutionStatus(r.Status),
 		Parameters: object(r.Parameters), SealedSecrets: r.Secrets, Error: r.Error, Worker: r.Worker,
 		TimeoutSec: int(r.TimeoutSeconds), CreatedAt: r.CreatedAt, ScheduledAt: r.ScheduledAt,
 		StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,

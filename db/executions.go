@@ -20,6 +20,7 @@ type NewExecution struct {
 	Parameters    map[string]any // as stored: secret parameters redacted
 	Secrets       []byte         // the secret parameters' values, sealed; nil when none
 	TimeoutSec    int            // 0 means the action's timeout
+	RerunOf       *int64         // the execution this one re-runs; nil otherwise
 }
 
 // ExecutionCreate records a new execution in status scheduled, with its history. It returns
@@ -53,6 +54,12 @@ func (q *Queries) ExecutionCreate(ctx context.Context, n NewExecution) (attune.E
 	}
 	if err := q.history(ctx, r.ID, "", attune.StatusScheduled, "", ""); err != nil {
 		return attune.Execution{}, err
+	}
+	if n.RerunOf != nil {
+		if err := q.q.ExecutionSetRerunOf(ctx, dbsqlc.ExecutionSetRerunOfParams{ID: r.ID, RerunOf: n.RerunOf}); err != nil {
+			return attune.Execution{}, fmt.Errorf("record execution %d as a re-run of %d: %w", r.ID, *n.RerunOf, err)
+		}
+		r.RerunOf = n.RerunOf
 	}
 	return toExecution(r), nil
 }

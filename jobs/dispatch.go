@@ -63,9 +63,14 @@ func (w *DispatchWorker) Work(ctx context.Context, job *river.Job[ExecutionDispa
 	// Secret parameters are opened only here, delivered on stdin only, and scrubbed out of the
 	// result before it is stored.
 	params, scrubber, runErr := p.runParameters(x)
+	// A cancel request (WatchCancels) ends runCtx; the job's own ctx ends only on shutdown.
+	runCtx, stopRun := context.WithCancelCause(ctx)
+	defer stopRun(nil)
+	defer p.running.add(id, stopRun)()
+	out := newOutputRecorder(ctx, p.DB, log, id, p.OutputCap, scrubber)
 	var res runtimes.Result
 	if runErr == nil {
-		res, runErr = p.Runtimes.Run(ctx, runtimes.Request{
+		res, runErr = p.Runtimes.Run(runCtx, runtimes.Request{
 			ExecutionID:       id,
 			Action:            action,
 			Parameters:        params,
@@ -73,8 +78,11 @@ func (w *DispatchWorker) Work(ctx context.Context, job *river.Job[ExecutionDispa
 			ParameterDelivery: action.ParameterDelivery,
 			Timeout:           time.Duration(x.TimeoutSec) * time.Second,
 			Env:               map[string]string{"ATTUNE_WORKER": p.Worker},
+			Stdout:            out.Stdout(),
+			Stderr:            out.Stderr(),
 		})
 	}
+	out.close() // the output is stored before the outcome, so followers see all of it
 	if runErr != nil {
 		res = runtimes.Result{Status: attune.StatusFailed, ExitCode: -1, Error: "prepare execution: " + runErr.Error()}
 	}
@@ -101,6 +109,9 @@ func (w *DispatchWorker) finish(ctx context.Context, job *river.Job[ExecutionDis
 			fx, err := q.ExecutionFinish(fctx, id, db.Finish{
 				From: attune.StatusRunning, To: res.Status, Result: res.JSON(), Error: res.Error, Worker: p.Worker,
 			})
+			if errors.Is(err, attune.ErrConflict) {
+				fx, err = w.finishCanceling(fctx, q, id, res)
+			}
 			if errors.Is(err, attune.ErrConflict) {
 				log.Warn("execution changed while running; outcome not recorded", "status", res.Status)
 				return completeTx(fctx, q, job)
@@ -132,6 +143,27 @@ func (w *DispatchWorker) finish(ctx context.Context, job *river.Job[ExecutionDis
 	}
 }
 
+// finishCanceling records the outcome of a run that someone asked to cancel while it ran
+// (status canceling): cancelled, with who asked as the error, when the action was stopped; the
+// action's own outcome when it ended before the request reached it. ErrConflict when the
+// execution is not canceling either.
+func (w *DispatchWorker) finishCanceling(ctx context.Context, q *db.Queries, id int64, res runtimes.Result) (attune.Execution, error) {
+	cur, err := q.Execution(ctx, id)
+	if err != nil {
+		return cur, err
+	}
+	if cur.Status != attune.StatusCanceling {
+		return cur, fmt.Errorf("finish execution %d: it is %s: %w", id, cur.Status, attune.ErrConflict)
+	}
+	to, msg := res.Status, res.Error
+	if to == attune.StatusCancelled || to == attune.StatusAbandoned {
+		to, msg = attune.StatusCancelled, cur.Error
+	}
+	return q.ExecutionFinish(ctx, id, db.Finish{
+		From: attune.StatusCanceling, To: to, Result: res.JSON(), Error: msg, Worker: w.P.Worker,
+	})
+}
+
 // finishPatience is how long a worker keeps trying to record an outcome before it gives up and
 // leaves the execution to be declared abandoned.
 const finishPatience = 2 * time.Minute
@@ -146,15 +178,15 @@ func (w *DispatchWorker) alreadyClaimed(ctx context.Context, q *db.Queries, job 
 	if err != nil {
 		return err
 	}
-	if x.Status == attune.StatusRunning && job.Attempt > 1 {
+	if (x.Status == attune.StatusRunning || x.Status == attune.StatusCanceling) && job.Attempt > 1 {
 		reason := fmt.Sprintf("worker %s was lost while running the action (dispatch job %d rescued at attempt %s)",
 			x.Worker, job.ID, strconv.Itoa(job.Attempt))
-		fx, err := q.ExecutionFinish(ctx, x.ID, db.Finish{From: attune.StatusRunning, To: attune.StatusAbandoned, Error: reason, Worker: p.Worker})
+		fx, err := q.ExecutionFinish(ctx, x.ID, lostWorker(x, reason, p.Worker))
 		if err != nil && !errors.Is(err, attune.ErrConflict) {
 			return err
 		}
 		if err == nil {
-			p.Log.Warn("execution abandoned", "execution_id", x.ID, "reason", reason)
+			p.Log.Warn("execution ended: worker lost", "execution_id", x.ID, "status", fx.Status, "reason", reason)
 			if err := p.announceTerminal(ctx, q.Tx(), fx); err != nil {
 				return err
 			}
@@ -163,6 +195,16 @@ func (w *DispatchWorker) alreadyClaimed(ctx context.Context, q *db.Queries, job 
 		p.Log.Debug("dispatch already handled", "execution_id", x.ID, "status", x.Status)
 	}
 	return completeTx(ctx, q, job)
+}
+
+// lostWorker is the outcome of an execution whose worker was lost: abandoned when it was
+// running (a retry policy may run it again), cancelled when someone had asked to cancel it (the
+// action died with its worker, as asked).
+func lostWorker(x attune.Execution, reason, worker string) db.Finish {
+	if x.Status == attune.StatusCanceling {
+		return db.Finish{From: x.Status, To: attune.StatusCancelled, Error: x.Error + "; " + reason, Worker: worker}
+	}
+	return db.Finish{From: x.Status, To: attune.StatusAbandoned, Error: reason, Worker: worker}
 }
 
 func (w *DispatchWorker) action(ctx context.Context, q *db.Queries, x attune.Execution) (attune.Action, error) {

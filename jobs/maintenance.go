@@ -26,8 +26,8 @@ func (RetentionPruneArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: QueueEvents, MaxAttempts: 1}
 }
 
-// Reap abandons the running executions of workers silent for longer than silentAfter and
-// returns how many it abandoned: the worker died (kill -9, lost host) and its action will not
+// Reap abandons the running executions of workers silent for longer than silentAfter (and
+// records cancelled those someone asked to cancel) and returns how many it ended: the worker died (kill -9, lost host) and its action will not
 // report. The action is not run again; a retry policy may start a new attempt. Every replica
 // with the rules role reaps on its own ticker, so a dead River leader does not delay it;
 // concurrent reapers are safe because each abandonment is a compare-and-set. River's rescuer
@@ -41,7 +41,7 @@ func (p *Pipeline) Reap(ctx context.Context, silentAfter time.Duration) (int, er
 		}
 		for _, x := range xs {
 			reason := fmt.Sprintf("worker %s was lost while running the action (silent for more than %s)", x.Worker, silentAfter)
-			fx, err := q.ExecutionFinish(ctx, x.ID, db.Finish{From: attune.StatusRunning, To: attune.StatusAbandoned, Error: reason, Worker: p.Worker})
+			fx, err := q.ExecutionFinish(ctx, x.ID, lostWorker(x, reason, p.Worker))
 			if errors.Is(err, attune.ErrConflict) {
 				continue
 			}
@@ -51,7 +51,7 @@ func (p *Pipeline) Reap(ctx context.Context, silentAfter time.Duration) (int, er
 			if err := p.announceTerminal(ctx, q.Tx(), fx); err != nil {
 				return err
 			}
-			p.Log.Warn("execution abandoned", "execution_id", x.ID, "reason", reason)
+			p.Log.Warn("execution ended: worker lost", "execution_id", x.ID, "status", fx.Status, "reason", reason)
 			n++
 		}
 		return nil

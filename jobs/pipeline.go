@@ -40,6 +40,11 @@ type Pipeline struct {
 	// Secrets seals secret parameters before they are stored and opens them just before an
 	// action runs (secrets.key). Nil: an action given a secret parameter is refused.
 	Secrets *secrets.Box
+	// OutputCap is how many bytes of each of stdout and stderr are stored as live output
+	// (runtimes.output_cap); 0 means the runtimes' default.
+	OutputCap int
+
+	running runningSet // the executions this replica runs, for WatchCancels
 }
 
 // JobTimeout is the River job timeout of a dispatch: the rescue window less a margin, so River
@@ -144,18 +149,25 @@ func (p *Pipeline) Run(ctx context.Context, actionRef string, params map[string]
 		if err != nil {
 			return err
 		}
-		prep, err := p.prepare(action, params) // defaults, validation, secrets sealed
-		if err != nil {
-			return err
-		}
-		n := db.NewExecution{Action: action, ActionID: actionID, Parameters: prep.stored, Secrets: prep.sealed}
+		n := db.NewExecution{Action: action, ActionID: actionID}
 		if timeout > 0 {
 			n.TimeoutSec = max(1, int((timeout+time.Second-1)/time.Second))
 		}
-		x, err = p.schedule(ctx, q, n)
+		x, err = p.runTx(ctx, q, n, params)
 		return err
 	})
 	return x, err
+}
+
+// runTx validates params for n.Action (defaults, schema, secrets sealed) and schedules n with
+// them, in q's transaction: the part of Run that Rerun shares.
+func (p *Pipeline) runTx(ctx context.Context, q *db.Queries, n db.NewExecution, params map[string]any) (attune.Execution, error) {
+	prep, err := p.prepare(n.Action, params)
+	if err != nil {
+		return attune.Execution{}, err
+	}
+	n.Parameters, n.Secrets = prep.stored, prep.sealed
+	return p.schedule(ctx, q, n)
 }
 
 // schedule records a scheduled execution and inserts its dispatch job, on its runtime's queue,

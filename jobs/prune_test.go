@@ -56,3 +56,20 @@ func TestPruneDeletesOldHistoryInBatches(t *testing.T) {
 	require.NoError(t, e.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM attune.execution_history WHERE execution_id = ANY($1)`, old).Scan(&hist))
 	require.Zero(t, hist, "their history goes with them")
 }
+
+// An execution's live output goes with it when it is pruned.
+func TestPruneDeletesLiveOutputWithItsExecution(t *testing.T) {
+	t.Parallel()
+	e := attunetest.New(t)
+	ctx := context.Background()
+	x, err := e.P.Run(ctx, "core.echo", map[string]any{"message": "hi"}, 0)
+	require.NoError(t, err)
+	e.WaitTerminal(t, x.ID, 10*time.Second)
+	require.Equal(t, 1, countRows(t, e, "execution_output"), "core.echo's output stored")
+
+	_, err = e.DB.Pool.Exec(ctx, `UPDATE attune.execution SET created_at = now() - interval '40 days' WHERE id = $1`, x.ID)
+	require.NoError(t, err)
+	_, err = e.DB.Prune(ctx, time.Now().Add(-30*24*time.Hour), 100)
+	require.NoError(t, err)
+	require.Zero(t, countRows(t, e, "execution_output"))
+}

@@ -139,3 +139,13 @@ func TestRetryPolicyNext(t *testing.T) {
 	_, ok := none.Next(1, attune.StatusFailed)
 	require.False(t, ok)
 }
+
+// A cancelled attempt is never retried, even by a policy that (past pack validation) lists it.
+func TestRetryPolicyNeverRetriesCancelled(t *testing.T) {
+	t.Parallel()
+	p := &attune.RetryPolicy{Count: 3, On: []attune.ExecutionStatus{attune.StatusCancelled, attune.StatusFailed}}
+	_, ok := p.Next(1, attune.StatusCancelled)
+	require.False(t, ok)
+	_, ok = p.Next(1, attune.StatusFailed)
+	require.True(t, ok)
+}

@@ -153,3 +153,13 @@ func (sc *Scrubber) Value(v any) any {
 	}
 	return v
 }
+
+// Longest is the length in bytes of the longest text the Scrubber replaces; 0 when it is empty.
+// A stream scrubbed piece by piece must hold back Longest()-1 bytes at the end of each piece,
+// so a secret split across two pieces is still found whole.
+func (sc *Scrubber) Longest() int {
+	if len(sc.needles) == 0 {
+		return 0
+	}
+	return len(sc.needles[0]) // sorted longest first
+}

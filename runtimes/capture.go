@@ -3,6 +3,7 @@ package runtimes
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"unicode/utf8"
 )
 
@@ -94,4 +95,29 @@ func trimIncompleteRune(b []byte) []byte {
 		}
 	}
 	return b
+}
+
+// liveOutput is where a process's output is copied as it comes (Request.Stdout and Stderr).
+type liveOutput struct {
+	stdout, stderr io.Writer
+}
+
+// tee returns a writer that writes to c and then to extra, ignoring extra's errors, so live
+// output never stops the capture; c itself when extra is nil.
+func tee(c *capture, extra io.Writer) io.Writer {
+	if extra == nil {
+		return c
+	}
+	return teeWriter{c, extra}
+}
+
+type teeWriter struct {
+	c     *capture
+	extra io.Writer
+}
+
+func (t teeWriter) Write(p []byte) (int, error) {
+	n, _ := t.c.Write(p)
+	_, _ = t.extra.Write(p)
+	return n, nil
 }

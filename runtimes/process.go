@@ -44,14 +44,14 @@ type child struct {
 
 // startChild starts cmd in its own process group with stdin, stdout and stderr connected to
 // pipes, writes input to stdin and closes it, and drains stdout and stderr into captures keeping
-// limit bytes each.
+// limit bytes each, copying them to live's writers as well when set.
 //
 // The goroutine that starts the process stays locked to its OS thread until the process has
 // been waited for, because Pdeathsig fires when that thread, not the worker, exits.
 //
 // marker is an entry of cmd.Env found only in this run's processes: when the run ends, the
 // processes carrying it that escaped the process group are killed (see reaper).
-func startChild(cmd *exec.Cmd, input []byte, limit int, marker string, rp *reaper, log *slog.Logger) (*child, error) {
+func startChild(cmd *exec.Cmd, input []byte, limit int, marker string, rp *reaper, live liveOutput, log *slog.Logger) (*child, error) {
 	var parentEnds, childEnds []*os.File
 	closeAll := func(files []*os.File) {
 		for _, f := range files {
@@ -111,8 +111,8 @@ func startChild(cmd *exec.Cmd, input []byte, limit int, marker string, rp *reape
 		_ = c.stdin.Close()
 	}()
 	c.readers.Add(2)
-	go c.drain(c.outCap, c.stdout)
-	go c.drain(c.errCap, c.stderr)
+	go c.drain(tee(c.outCap, live.stdout), c.stdout)
+	go c.drain(tee(c.errCap, live.stderr), c.stderr)
 	return c, nil
 }
 

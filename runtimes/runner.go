@@ -76,7 +76,7 @@ func (r *processRunner) Run(ctx context.Context, req Request) (Result, error) {
 		Dir:  filepath.Dir(file),
 	}
 	log := r.cfg.Logger.With("execution_id", req.ExecutionID, "action", req.Action.Ref)
-	c, err := startChild(cmd, params.stdin, r.cfg.OutputCap, marker, startReaper(r.cfg.Logger), log)
+	c, err := startChild(cmd, params.stdin, r.cfg.OutputCap, marker, startReaper(r.cfg.Logger), liveOutput{req.Stdout, req.Stderr}, log)
 	if err != nil {
 		return prepFailed(err)
 	}

@@ -118,6 +118,7 @@ func (a *app) build(roles []string) error {
 		Log:         a.log.With("component", "pipeline"),
 		RescueAfter: cfg.rescueAfter(),
 		KillGrace:   cfg.Runtimes.KillGrace,
+		OutputCap:   cfg.Runtimes.OutputCap,
 	}
 	if cfg.Secrets.Key != "" {
 		box, err := secrets.ParseKey(cfg.Secrets.Key)

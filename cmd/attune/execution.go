@@ -14,7 +14,7 @@ import (
 )
 
 func (c *cli) executionCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "execution", Aliases: []string{"executions", "ex"}, Short: "Inspect executions"}
+	cmd := &cobra.Command{Use: "execution", Aliases: []string{"executions", "ex"}, Short: "Inspect, follow, cancel and re-run executions"}
 	var f db.ExecutionFilter
 	var status string
 	var asJSON bool
@@ -105,7 +105,7 @@ func (c *cli) executionCmd() *cobra.Command {
 		},
 	}
 	get.Flags().BoolVar(&getJSON, "json", false, "print JSON")
-	cmd.AddCommand(list, get)
+	cmd.AddCommand(list, get, c.executionCancelCmd(), c.executionRerunCmd(), c.executionTailCmd())
 	return cmd
 }
 
@@ -122,7 +122,7 @@ func (c *cli) withApp(ctx context.Context, fn func(a *app) error) error {
 func executionJSON(x attune.Execution) map[string]any {
 	m := map[string]any{
 		"id": x.ID, "action_ref": x.ActionRef, "runtime": x.Runtime, "enforcement_id": x.EnforcementID,
-		"attempt": x.Attempt, "status": x.Status, "parameters": x.Parameters, "error": x.Error,
+		"attempt": x.Attempt, "rerun_of": x.RerunOf, "status": x.Status, "parameters": x.Parameters, "error": x.Error,
 		"worker": x.Worker, "timeout_seconds": x.TimeoutSec, "created_at": x.CreatedAt,
 		"scheduled_at": x.ScheduledAt, "started_at": x.StartedAt, "finished_at": x.FinishedAt,
 	}
@@ -163,7 +163,7 @@ func printExecution(w io.Writer, x attune.Execution, hist []attune.Transition) e
 	rows := [][]string{
 		{"id", strconv.FormatInt(x.ID, 10)}, {"action", x.ActionRef}, {"runtime", x.Runtime},
 		{"status", string(x.Status)}, {"attempt", strconv.Itoa(x.Attempt)}, {"worker", orDash(x.Worker)},
-		{"enforcement", orDash(ptrStr(x.EnforcementID))}, {"parameters", string(params)},
+		{"enforcement", orDash(ptrStr(x.EnforcementID))}, {"rerun of", orDash(ptrStr(x.RerunOf))}, {"parameters", string(params)},
 		{"created", fmtTime(&x.CreatedAt)}, {"started", fmtTime(x.StartedAt)}, {"finished", fmtTime(x.FinishedAt)},
 		{"duration", fmtDuration(x.StartedAt, x.FinishedAt)}, {"error", orDash(x.Error)},
 	}

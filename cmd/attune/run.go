@@ -80,6 +80,15 @@ func (c *cli) run(ctx context.Context, ref string, params map[string]any, string
 	if err := checkParamsDepth(params); err != nil {
 		return exitError{code: 2, msg: err.Error()}
 	}
+	return c.runAndWatch(ctx, a, action, asJSON, func() (attune.Execution, error) {
+		return a.p.Run(ctx, ref, params, timeout)
+	})
+}
+
+// runAndWatch schedules an execution with schedule (attune run, attune execution rerun), prints
+// the action's output as it is stored, and exits as run does. When no worker replica is alive,
+// this process works the execution itself for the command's duration.
+func (c *cli) runAndWatch(ctx context.Context, a *app, action attune.Action, asJSON bool, schedule func() (attune.Execution, error)) error {
 	live, err := a.liveReplica(ctx, RoleWorkers)
 	if err != nil {
 		return err
@@ -91,6 +100,8 @@ func (c *cli) run(ctx context.Context, ref string, params map[string]any, string
 	if err := a.build(roles); err != nil {
 		return err
 	}
+	hub, stopListening := a.listen(ctx)
+	defer stopListening()
 	if !live {
 		if err := a.river.Start(context.WithoutCancel(ctx)); err != nil {
 			return err
@@ -101,34 +112,46 @@ func (c *cli) run(ctx context.Context, ref string, params map[string]any, string
 			defer cancel()
 			_ = a.river.Stop(sctx)
 		}()
+		defer a.watchCancels(hub)()
 	}
-	x, err := a.p.Run(ctx, ref, params, timeout)
+	x, err := schedule()
 	if perr := paramsExit(action, err); perr != nil {
 		return perr
 	}
 	if errors.Is(err, attune.ErrNotFound) {
-		return exitError{code: 2, msg: fmt.Sprintf("action %s is not registered; `attune pack register DIR` registers a pack", ref)}
+		return exitError{code: 2, msg: fmt.Sprintf("action %s is not registered; `attune pack register DIR` registers a pack", action.Ref)}
 	}
 	if err != nil {
 		return err
 	}
-	for !x.Status.Terminal() {
-		select {
-		case <-ctx.Done():
-			return exitError{code: 130, msg: fmt.Sprintf("interrupted; execution %d goes on (attune execution get %d)", x.ID, x.ID)}
-		case <-time.After(50 * time.Millisecond):
+	var streamed bool
+	x, err = a.db.FollowOutput(ctx, hub, x.ID, 0, func(ch attune.OutputChunk) error {
+		if !asJSON {
+			streamed = true
+			c.printChunk(ch)
 		}
-		if x, err = a.db.Read().Execution(ctx, x.ID); err != nil {
-			return err
-		}
+		return nil
+	})
+	if ctx.Err() != nil {
+		return exitError{code: 130, msg: fmt.Sprintf("interrupted; execution %d goes on (attune execution tail %d)", x.ID, x.ID)}
 	}
-	if asJSON {
+	if err != nil {
+		return err
+	}
+	switch {
+	case asJSON:
 		if err := writeJSON(c.stdout, executionJSON(x)); err != nil {
 			return err
 		}
-	} else {
-		printResult(c.stdout, x)
+	case !streamed:
+		printResult(c.stdout, x) // an in-process action: its result is all there is to show
 	}
+	return statusExit(x)
+}
+
+// statusExit is the exit of run and tail: nil when the execution completed, exit code 1 with its
+// status and error otherwise.
+func statusExit(x attune.Execution) error {
 	if x.Status != attune.StatusCompleted {
 		return exitError{code: 1, msg: fmt.Sprintf("execution %d %s: %s", x.ID, x.Status, x.Error)}
 	}

@@ -55,6 +55,11 @@ func (c *cli) start(ctx context.Context) error {
 	log.Info("attune started", "roles", strings.Join(roles, ","), "embedded_db", a.embedded != nil)
 
 	stopBeat := a.heartbeat(ctx, roles)
+	hub, stopListening := a.listen(ctx)
+	defer stopListening()
+	if slices.Contains(roles, RoleWorkers) {
+		defer a.watchCancels(hub)() // past shutdown: actions finishing in the grace can be cancelled
+	}
 	if slices.Contains(roles, RoleRules) {
 		go a.reapLoop(ctx)
 	}

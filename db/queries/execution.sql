@@ -52,10 +52,10 @@ WHERE id = @root_id OR original_id = @root_id
 ORDER BY attempt;
 
 -- name: ExecutionAbandonSilent :many
--- Running executions whose worker has not been seen since the cutoff.
+-- Running (or canceling) executions whose worker has not been seen since the cutoff.
 SELECT x.* FROM attune.execution x
 LEFT JOIN attune.worker w ON w.name = x.worker
-WHERE x.status = 'running' AND (w.name IS NULL OR w.last_seen_at < @cutoff)
+WHERE x.status IN ('running', 'canceling') AND (w.name IS NULL OR w.last_seen_at < @cutoff)
 ORDER BY x.id;
 
 -- name: ExecutionPruneBatch :execrows

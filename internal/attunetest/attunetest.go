@@ -34,6 +34,7 @@ type Env struct {
 	P      *jobs.Pipeline
 	Timers *sensors.Timers
 	River  *river.Client[pgx.Tx]
+	Hub    *db.Hub // listening for the execution and output notices, while the test runs
 }
 
 // Migrate applies attune's and River's migrations to the database at url.
@@ -51,6 +52,8 @@ func Migrate(ctx context.Context, url string) error {
 type Options struct {
 	NoStart      bool // build the client but do not start working jobs
 	NoSecretsKey bool // leave the pipeline without a secrets key (secrets.key unset)
+	// NoListen runs the cancel watcher without notifications, on its poll alone (Hub is nil).
+	NoListen bool
 	// Logger receives the records of the pipeline, the timers, the runtimes and River; nil
 	// sends warnings and errors to stderr.
 	Logger *slog.Logger
@@ -111,7 +114,40 @@ func New(t testing.TB, opts ...Options) *Env {
 			_ = client.Stop(sctx)
 		})
 	}
-	return &Env{URL: url, DB: d, P: p, Timers: timers, River: client}
+	return &Env{URL: url, DB: d, P: p, Timers: timers, River: client, Hub: watch(t, d, p, log, !o.NoListen)}
+}
+
+// watch starts a hub (when listen) and the pipeline's cancel watcher until the test ends.
+func watch(t testing.TB, d *db.DB, p *jobs.Pipeline, log *slog.Logger, listen bool) *db.Hub {
+	ctx, cancel := context.WithCancel(context.Background())
+	var hub *db.Hub
+	done := make(chan struct{}, 2)
+	if listen {
+		hub = db.NewHub(d, log)
+		go func() { _ = hub.Run(ctx); done <- struct{}{} }()
+	} else {
+		done <- struct{}{}
+	}
+	go func() { p.WatchCancels(ctx, hub); done <- struct{}{} }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		<-done
+	})
+	return hub
+}
+
+// Replica builds a second attune replica on the same database: its own pool, pipeline and River
+// client (insert-only: it works no queue), sharing nothing in memory with e. It stands for
+// another `attune start` or a CLI on another host.
+func (e *Env) Replica(t testing.TB, name string) *jobs.Pipeline {
+	t.Helper()
+	d, err := db.Open(context.Background(), e.URL, db.Options{MaxConns: 5})
+	require.NoError(t, err)
+	t.Cleanup(d.Close)
+	client, err := river.NewClient(riverpgxv5.New(d.Pool), &river.Config{Schema: db.RiverSchema, Logger: e.P.Log})
+	require.NoError(t, err)
+	return &jobs.Pipeline{DB: d, River: client, Runtimes: e.P.Runtimes, Worker: name, Log: e.P.Log, Secrets: e.P.Secrets}
 }
 
 // WaitTerminal polls an execution until it is terminal or the deadline passes.

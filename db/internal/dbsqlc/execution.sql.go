@@ -35,13 +35,13 @@ func (q *Queries) EventPruneBatch(ctx context.Context, arg EventPruneBatchParams
 }
 
 const executionAbandonSilent = `-- name: ExecutionAbandonSilent :many
-SELECT x.id, x.action_ref, x.action_id, x.runtime, x.enforcement_id, x.attempt, x.status, x.parameters, x.result, x.error, x.worker, x.timeout_seconds, x.created_at, x.scheduled_at, x.started_at, x.finished_at, x.updated_at, x.original_id, x.secrets FROM attune.execution x
+SELECT x.id, x.action_ref, x.action_id, x.runtime, x.enforcement_id, x.attempt, x.status, x.parameters, x.result, x.error, x.worker, x.timeout_seconds, x.created_at, x.scheduled_at, x.started_at, x.finished_at, x.updated_at, x.original_id, x.secrets, x.rerun_of FROM attune.execution x
 LEFT JOIN attune.worker w ON w.name = x.worker
-WHERE x.status = 'running' AND (w.name IS NULL OR w.last_seen_at < $1)
+WHERE x.status IN ('running', 'canceling') AND (w.name IS NULL OR w.last_seen_at < $1)
 ORDER BY x.id
 `
 
-// Running executions whose worker has not been seen since the cutoff.
+// Running (or canceling) executions whose worker has not been seen since the cutoff.
 func (q *Queries) ExecutionAbandonSilent(ctx context.Context, cutoff time.Time) ([]AttuneExecution, error) {
 	rows, err := q.db.Query(ctx, executionAbandonSilent, cutoff)
 	if err != nil {
@@ -71,6 +71,7 @@ func (q *Queries) ExecutionAbandonSilent(ctx context.Context, cutoff time.Time) 
 			&i.UpdatedAt,
 			&i.OriginalID,
 			&i.Secrets,
+			&i.RerunOf,
 		); err != nil {
 			return nil, err
 		}
@@ -83,7 +84,7 @@ func (q *Queries) ExecutionAbandonSilent(ctx context.Context, cutoff time.Time) 
 }
 
 const executionAttempts = `-- name: ExecutionAttempts :many
-SELECT id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets FROM attune.execution
+SELECT id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of FROM attune.execution
 WHERE id = $1 OR original_id = $1
 ORDER BY attempt
 `
@@ -118,6 +119,7 @@ func (q *Queries) ExecutionAttempts(ctx context.Context, rootID int64) ([]Attune
 			&i.UpdatedAt,
 			&i.OriginalID,
 			&i.Secrets,
+			&i.RerunOf,
 		); err != nil {
 			return nil, err
 		}
@@ -162,7 +164,7 @@ const executionFinish = `-- name: ExecutionFinish :one
 UPDATE attune.execution
 SET status = $1, result = $2, error = $3, finished_at = now(), updated_at = now()
 WHERE id = $4 AND status = $5
-RETURNING id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets
+RETURNING id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of
 `
 
 type ExecutionFinishParams struct {
@@ -203,12 +205,13 @@ func (q *Queries) ExecutionFinish(ctx context.Context, arg ExecutionFinishParams
 		&i.UpdatedAt,
 		&i.OriginalID,
 		&i.Secrets,
+		&i.RerunOf,
 	)
 	return i, err
 }
 
 const executionGet = `-- name: ExecutionGet :one
-SELECT id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets FROM attune.execution WHERE id = $1
+SELECT id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of FROM attune.execution WHERE id = $1
 `
 
 func (q *Queries) ExecutionGet(ctx context.Context, id int64) (AttuneExecution, error) {
@@ -234,6 +237,7 @@ func (q *Queries) ExecutionGet(ctx context.Context, id int64) (AttuneExecution, 
 		&i.UpdatedAt,
 		&i.OriginalID,
 		&i.Secrets,
+		&i.RerunOf,
 	)
 	return i, err
 }
@@ -244,7 +248,7 @@ INSERT INTO attune.execution (action_ref, action_id, runtime, enforcement_id, at
 VALUES ($1, $2, $3, $4, $5, $6,
     $7, $8, $9, $10, $11)
 ON CONFLICT DO NOTHING
-RETURNING id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets
+RETURNING id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of
 `
 
 type ExecutionInsertParams struct {
@@ -297,12 +301,13 @@ func (q *Queries) ExecutionInsert(ctx context.Context, arg ExecutionInsertParams
 		&i.UpdatedAt,
 		&i.OriginalID,
 		&i.Secrets,
+		&i.RerunOf,
 	)
 	return i, err
 }
 
 const executionList = `-- name: ExecutionList :many
-SELECT id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets FROM attune.execution
+SELECT id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of FROM attune.execution
 WHERE ($1::text IS NULL OR status = $1)
   AND ($2::text IS NULL OR action_ref = $2)
 ORDER BY id DESC LIMIT $3
@@ -343,6 +348,7 @@ func (q *Queries) ExecutionList(ctx context.Context, arg ExecutionListParams) ([
 			&i.UpdatedAt,
 			&i.OriginalID,
 			&i.Secrets,
+			&i.RerunOf,
 		); err != nil {
 			return nil, err
 		}
@@ -355,7 +361,7 @@ func (q *Queries) ExecutionList(ctx context.Context, arg ExecutionListParams) ([
 }
 
 const executionListByEvent = `-- name: ExecutionListByEvent :many
-SELECT x.id, x.action_ref, x.action_id, x.runtime, x.enforcement_id, x.attempt, x.status, x.parameters, x.result, x.error, x.worker, x.timeout_seconds, x.created_at, x.scheduled_at, x.started_at, x.finished_at, x.updated_at, x.original_id, x.secrets FROM attune.execution x
+SELECT x.id, x.action_ref, x.action_id, x.runtime, x.enforcement_id, x.attempt, x.status, x.parameters, x.result, x.error, x.worker, x.timeout_seconds, x.created_at, x.scheduled_at, x.started_at, x.finished_at, x.updated_at, x.original_id, x.secrets, x.rerun_of FROM attune.execution x
 JOIN attune.enforcement e ON e.id = x.enforcement_id
 WHERE e.event_id = $1 ORDER BY x.id
 `
@@ -389,6 +395,7 @@ func (q *Queries) ExecutionListByEvent(ctx context.Context, eventID int64) ([]At
 			&i.UpdatedAt,
 			&i.OriginalID,
 			&i.Secrets,
+			&i.RerunOf,
 		); err != nil {
 			return nil, err
 		}
@@ -425,7 +432,7 @@ const executionStart = `-- name: ExecutionStart :one
 UPDATE attune.execution
 SET status = 'running', worker = $1, started_at = now(), updated_at = now()
 WHERE id = $2 AND status = 'scheduled'
-RETURNING id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets
+RETURNING id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of
 `
 
 type ExecutionStartParams struct {
@@ -457,6 +464,7 @@ func (q *Queries) ExecutionStart(ctx context.Context, arg ExecutionStartParams) 
 		&i.UpdatedAt,
 		&i.OriginalID,
 		&i.Secrets,
+		&i.RerunOf,
 	)
 	return i, err
 }

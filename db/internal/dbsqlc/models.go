@@ -75,6 +75,7 @@ type AttuneExecution struct {
 	UpdatedAt      time.Time
 	OriginalID     *int64
 	Secrets        []byte
+	RerunOf        *int64
 }
 
 type AttuneExecutionHistory struct {
@@ -84,6 +85,14 @@ type AttuneExecutionHistory struct {
 	ToStatus    string
 	Worker      string
 	Reason      string
+	At          time.Time
+}
+
+type AttuneExecutionOutput struct {
+	ExecutionID int64
+	Seq         int32
+	Stream      string
+	Data        string
 	At          time.Time
 }
 
