@@ -166,6 +166,9 @@ func loadConfig(v *viper.Viper, file string) (*Config, error) {
 		if err := v.ReadInConfig(); err != nil {
 			return nil, fmt.Errorf("read config %s: %w", file, err)
 		}
+		if err := checkConfigFileKeys(file); err != nil {
+			return nil, err
+		}
 	}
 	var c Config
 	if err := v.Unmarshal(&c); err != nil {

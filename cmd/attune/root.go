@@ -38,6 +38,9 @@ func newRootCmd() *cobra.Command {
 			}
 			c.cfg = cfg
 			c.log = newLogger(cfg.Log, os.Stderr)
+			for _, w := range unknownConfigEnv(os.Environ()) {
+				c.log.Warn(w)
+			}
 			return nil
 		},
 	}
