@@ -186,20 +186,30 @@ func timersQueue(rc RiverConfig) river.QueueConfig {
 	return river.QueueConfig{MaxWorkers: 100, FetchPollInterval: poll}
 }
 
-// registerBuiltins registers the core pack, the demo pack when configured, and the packs named
-// in packs.dirs.
-func (a *app) registerBuiltins(ctx context.Context) error {
+// builtinPacks returns the packs built into attune: the core pack, and the demo pack when
+// configured.
+func (a *app) builtinPacks() ([]*attune.Pack, error) {
 	core, err := packs.Core()
 	if err != nil {
-		return fmt.Errorf("core pack: %w", err)
+		return nil, fmt.Errorf("core pack: %w", err)
 	}
 	all := []*attune.Pack{core}
 	if a.cfg.Packs.Demo == "true" || (a.cfg.Packs.Demo == "auto" && a.embedded != nil) {
 		demo, err := packs.Demo()
 		if err != nil {
-			return fmt.Errorf("demo pack: %w", err)
+			return nil, fmt.Errorf("demo pack: %w", err)
 		}
 		all = append(all, demo)
+	}
+	return all, nil
+}
+
+// registerBuiltins registers the core pack, the demo pack when configured, and the packs named
+// in packs.dirs.
+func (a *app) registerBuiltins(ctx context.Context) error {
+	all, err := a.builtinPacks()
+	if err != nil {
+		return err
 	}
 	for _, dir := range a.cfg.Packs.Dirs {
 		p, err := packs.LoadDir(dir, time.Now())
@@ -208,6 +218,11 @@ func (a *app) registerBuiltins(ctx context.Context) error {
 		}
 		all = append(all, p)
 	}
+	return a.registerPacks(ctx, all)
+}
+
+// registerPacks registers packs, each with its packs.config overrides.
+func (a *app) registerPacks(ctx context.Context, all []*attune.Pack) error {
 	for _, p := range all {
 		a.cfg.applyPackConfig(p)
 		if _, err := a.timers.RegisterPack(ctx, p); err != nil {

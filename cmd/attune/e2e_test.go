@@ -18,6 +18,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
+
+	"github.com/attune-run/attune/internal/pgtest"
 )
 
 // binary is the attune binary built once for the end-to-end tests.
@@ -41,7 +43,7 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "build attune:", err)
 		return 1
 	}
-	return m.Run()
+	return pgtest.Main(m) // a PostgreSQL server for the tests of external databases
 }
 
 // instance is one attune data directory, with the commands run against it.

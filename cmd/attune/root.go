@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -9,6 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
+
+	"github.com/attune-run/attune/db"
 )
 
 // cli is the state shared by every command: configuration and logger, loaded before the command
@@ -79,11 +83,34 @@ func (c *cli) open(ctx context.Context) (*app, error) {
 	if c.cfg.Log.Level == "info" {
 		quiet = newLogger(LogConfig{Format: c.cfg.Log.Format, Level: "warn"}, os.Stderr)
 	}
-	a, err := open(ctx, c.cfg, quiet, false)
+	// Only start and migrate change the schema of an external database; see needSchema.
+	cfg := *c.cfg
+	cfg.Database.AutoMigrate = false
+	a, err := open(ctx, &cfg, quiet, false)
 	if err != nil {
 		return nil, err
 	}
+	if err := a.needSchema(ctx); err != nil {
+		a.close()
+		return nil, err
+	}
 	return a, nil
+}
+
+// needSchema refuses an external database whose schema attune's migrations have not (all) been
+// applied to, saying to run `attune migrate`. The embedded cluster is attune's own: open
+// migrates it.
+func (a *app) needSchema(ctx context.Context) error {
+	if a.embedded != nil {
+		return nil
+	}
+	err := db.CheckSchema(ctx, a.db.Pool)
+	if errors.Is(err, db.ErrSchemaNotReady) {
+		return exitError{code: 1, msg: fmt.Sprintf("database %s is not ready for attune: %v.\n"+
+			"Only `attune start` and `attune migrate` change a database's schema: run `attune migrate` first.",
+			a.cfg.Masked().Database.URL, err)}
+	}
+	return err
 }
 
 func containsRole(roles, role string) bool {
