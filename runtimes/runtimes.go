@@ -102,7 +102,8 @@ type Config struct {
 	KillGrace time.Duration
 	// WorkDir is where entry points are materialised; default os.TempDir()/attune-actions.
 	WorkDir string
-	// Logger receives debug and warning records; nil discards them.
+	// Logger receives debug and warning records; nil discards them. The caller names the
+	// component (attune start: component=runtimes).
 	Logger *slog.Logger
 }
 
@@ -134,7 +135,6 @@ func (cfg Config) withDefaults() Config {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	cfg.Logger = cfg.Logger.With("component", "runtimes")
 	return cfg
 }
 

@@ -171,7 +171,7 @@ func loadConfig(v *viper.Viper, file string) (*Config, error) {
 		}
 	}
 	var c Config
-	if err := v.Unmarshal(&c); err != nil {
+	if err := v.Unmarshal(&c, viper.DecodeHook(configDecodeHook())); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	if env := os.Getenv("ATTUNE_PACKS_DIRS"); env != "" { // viper does not split env lists

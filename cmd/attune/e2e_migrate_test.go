@@ -86,7 +86,7 @@ action_params: {message: tick}
 	})
 	out, errOut, code := in.attune("pack", "register", pack)
 	require.Equal(t, 0, code, "%s %s", out, errOut)
-	require.Contains(t, out, "registered pack mypack")
+	require.Contains(t, out, "registered pack mypack 1.0.0: 0 actions, 0 triggers, 1 rule\n")
 	require.Contains(t, migrated, "registered pack core")
 
 	out, errOut, code = in.attune("migrate")

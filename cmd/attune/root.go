@@ -94,7 +94,31 @@ func (c *cli) open(ctx context.Context) (*app, error) {
 		a.close()
 		return nil, err
 	}
+	if err := a.ensureBuiltins(ctx); err != nil {
+		a.close()
+		return nil, err
+	}
 	return a, nil
+}
+
+// ensureBuiltins registers the built-in packs on an embedded cluster that a command other than
+// start has just created, so attune run core.echo works before the first attune start, as
+// attune migrate leaves an external database.
+func (a *app) ensureBuiltins(ctx context.Context) error {
+	if a.embedded == nil {
+		return nil
+	}
+	if ok, err := a.db.Read().TriggerExists(ctx, "core.intervaltimer"); err != nil || ok {
+		return err
+	}
+	if err := a.build(nil); err != nil {
+		return err
+	}
+	builtins, err := a.builtinPacks()
+	if err != nil {
+		return err
+	}
+	return a.registerPacks(ctx, builtins)
 }
 
 // needSchema refuses an external database whose schema attune's migrations have not (all) been

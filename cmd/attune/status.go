@@ -58,7 +58,7 @@ func (c *cli) statusCmd() *cobra.Command {
 				prows := make([][]string, len(pending))
 				for i, p := range pending {
 					prows[i] = []string{p.Queue, strconv.FormatInt(p.Count, 10), fmtTime(&p.Oldest),
-						time.Since(p.Oldest).Round(time.Millisecond).String()}
+						max(time.Since(p.Oldest), 0).Round(time.Millisecond).String()} // due by the database's clock, which may run ahead of ours
 				}
 				if err := table(c.stdout, []string{"QUEUE", "WAITING", "OLDEST DUE", "AGE"}, prows); err != nil {
 					return err
