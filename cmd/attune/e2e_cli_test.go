@@ -44,6 +44,7 @@ func TestCLIRefusesAmbiguousInput(t *testing.T) {
 		{[]string{"event", "emit", "x.y", "--timeout", "-1s"}, "--timeout -1s: must be positive"},
 		{[]string{"run", "core.echo", "message=a", "message=b"}, "parameter message is given twice (arguments 1 and 2)"},
 		{[]string{"event", "emit", "x.y", "key=a", "key:=1"}, "parameter key is given twice"},
+		{[]string{"pack", "lst"}, `unknown command "lst" for "attune pack" (known: `},
 	} {
 		out, errOut, code := in.attune(tc.args...)
 		require.Equal(t, 2, code, "%v: %s %s", tc.args, out, errOut)

@@ -24,7 +24,7 @@ func (c *cli) eventCmd() *cobra.Command {
 					return err
 				}
 				if asJSON {
-					return writeJSON(c.stdout, evs)
+					return writeJSON(c.stdout, snakeJSON(evs))
 				}
 				rows := make([][]string, len(evs))
 				for i, e := range evs {

@@ -82,7 +82,7 @@ func (c *cli) executionCmd() *cobra.Command {
 				}
 				if getJSON {
 					out := executionJSON(x)
-					out["history"] = hist
+					out["history"] = snakeJSON(hist)
 					all := make([]map[string]any, len(attempts))
 					for i, at := range attempts {
 						all[i] = map[string]any{"id": at.ID, "attempt": at.Attempt, "status": at.Status, "error": at.Error,

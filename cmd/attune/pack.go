@@ -13,8 +13,9 @@ import (
 )
 
 func (c *cli) packCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "pack", Aliases: []string{"packs"}, Short: "Validate and register packs"}
+	cmd := &cobra.Command{Use: "pack", Aliases: []string{"packs"}, Short: "Validate, register and list packs", RunE: groupRunE}
 	cmd.AddCommand(c.packRegisterCmd(), c.packValidateCmd())
+	cmd.AddCommand(c.packListCmd())
 	return cmd
 }
 

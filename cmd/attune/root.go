@@ -63,6 +63,7 @@ func newRootCmd() *cobra.Command {
 		c.startCmd(), c.migrateCmd(), c.packCmd(), c.runCmd(), c.executionCmd(),
 		c.ruleCmd(), c.eventCmd(), c.statusCmd(), c.dbCmd(), c.configCmd(), c.benchCmd(),
 	)
+	root.AddCommand(c.actionCmd())
 	return root
 }
 

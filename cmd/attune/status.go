@@ -43,8 +43,12 @@ func (c *cli) statusCmd() *cobra.Command {
 					return err
 				}
 				if asJSON {
-					return writeJSON(c.stdout, map[string]any{"jobs": jobs, "executions": counts, "workers": workers,
-						"pending": pending, "silent_running": stuck})
+					silent := make([]map[string]any, len(stuck))
+					for i, x := range stuck {
+						silent[i] = executionJSON(x)
+					}
+					return writeJSON(c.stdout, map[string]any{"jobs": snakeJSON(jobs), "executions": snakeJSON(counts),
+						"workers": snakeJSON(workers), "pending": snakeJSON(pending), "silent_running": silent})
 				}
 				fmt.Fprintln(c.stdout, "JOBS")
 				jrows := make([][]string, len(jobs))
