@@ -76,6 +76,12 @@ func open(ctx context.Context, cfg *Config, log *slog.Logger, retry bool) (*app,
 		case <-time.After(wait):
 		}
 	}
+	if a.embedded == nil && cfg.Database.AutoMigrate {
+		if err := a.refuseForeign(ctx); err != nil {
+			a.close()
+			return nil, err
+		}
+	}
 	if a.embedded != nil || cfg.Database.AutoMigrate {
 		if _, err := db.Migrate(ctx, a.db.Pool, log.With("component", "migrate")); err != nil {
 			a.close()
@@ -83,6 +89,18 @@ func open(ctx context.Context, cfg *Config, log *slog.Logger, retry bool) (*app,
 		}
 	}
 	return a, nil
+}
+
+// refuseForeign stops attune start from migrating an external database that holds another
+// application's tables and no attune schema: attune migrate --yes does that, deliberately.
+func (a *app) refuseForeign(ctx context.Context) error {
+	n, err := db.ForeignTables(ctx, a.db.Pool)
+	if err != nil || n == 0 {
+		return err
+	}
+	return exitError{code: 1, msg: fmt.Sprintf("database %s holds %s and no attune schema: is it another application's? "+
+		"Nothing was changed. Run `attune migrate --yes` first if it is meant for attune, or set database.url to an empty database.",
+		a.cfg.Masked().Database.URL, plural(n, "table"))}
 }
 
 // useEmbeddedSecretsKey makes the embedded default work with secret parameters: unless

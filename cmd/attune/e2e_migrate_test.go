@@ -53,12 +53,24 @@ func TestOnlyMigrateChangesAnExternalSchema(t *testing.T) {
 	hasAttune, hasRiver := attuneTables(t, url)
 	require.False(t, hasAttune || hasRiver, "no command but migrate and start creates attune's or River's tables")
 
-	out, errOut, code := in.attune("migrate")
+	out, errOut, code := in.attune("migrate", "status")
+	require.Equal(t, 0, code, "%s %s", out, errOut)
+	require.Regexp(t, `attune +1 +00001_init.sql +pending`, out)
+	hasAttune, hasRiver = attuneTables(t, url)
+	require.False(t, hasAttune || hasRiver, "migrate status changes nothing")
+
+	out, errOut, code = in.attune("migrate")
 	require.Equal(t, 2, code, "%s %s", out, errOut)
 	require.Contains(t, errOut, "holds 1 table and no attune schema")
 	require.Contains(t, errOut, "attune migrate --yes")
 	hasAttune, hasRiver = attuneTables(t, url)
 	require.False(t, hasAttune || hasRiver, "migrate without --yes changes nothing")
+
+	out, errOut, code = in.attune("start")
+	require.Equal(t, 1, code, "%s %s", out, errOut)
+	require.Contains(t, errOut, "holds 1 table and no attune schema")
+	hasAttune, hasRiver = attuneTables(t, url)
+	require.False(t, hasAttune || hasRiver, "start does not take another application's database over")
 
 	out, errOut, code = in.attune("migrate", "--yes")
 	require.Equal(t, 0, code, "%s %s", out, errOut)
