@@ -78,7 +78,9 @@ func CheckSchema(ctx context.Context, pool *pgxpool.Pool) error {
 }
 
 // ForeignTables counts the tables and views of a database that has no attune schema: those of
-// another application. It is 0 for an empty database and for one attune has migrated.
+// another application. It is 0 for an empty database and for one attune has migrated, and River's
+// own tables do not count: a replica booting beside another that is migrating sees them before
+// attune's schema.
 func ForeignTables(ctx context.Context, pool *pgxpool.Pool) (int, error) {
 	var n int
 	err := pool.QueryRow(ctx, `
@@ -86,7 +88,8 @@ func ForeignTables(ctx context.Context, pool *pgxpool.Pool) (int, error) {
 		WHERE to_regclass('attune.goose_db_version') IS NULL
 		  AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
 		  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-		  AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp%'`).Scan(&n)
+		  AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp%' AND n.nspname <> 'attune'
+		  AND NOT (n.nspname = $1 AND c.relname LIKE 'river\_%')`, RiverSchema).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count tables: %w", err)
 	}
