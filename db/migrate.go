@@ -89,7 +89,8 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) ([]strin
 	return applied, nil
 }
 
-// MigrationStatus lists River's and attune's migrations and whether each is applied.
+// MigrationStatus lists River's and attune's migrations and whether each is applied. It changes
+// nothing.
 func MigrationStatus(ctx context.Context, pool *pgxpool.Pool) ([]Migration, error) {
 	rm, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Schema: RiverSchema})
 	if err != nil {
@@ -104,6 +105,22 @@ func MigrationStatus(ctx context.Context, pool *pgxpool.Pool) ([]Migration, erro
 	var out []Migration
 	for _, m := range rm.AllVersions() {
 		out = append(out, Migration{Owner: "river", Version: int64(m.Version), Name: m.Name, Applied: existing[m.Version]})
+	}
+	var hasTable bool
+	if err := pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, gooseTable).Scan(&hasTable); err != nil {
+		return nil, fmt.Errorf("attune migrations: %w", err)
+	}
+	if !hasTable { // not migrated yet; goose would create its table to answer
+		files, err := fs.ReadDir(migrations, "migrations")
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range files {
+			if v, err := goose.NumericComponent(f.Name()); err == nil {
+				out = append(out, Migration{Owner: "attune", Version: v, Name: f.Name()})
+			}
+		}
+		return out, nil
 	}
 	p, closeP, err := gooseProvider(pool)
 	if err != nil {

@@ -110,7 +110,8 @@ type Config struct {
 	// It must be owned by the effective user and not writable by its group or others (see
 	// PrepareWorkDir); it is created 0700 when missing.
 	WorkDir string
-	// Logger receives debug and warning records; nil discards them.
+	// Logger receives debug and warning records; nil discards them. The caller names the
+	// component (attune start: component=runtimes).
 	Logger *slog.Logger
 }
 
@@ -142,7 +143,6 @@ func (cfg Config) withDefaults() Config {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	cfg.Logger = cfg.Logger.With("component", "runtimes")
 	return cfg
 }
 

@@ -188,9 +188,12 @@ func loadConfig(v *viper.Viper, file string) (*Config, error) {
 		if err := v.ReadInConfig(); err != nil {
 			return nil, fmt.Errorf("read config %s: %w", file, err)
 		}
+		if err := checkConfigFileKeys(file); err != nil {
+			return nil, err
+		}
 	}
 	var c Config
-	if err := v.Unmarshal(&c); err != nil {
+	if err := v.Unmarshal(&c, viper.DecodeHook(configDecodeHook())); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	if env := os.Getenv("ATTUNE_PACKS_DIRS"); env != "" { // viper does not split env lists

@@ -72,3 +72,25 @@ func TestParseParams(t *testing.T) {
 	_, err = parseParams([]string{"novalue"})
 	require.ErrorContains(t, err, "key=value")
 }
+
+// attune config prints durations and sizes as a config file would say them, and reads them back.
+func TestConfigPrintsDurationsAndSizes(t *testing.T) {
+	t.Chdir(t.TempDir())
+	cfg, err := loadConfig(viper.New(), "")
+	require.NoError(t, err)
+	tree, err := humanConfig(cfg.Masked())
+	require.NoError(t, err)
+	require.Equal(t, "25s", tree["shutdown"].(map[string]any)["grace"])
+	require.Equal(t, "5s", tree["runtimes"].(map[string]any)["kill_grace"])
+	require.Equal(t, "1MiB", tree["runtimes"].(map[string]any)["output_cap"])
+	require.Equal(t, "2ms", tree["river"].(map[string]any)["fetch_cooldown"])
+	for _, w := range []string{"heartbeat", "silent_after", "rescue_after"} {
+		require.IsType(t, "", tree["worker"].(map[string]any)[w], "worker.%s", w)
+	}
+
+	t.Setenv("ATTUNE_RUNTIMES_OUTPUT_CAP", "512KiB")
+	cfg, err = loadConfig(viper.New(), "")
+	require.NoError(t, err)
+	require.Equal(t, 512<<10, cfg.Runtimes.OutputCap, "a size reads back")
+	require.Equal(t, "1000B", formatBytes(1000))
+}

@@ -15,13 +15,16 @@ func (c *cli) eventCmd() *cobra.Command {
 	list := &cobra.Command{
 		Use: "list", Short: "List events, newest first", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkLimit(limit); err != nil {
+				return err
+			}
 			return c.withApp(cmd.Context(), func(a *app) error {
 				evs, err := a.db.Read().Events(cmd.Context(), trigger, limit)
 				if err != nil {
 					return err
 				}
 				if asJSON {
-					return writeJSON(c.stdout, evs)
+					return writeJSON(c.stdout, snakeJSON(evs))
 				}
 				rows := make([][]string, len(evs))
 				for i, e := range evs {

@@ -35,6 +35,9 @@ to evaluate, an enforcement failed or an execution did not complete.`,
   attune event emit --wait acme.alert level=error`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.timeout <= 0 {
+				return exitError{code: 2, msg: fmt.Sprintf("--timeout %s: must be positive (how long to wait for processing)", o.timeout)}
+			}
 			p, err := emitPayload(payload, args[1:])
 			if err == nil {
 				err = params.CheckPayload(p)

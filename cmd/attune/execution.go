@@ -23,6 +23,9 @@ func (c *cli) executionCmd() *cobra.Command {
 		Short: "List executions, newest first",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkLimit(f.Limit); err != nil {
+				return err
+			}
 			f.Status = attune.ExecutionStatus(status)
 			if status != "" && !f.Status.Valid() {
 				return exitError{code: 2, msg: fmt.Sprintf("--status %q: must be one of %v", status, attune.ExecutionStatuses)}
@@ -79,7 +82,7 @@ func (c *cli) executionCmd() *cobra.Command {
 				}
 				if getJSON {
 					out := executionJSON(x)
-					out["history"] = hist
+					out["history"] = snakeJSON(hist)
 					all := make([]map[string]any, len(attempts))
 					for i, at := range attempts {
 						all[i] = map[string]any{"id": at.ID, "attempt": at.Attempt, "status": at.Status, "error": at.Error,

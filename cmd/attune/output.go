@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -63,4 +64,12 @@ func jsonRoundTrip(v any) (map[string]any, error) {
 	}
 	var m map[string]any
 	return m, json.Unmarshal(b, &m)
+}
+
+// checkLimit refuses a --limit that is not a positive number of rows.
+func checkLimit(n int) error {
+	if n < 1 || n > math.MaxInt32 {
+		return exitError{code: 2, msg: fmt.Sprintf("--limit %d: must be at least 1 (the number of rows to show)", n)}
+	}
+	return nil
 }

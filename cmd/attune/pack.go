@@ -14,8 +14,9 @@ import (
 )
 
 func (c *cli) packCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "pack", Aliases: []string{"packs"}, Short: "Validate and register packs"}
+	cmd := &cobra.Command{Use: "pack", Aliases: []string{"packs"}, Short: "Validate, register and list packs", RunE: groupRunE}
 	cmd.AddCommand(c.packRegisterCmd(), c.packValidateCmd())
+	cmd.AddCommand(c.packListCmd())
 	return cmd
 }
 
@@ -46,10 +47,10 @@ attune configuration.`,
 				if err != nil {
 					return fmt.Errorf("register pack %s: %w (nothing was changed)", p.Ref, err)
 				}
-				fmt.Fprintf(c.stdout, "registered pack %s %s: %d actions, %d triggers, %d rules",
-					p.Ref, p.Version, len(p.Actions), len(p.Triggers), len(reg.Rules))
+				fmt.Fprintf(c.stdout, "registered pack %s %s: %s, %s, %s",
+					p.Ref, p.Version, plural(len(p.Actions), "action"), plural(len(p.Triggers), "trigger"), plural(len(reg.Rules), "rule"))
 				if n := len(reg.RemovedRules); n > 0 {
-					fmt.Fprintf(c.stdout, ", %d rules removed", n)
+					fmt.Fprintf(c.stdout, ", %s removed", plural(n, "rule"))
 				}
 				fmt.Fprintln(c.stdout)
 				return nil

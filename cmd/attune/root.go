@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -9,6 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
+
+	"github.com/attune-run/attune/db"
 )
 
 // cli is the state shared by every command: configuration and logger, loaded before the command
@@ -38,6 +42,9 @@ func newRootCmd() *cobra.Command {
 			}
 			c.cfg = cfg
 			c.log = newLogger(cfg.Log, os.Stderr)
+			for _, w := range unknownConfigEnv(os.Environ()) {
+				c.log.Warn(w)
+			}
 			return nil
 		},
 	}
@@ -56,6 +63,7 @@ func newRootCmd() *cobra.Command {
 		c.startCmd(), c.migrateCmd(), c.packCmd(), c.runCmd(), c.executionCmd(),
 		c.ruleCmd(), c.eventCmd(), c.statusCmd(), c.dbCmd(), c.configCmd(), c.benchCmd(),
 	)
+	root.AddCommand(c.actionCmd())
 	return root
 }
 
@@ -76,11 +84,58 @@ func (c *cli) open(ctx context.Context) (*app, error) {
 	if c.cfg.Log.Level == "info" {
 		quiet = newLogger(LogConfig{Format: c.cfg.Log.Format, Level: "warn"}, os.Stderr)
 	}
-	a, err := open(ctx, c.cfg, quiet, false)
+	// Only start and migrate change the schema of an external database; see needSchema.
+	cfg := *c.cfg
+	cfg.Database.AutoMigrate = false
+	a, err := open(ctx, &cfg, quiet, false)
 	if err != nil {
 		return nil, err
 	}
+	if err := a.needSchema(ctx); err != nil {
+		a.close()
+		return nil, err
+	}
+	if err := a.ensureBuiltins(ctx); err != nil {
+		a.close()
+		return nil, err
+	}
 	return a, nil
+}
+
+// ensureBuiltins registers the built-in packs on an embedded cluster that a command other than
+// start has just created, so attune run core.echo works before the first attune start, as
+// attune migrate leaves an external database.
+func (a *app) ensureBuiltins(ctx context.Context) error {
+	if a.embedded == nil {
+		return nil
+	}
+	if ok, err := a.db.Read().TriggerExists(ctx, "core.intervaltimer"); err != nil || ok {
+		return err
+	}
+	if err := a.build(nil); err != nil {
+		return err
+	}
+	builtins, err := a.builtinPacks()
+	if err != nil {
+		return err
+	}
+	return a.registerPacks(ctx, builtins)
+}
+
+// needSchema refuses an external database whose schema attune's migrations have not (all) been
+// applied to, saying to run `attune migrate`. The embedded cluster is attune's own: open
+// migrates it.
+func (a *app) needSchema(ctx context.Context) error {
+	if a.embedded != nil {
+		return nil
+	}
+	err := db.CheckSchema(ctx, a.db.Pool)
+	if errors.Is(err, db.ErrSchemaNotReady) {
+		return exitError{code: 1, msg: fmt.Sprintf("database %s is not ready for attune: %v.\n"+
+			"Only `attune start` and `attune migrate` change a database's schema: run `attune migrate` first.",
+			a.cfg.Masked().Database.URL, err)}
+	}
+	return err
 }
 
 func containsRole(roles, role string) bool {

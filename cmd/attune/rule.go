@@ -8,7 +8,7 @@ import (
 )
 
 func (c *cli) ruleCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "rule", Aliases: []string{"rules"}, Short: "List, enable and disable rules"}
+	cmd := &cobra.Command{Use: "rule", Aliases: []string{"rules"}, Short: "List, show, enable and disable rules", RunE: groupRunE}
 	var asJSON bool
 	list := &cobra.Command{
 		Use: "list", Short: "List rules", Args: cobra.NoArgs,
@@ -19,7 +19,7 @@ func (c *cli) ruleCmd() *cobra.Command {
 					return err
 				}
 				if asJSON {
-					return writeJSON(c.stdout, rs)
+					return writeJSON(c.stdout, snakeJSON(rs))
 				}
 				rows := make([][]string, len(rs))
 				for i, r := range rs {
@@ -54,5 +54,6 @@ func (c *cli) ruleCmd() *cobra.Command {
 		}
 	}
 	cmd.AddCommand(list, set("enable", true), set("disable", false))
+	cmd.AddCommand(c.ruleGetCmd())
 	return cmd
 }

@@ -2,10 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
+	"maps"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,6 +15,7 @@ import (
 func (c *cli) runCmd() *cobra.Command {
 	var timeout time.Duration
 	var asJSON bool
+	var paramsFile string
 	cmd := &cobra.Command{
 		Use:   "run REF [key=value | key:=json]...",
 		Short: "Run an action once, wait for it and print its result",
@@ -25,41 +25,50 @@ the action declares when that is unambiguous (seconds=5 gives the integer 5, dry
 boolean); key:=JSON is passed as written. The parameters are checked against the action's schema
 before anything runs: defaults are applied, and every missing, mistyped, out-of-range or unknown
 parameter is listed, with exit code 2. Exits 0 when the execution completed and 1 otherwise.
-When no worker replica is running, attune run works the execution itself.`,
+When no worker replica is running, attune run works the execution itself.
+
+Values can come from files, so that large values and secrets stay out of the command line (and
+out of ps): key=@FILE passes the file's text as a string (one trailing newline dropped),
+key:=@FILE the JSON in it, and --params-file FILE a JSON or YAML object of parameters (- reads
+stdin: key=@- or --params-file -, once). A value that starts with @ literally is written @@
+(handle=@@bob passes "@bob"). Each key may be given once; arguments override --params-file.`,
 		Example: `  attune run core.echo message=hi
-  attune run --timeout 1s core.sleep seconds:=5`,
+  attune run --timeout 1s core.sleep seconds:=5
+  attune run mypack.login user=bob password=@./password.txt
+  echo '{"message": "hi"}' | attune run core.echo --params-file -`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			params, err := parseParams(args[1:])
+			if timeout < 0 {
+				return exitError{code: 2, msg: fmt.Sprintf("--timeout %s: must not be negative (0, the default, keeps the action's own timeout)", timeout)}
+			}
+			params, err := runParams(paramsFile, args[1:])
 			if err != nil {
 				return exitError{code: 2, msg: err.Error()}
 			}
 			return c.run(cmd.Context(), args[0], params, stringParamKeys(args[1:]), timeout, asJSON)
 		},
 	}
+	cmd.Flags().StringVar(&paramsFile, "params-file", "", "read parameters from this JSON or YAML object (- for stdin); arguments override its keys")
 	cmd.Flags().DurationVar(&timeout, "timeout", 0, "override the action's timeout (e.g. 30s)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the execution as JSON")
 	return cmd
 }
 
-// parseParams reads httpie-style key=value (string) and key:=json (raw JSON) arguments.
-func parseParams(args []string) (map[string]any, error) {
+// runParams reads the parameters of attune run: --params-file, overridden by the arguments.
+func runParams(paramsFile string, args []string) (map[string]any, error) {
+	stdin := false
 	params := map[string]any{}
-	for _, a := range args {
-		if k, raw, ok := strings.Cut(a, ":="); ok && !strings.Contains(k, "=") {
-			var v any
-			if err := json.Unmarshal([]byte(raw), &v); err != nil {
-				return nil, fmt.Errorf("parameter %s: %q is not JSON (use %s=%s for a string): %v", k, raw, k, raw, err)
-			}
-			params[k] = v
-			continue
+	if paramsFile != "" {
+		var err error
+		if params, err = readParamsFile(paramsFile, &stdin); err != nil {
+			return nil, err
 		}
-		k, v, ok := strings.Cut(a, "=")
-		if !ok || k == "" {
-			return nil, fmt.Errorf("argument %q: parameters are key=value or key:=json", a)
-		}
-		params[k] = v
 	}
+	given, err := parseParamsStdin(args, &stdin)
+	if err != nil {
+		return nil, err
+	}
+	maps.Copy(params, given)
 	return params, nil
 }
 

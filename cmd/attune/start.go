@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -53,6 +54,8 @@ func (c *cli) start(ctx context.Context) error {
 		return fmt.Errorf("start river: %w", err)
 	}
 	log.Info("attune started", "roles", strings.Join(roles, ","), "embedded_db", a.embedded != nil)
+	ctx, stopWatch := a.watchDataDir(ctx, log)
+	defer stopWatch()
 
 	stopBeat := a.heartbeat(ctx, roles)
 	hub, stopListening := a.listen(ctx)
@@ -68,6 +71,9 @@ func (c *cli) start(ctx context.Context) error {
 	// them abandoned by another's reaper before it could record their outcome.
 	a.shutdown(log)
 	stopBeat()
+	if cause := context.Cause(ctx); errors.Is(cause, errDataDirLost) {
+		return exitError{code: 1, msg: cause.Error() + "; attune stopped, and its embedded postgres with it"}
+	}
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"strconv"
@@ -42,8 +43,12 @@ func (c *cli) statusCmd() *cobra.Command {
 					return err
 				}
 				if asJSON {
-					return writeJSON(c.stdout, map[string]any{"jobs": jobs, "executions": counts, "workers": workers,
-						"pending": pending, "silent_running": stuck})
+					silent := make([]map[string]any, len(stuck))
+					for i, x := range stuck {
+						silent[i] = executionJSON(x)
+					}
+					return writeJSON(c.stdout, map[string]any{"jobs": snakeJSON(jobs), "executions": snakeJSON(counts),
+						"workers": snakeJSON(workers), "pending": snakeJSON(pending), "silent_running": silent})
 				}
 				fmt.Fprintln(c.stdout, "JOBS")
 				jrows := make([][]string, len(jobs))
@@ -57,7 +62,7 @@ func (c *cli) statusCmd() *cobra.Command {
 				prows := make([][]string, len(pending))
 				for i, p := range pending {
 					prows[i] = []string{p.Queue, strconv.FormatInt(p.Count, 10), fmtTime(&p.Oldest),
-						time.Since(p.Oldest).Round(time.Millisecond).String()}
+						max(time.Since(p.Oldest), 0).Round(time.Millisecond).String()} // due by the database's clock, which may run ahead of ours
 				}
 				if err := table(c.stdout, []string{"QUEUE", "WAITING", "OLDEST DUE", "AGE"}, prows); err != nil {
 					return err
@@ -130,17 +135,28 @@ running cluster of the data directory; when none is running it says so and exits
 }
 
 func (c *cli) migrateCmd() *cobra.Command {
+	var yes bool
 	cmd := &cobra.Command{
-		Use: "migrate", Short: "Apply River's and attune's database migrations", Args: cobra.NoArgs,
+		Use:   "migrate",
+		Short: "Apply River's and attune's database migrations and register the built-in packs",
+		Long: `Apply River's and attune's pending migrations, then register the packs built into attune (core,
+and demo when packs.demo says so), so that every other command can use the database. Only
+attune start and attune migrate change a database's schema. On a database that holds another
+application's tables and no attune schema, migrate asks for --yes first.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
 			cfg := *c.cfg
 			cfg.Database.AutoMigrate = false
-			a, err := open(cmd.Context(), &cfg, c.log, false)
+			a, err := open(ctx, &cfg, c.log, false)
 			if err != nil {
 				return err
 			}
 			defer a.close()
-			applied, err := db.Migrate(cmd.Context(), a.db.Pool, c.log)
+			if err := c.confirmForeign(ctx, a, yes); err != nil {
+				return err
+			}
+			applied, err := db.Migrate(ctx, a.db.Pool, c.log)
 			if err != nil {
 				return err
 			}
@@ -150,9 +166,23 @@ func (c *cli) migrateCmd() *cobra.Command {
 			for _, m := range applied {
 				fmt.Fprintln(c.stdout, "applied", m)
 			}
+			if err := a.build(nil); err != nil {
+				return err
+			}
+			builtins, err := a.builtinPacks()
+			if err != nil {
+				return err
+			}
+			if err := a.registerPacks(ctx, builtins); err != nil {
+				return err
+			}
+			for _, p := range builtins {
+				fmt.Fprintln(c.stdout, "registered pack", p.Ref)
+			}
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&yes, "yes", false, "migrate even a database that holds another application's tables")
 	cmd.AddCommand(&cobra.Command{
 		Use: "status", Short: "Show every migration and whether it is applied", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -179,4 +209,20 @@ func (c *cli) migrateCmd() *cobra.Command {
 		},
 	})
 	return cmd
+}
+
+// confirmForeign refuses, unless yes, to migrate an external database that already holds tables
+// but no attune schema: most likely another application's database, given by mistake.
+func (c *cli) confirmForeign(ctx context.Context, a *app, yes bool) error {
+	if a.embedded != nil || yes {
+		return nil
+	}
+	n, err := db.ForeignTables(ctx, a.db.Pool)
+	if err != nil || n == 0 {
+		return err
+	}
+	return exitError{code: 2, msg: fmt.Sprintf("database %s holds %s and no attune schema: is it another application's?\n"+
+		"attune would add its schema attune and River's tables (river_job, …) in schema %s. "+
+		"Run `attune migrate --yes` to do so anyway, or set database.url to an empty database. Nothing was changed.",
+		a.cfg.Masked().Database.URL, plural(n, "table"), db.RiverSchema)}
 }

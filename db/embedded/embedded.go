@@ -140,11 +140,18 @@ func (c *cluster) register(ctx context.Context, pf pidFile, started bool) (*Hand
 	if err != nil {
 		return nil, err
 	}
+	dirID, err := fileID(c.dataDir)
+	if err != nil {
+		unlockFile(users)
+		return nil, err
+	}
 	return &Handle{
 		cluster: c,
 		url:     socketURL(pf.socketDir, pf.port, database),
 		started: started,
 		users:   users,
+		pid:     pf.pid,
+		dirID:   dirID,
 	}, nil
 }
 

@@ -76,8 +76,9 @@ DELETE FROM attune.event d WHERE d.id IN (
     ORDER BY ev.id LIMIT @batch);
 
 -- name: OldestPendingJobs :many
--- The oldest job waiting in each queue (available, or scheduled and due), for attune status.
+-- The oldest job waiting in each queue (available, or scheduled or retryable and due), for
+-- attune status. A retryable job waiting for its next attempt is not due yet.
 SELECT queue, min(scheduled_at)::timestamptz AS oldest, count(*)::bigint AS n
 FROM river_job
-WHERE state IN ('available', 'retryable') OR (state = 'scheduled' AND scheduled_at <= now())
+WHERE state = 'available' OR (state IN ('scheduled', 'retryable') AND scheduled_at <= now())
 GROUP BY queue ORDER BY queue;

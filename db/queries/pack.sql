@@ -11,3 +11,11 @@ SELECT * FROM attune.pack WHERE ref = @ref;
 
 -- name: PackList :many
 SELECT * FROM attune.pack ORDER BY ref;
+
+-- name: PackListWithCounts :many
+-- Every registered pack with how many actions, triggers and rules it has, for attune pack list.
+SELECT p.ref, p.label, p.description, p.version, p.created_at, p.updated_at,
+       (SELECT count(*) FROM attune.action a WHERE a.pack_id = p.id)::bigint AS actions,
+       (SELECT count(*) FROM attune.trigger t WHERE t.pack_id = p.id)::bigint AS triggers,
+       (SELECT count(*) FROM attune.rule r WHERE r.pack_id = p.id)::bigint AS rules
+FROM attune.pack p ORDER BY p.ref;

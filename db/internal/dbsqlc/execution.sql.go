@@ -528,7 +528,7 @@ func (q *Queries) HistoryList(ctx context.Context, executionID int64) ([]AttuneE
 const oldestPendingJobs = `-- name: OldestPendingJobs :many
 SELECT queue, min(scheduled_at)::timestamptz AS oldest, count(*)::bigint AS n
 FROM river_job
-WHERE state IN ('available', 'retryable') OR (state = 'scheduled' AND scheduled_at <= now())
+WHERE state = 'available' OR (state IN ('scheduled', 'retryable') AND scheduled_at <= now())
 GROUP BY queue ORDER BY queue
 `
 
@@ -538,7 +538,8 @@ type OldestPendingJobsRow struct {
 	N      int64
 }
 
-// The oldest job waiting in each queue (available, or scheduled and due), for attune status.
+// The oldest job waiting in each queue (available, or scheduled or retryable and due), for
+// attune status. A retryable job waiting for its next attempt is not due yet.
 func (q *Queries) OldestPendingJobs(ctx context.Context) ([]OldestPendingJobsRow, error) {
 	rows, err := q.db.Query(ctx, oldestPendingJobs)
 	if err != nil {

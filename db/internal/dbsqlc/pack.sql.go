@@ -7,6 +7,7 @@ package dbsqlc
 
 import (
 	"context"
+	"time"
 )
 
 const packGetByRef = `-- name: PackGetByRef :one
@@ -51,6 +52,57 @@ func (q *Queries) PackList(ctx context.Context) ([]AttunePack, error) {
 			&i.Config,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const packListWithCounts = `-- name: PackListWithCounts :many
+SELECT p.ref, p.label, p.description, p.version, p.created_at, p.updated_at,
+       (SELECT count(*) FROM attune.action a WHERE a.pack_id = p.id)::bigint AS actions,
+       (SELECT count(*) FROM attune.trigger t WHERE t.pack_id = p.id)::bigint AS triggers,
+       (SELECT count(*) FROM attune.rule r WHERE r.pack_id = p.id)::bigint AS rules
+FROM attune.pack p ORDER BY p.ref
+`
+
+type PackListWithCountsRow struct {
+	Ref         string
+	Label       string
+	Description string
+	Version     string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	Actions     int64
+	Triggers    int64
+	Rules       int64
+}
+
+// Every registered pack with how many actions, triggers and rules it has, for attune pack list.
+func (q *Queries) PackListWithCounts(ctx context.Context) ([]PackListWithCountsRow, error) {
+	rows, err := q.db.Query(ctx, packListWithCounts)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []PackListWithCountsRow
+	for rows.Next() {
+		var i PackListWithCountsRow
+		if err := rows.Scan(
+			&i.Ref,
+			&i.Label,
+			&i.Description,
+			&i.Version,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.Actions,
+			&i.Triggers,
+			&i.Rules,
 		); err != nil {
 			return nil, err
 		}
