@@ -94,7 +94,17 @@ func (p *Pipeline) Enforce(ctx context.Context, q *db.Queries, ev attune.Event, 
 	if err != nil {
 		return res, fmt.Errorf("rule %s: %w", rule.Ref, err)
 	}
-	params, renderErr := rules.Render(rule.ActionParams, rules.NewEnv(ev, rule, pack.Config, p.now()))
+	// A secret key reaches an action only through a parameter marked secret: checked at
+	// registration, and again here, against the action as it is now.
+	renderErr := rules.CheckSecretParams(rule.ActionParams, action.Parameters)
+	var params map[string]any
+	if renderErr == nil {
+		kv := p.kvReader(ctx, q)
+		params, renderErr = rules.Render(rule.ActionParams, rules.NewEnv(ev, rule, pack.Config, p.now()).WithKV(kv))
+		if kv.err != nil {
+			return res, fmt.Errorf("rule %s: read the datastore: %w", rule.Ref, kv.err)
+		}
+	}
 	var prep prepared
 	if renderErr == nil {
 		prep, renderErr = p.prepare(action, params) // defaults, validation, secrets sealed

@@ -45,7 +45,7 @@ func compile(src string, strict bool) (*vm.Program, error) {
 	if strings.TrimSpace(src) == "" {
 		return nil, errors.New("empty expression")
 	}
-	p, err := expr.Compile(src, append([]expr.Option{expr.Env(compileEnv)}, accessOptions(strict)...)...)
+	p, err := expr.Compile(pipeDecryptKV(src), append([]expr.Option{expr.Env(compileEnv)}, accessOptions(strict)...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -85,6 +85,17 @@ type AttuneExecutionHistory struct {
 	At          time.Time
 }
 
+type AttuneKv struct {
+	Scope     string
+	Name      string
+	Value     string
+	Secret    bool
+	Sealed    []byte
+	ExpiresAt *time.Time
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
 type AttunePack struct {
 	ID          int64
 	Ref         string
