@@ -67,6 +67,7 @@ type Pack struct {
 	Actions     []Action
 	Triggers    []Trigger
 	Rules       []Rule
+	Policies    []Policy // concurrency policies (policies/*.yaml)
 }
 
 // Action is something a worker can run.

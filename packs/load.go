@@ -90,6 +90,7 @@ func load(fsys fs.FS, dir string, now time.Time, display func(string) string, ot
 			l.pack.Actions = append(l.pack.Actions, a)
 		}
 	}
+	l.readPolicies()
 	for _, file := range l.yamlFiles("rules") {
 		if r, ok := l.readRule(file); ok {
 			l.pack.Rules = append(l.pack.Rules, r)

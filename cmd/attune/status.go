@@ -41,9 +41,13 @@ func (c *cli) statusCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
+				policies, err := q.Policies(ctx)
+				if err != nil {
+					return err
+				}
 				if asJSON {
 					return writeJSON(c.stdout, map[string]any{"jobs": jobs, "executions": counts, "workers": workers,
-						"pending": pending, "silent_running": stuck})
+						"pending": pending, "silent_running": stuck, "policies": policyRows(policies)})
 				}
 				fmt.Fprintln(c.stdout, "JOBS")
 				jrows := make([][]string, len(jobs))
@@ -70,6 +74,9 @@ func (c *cli) statusCmd() *cobra.Command {
 					}
 				}
 				if err := table(c.stdout, []string{"STATUS", "COUNT"}, xrows); err != nil {
+					return err
+				}
+				if err := printPolicyWaiters(c.stdout, policies); err != nil {
 					return err
 				}
 				fmt.Fprintln(c.stdout, "\nWORKERS")

@@ -107,6 +107,28 @@ type AttunePack struct {
 	UpdatedAt   time.Time
 }
 
+type AttunePolicy struct {
+	ID         int64
+	Ref        string
+	PackID     int64
+	PackRef    string
+	ActionRef  string
+	PolicyType string
+	Threshold  int32
+	OnFull     string
+	Attributes []string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+type AttunePolicySlot struct {
+	ExecutionID int64
+	PolicyRef   string
+	SlotKey     string
+	State       string
+	CreatedAt   time.Time
+}
+
 type AttuneRule struct {
 	ID            int64
 	Ref           string
