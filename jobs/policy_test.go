@@ -207,10 +207,16 @@ parameters: {threshold: 1}
 	holder, err := e.P.Run(ctx, "pol.work", map[string]any{"dir": "/nonexistent"}, 0)
 	require.NoError(t, err)
 	require.Equal(t, attune.StatusScheduled, holder.Status)
+	gone, err := e.P.Run(ctx, "pol.work", map[string]any{"dir": "/nonexistent"}, 0)
+	require.NoError(t, err)
+	require.Equal(t, attune.StatusRequested, gone.Status)
 	waiter, err := e.P.Run(ctx, "pol.work", map[string]any{"dir": "/nonexistent"}, 0)
 	require.NoError(t, err)
 	require.Equal(t, attune.StatusRequested, waiter.Status)
 	require.Zero(t, e.JobCount(t, jobs.KindExecutionDispatch, waiter.ID), "a waiter has no dispatch job")
+	// The first waiter is cancelled while it waits: it leaves the line.
+	_, err = e.DB.Read().ExecutionFinish(ctx, gone.ID, db.Finish{From: attune.StatusRequested, To: attune.StatusCancelled, Error: "by hand"})
+	require.NoError(t, err)
 
 	// A worker claims the holder, then goes silent.
 	_, err = e.DB.Pool.Exec(ctx, `INSERT INTO attune.worker (name, roles, hostname, pid, started_at, last_seen_at)
@@ -227,7 +233,10 @@ parameters: {threshold: 1}
 	require.Equal(t, attune.StatusAbandoned, x.Status)
 	x, err = e.DB.Read().Execution(ctx, waiter.ID)
 	require.NoError(t, err)
-	require.Equal(t, attune.StatusScheduled, x.Status, "the waiter got the slot")
+	require.Equal(t, attune.StatusScheduled, x.Status, "the next waiter still in line got the slot")
+	x, err = e.DB.Read().Execution(ctx, gone.ID)
+	require.NoError(t, err)
+	require.Equal(t, attune.StatusCancelled, x.Status, "a cancelled waiter is not admitted")
 	require.Equal(t, 1, e.JobCount(t, jobs.KindExecutionDispatch, waiter.ID))
 	ps, err := e.DB.Read().Policies(ctx)
 	require.NoError(t, err)

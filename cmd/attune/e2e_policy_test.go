@@ -19,9 +19,9 @@ func TestE2EPolicyList(t *testing.T) {
 		"policies/limit.yaml": "name: deploy.concurrency\npack: deploys\nresource_ref: deploys.deploy\n" +
 			"policy_type: action.concurrency.attr\nparameters: {threshold: 1, action: delay, attributes: [environment]}\n",
 	})
-	out, errOut, code := in.attune("pack", "register", dir)
+	_, errOut, code := in.attune("pack", "register", dir)
 	require.Equal(t, 0, code, errOut)
-	out, errOut, code = in.attune("policy", "list", "--json")
+	out, errOut, code := in.attune("policy", "list", "--json")
 	require.Equal(t, 0, code, errOut)
 	var ps []map[string]any
 	require.NoError(t, json.Unmarshal([]byte(out), &ps), out)

@@ -72,7 +72,7 @@ func TestConcurrencyPolicyUnderLoad(t *testing.T) {
 	}
 	leaked := c.scalar(`SELECT count(*) FROM attune.policy_slot`)
 	require.LessOrEqual(t, maxSeen, 3, "never more than the threshold running")
-	require.Len(t, order, n)
+	require.Equal(t, ids, order, "admitted in order of creation")
 	require.Zero(t, fifoViolations, "admitted in order of creation")
 	require.Zero(t, leaked, "every slot given back")
 	require.GreaterOrEqual(t, c.scalar(`SELECT count(DISTINCT worker) FROM attune.execution`), 2, "the replicas shared the work")
