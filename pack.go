@@ -14,10 +14,12 @@ const (
 	RuntimeNoop   = "noop"
 	// RuntimeHTTP makes one HTTP request in process (core.http_request); no child process.
 	RuntimeHTTP = "http"
+	// RuntimeKV reads and writes the datastore in process (core.kv_set, core.kv_get).
+	RuntimeKV = "kv"
 )
 
 // Runtimes lists the runtime names a worker can serve.
-var Runtimes = []string{RuntimeShell, RuntimePython, RuntimeNoop, RuntimeHTTP}
+var Runtimes = []string{RuntimeShell, RuntimePython, RuntimeNoop, RuntimeHTTP, RuntimeKV}
 
 // Output formats an action may declare for its stdout.
 const (
@@ -65,6 +67,7 @@ type Pack struct {
 	Actions     []Action
 	Triggers    []Trigger
 	Rules       []Rule
+	Policies    []Policy // concurrency policies (policies/*.yaml)
 }
 
 // Action is something a worker can run.

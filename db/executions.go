@@ -21,9 +21,12 @@ type NewExecution struct {
 	Secrets       []byte         // the secret parameters' values, sealed; nil when none
 	TimeoutSec    int            // 0 means the action's timeout
 	RerunOf       *int64         // the execution this one re-runs; nil otherwise
+	// Status is the first status: "" means scheduled; attune.StatusRequested for an execution
+	// that waits for a slot of a concurrency policy.
+	Status attune.ExecutionStatus
 }
 
-// ExecutionCreate records a new execution in status scheduled, with its history. It returns
+// ExecutionCreate records a new execution in status scheduled (or n.Status), with its history. It returns
 // ErrConflict when the enforcement already has its execution (a redelivery).
 func (q *Queries) ExecutionCreate(ctx context.Context, n NewExecution) (attune.Execution, error) {
 	p, err := jsonb(n.Parameters)
@@ -39,12 +42,19 @@ func (q *Queries) ExecutionCreate(ctx context.Context, n NewExecution) (attune.E
 		timeout = attune.DefaultActionTimeoutSec
 	}
 	now := time.Now()
+	status, scheduledAt := n.Status, &now
+	if status == "" {
+		status = attune.StatusScheduled
+	}
+	if status != attune.StatusScheduled {
+		scheduledAt = nil
+	}
 	actionID := n.ActionID
 	r, err := q.q.ExecutionInsert(ctx, dbsqlc.ExecutionInsertParams{
 		ActionRef: n.Action.Ref, ActionID: &actionID, Runtime: n.Action.Runtime,
 		EnforcementID: n.EnforcementID, Attempt: int32(attempt), OriginalID: n.OriginalID,
-		Status:     string(attune.StatusScheduled),
-		Parameters: p, Secrets: n.Secrets, TimeoutSeconds: int32(timeout), ScheduledAt: &now,
+		Status:     string(status),
+		Parameters: p, Secrets: n.Secrets, TimeoutSeconds: int32(timeout), ScheduledAt: scheduledAt,
 	})
 	if err != nil {
 		if noRow(err) {
@@ -52,7 +62,7 @@ func (q *Queries) ExecutionCreate(ctx context.Context, n NewExecution) (attune.E
 		}
 		return attune.Execution{}, fmt.Errorf("insert execution of %s: %w", n.Action.Ref, err)
 	}
-	if err := q.history(ctx, r.ID, "", attune.StatusScheduled, "", ""); err != nil {
+	if err := q.history(ctx, r.ID, "", status, "", ""); err != nil {
 		return attune.Execution{}, err
 	}
 	if n.RerunOf != nil {

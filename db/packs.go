@@ -72,6 +72,9 @@ func (q *Queries) RegisterPack(ctx context.Context, p *attune.Pack) (*Registrati
 	for _, r := range removed {
 		reg.RemovedRules = append(reg.RemovedRules, RemovedRule{ID: r.ID, Ref: r.Ref, FireJobID: r.FireJobID})
 	}
+	if err := q.registerPolicies(ctx, pk.ID, p); err != nil {
+		return nil, err
+	}
 	if err := q.q.ActionDeleteMissing(ctx, dbsqlc.ActionDeleteMissingParams{PackID: pk.ID, Keep: nonNil(actionRefs)}); err != nil {
 		return nil, fmt.Errorf("delete actions gone from pack %s: %w", p.Ref, err)
 	}

@@ -218,7 +218,12 @@ func (w *DispatchWorker) action(ctx context.Context, q *db.Queries, x attune.Exe
 }
 
 // announceTerminal inserts the status and completion jobs of a terminal transition.
+// It also gives back the execution's concurrency slot, admitting the next waiter, in the same
+// transaction: every path to a terminal status comes through here.
 func (p *Pipeline) announceTerminal(ctx context.Context, tx pgx.Tx, x attune.Execution) error {
+	if err := p.releaseSlot(ctx, db.WithTx(tx), x.ID); err != nil {
+		return err
+	}
 	_, err := p.River.InsertManyTx(ctx, tx, []river.InsertManyParams{
 		{Args: ExecutionStatusArgs{ExecutionID: x.ID, Status: string(x.Status)}},
 		{Args: ExecutionCompleteArgs{ExecutionID: x.ID}},

@@ -59,7 +59,8 @@ func (p *Pipeline) Reap(ctx context.Context, silentAfter time.Duration) (int, er
 	return n, err
 }
 
-// PruneWorker deletes events, enforcements and finished executions older than Retention.
+// PruneWorker deletes events, enforcements and finished executions older than Retention, and
+// the datastore keys that have expired.
 type PruneWorker struct {
 	river.WorkerDefaults[RetentionPruneArgs]
 	P         *Pipeline
@@ -72,5 +73,10 @@ func (w *PruneWorker) Work(ctx context.Context, _ *river.Job[RetentionPruneArgs]
 	if res.Executions+res.Events > 0 {
 		w.P.Log.Info("history pruned", "executions", res.Executions, "events", res.Events, "retention", w.Retention)
 	}
-	return err
+	// Expired keys already read as missing; this only reclaims their rows.
+	keys, kerr := w.P.DB.PruneKeys(ctx, w.P.now(), 1000)
+	if keys > 0 {
+		w.P.Log.Info("expired keys deleted", "keys", keys)
+	}
+	return errors.Join(err, kerr)
 }

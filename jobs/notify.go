@@ -151,6 +151,9 @@ func Register(workers *river.Workers, p *Pipeline) {
 	river.AddWorker(workers, &DispatchWorker{P: p})
 	river.AddWorker(workers, &StatusWorker{P: p})
 	river.AddWorker(workers, &CompleteWorker{P: p})
+	if p.Runtimes != nil {
+		p.Runtimes.Add(attune.RuntimeKV, kvRunner{p: p})
+	}
 }
 
 // after is the time a job delayed by d becomes due; zero (due now) when d is not positive, so

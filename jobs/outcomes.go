@@ -69,5 +69,10 @@ func (p *Pipeline) match(ctx context.Context, q *db.Queries, ev attune.Event, ru
 			configs[rule.PackRef] = config
 		}
 	}
-	return crit.Match(rules.NewEnv(ev, rule, config, p.now()))
+	kv := p.kvReader(ctx, q)
+	out, err := crit.Match(rules.NewEnv(ev, rule, config, p.now()).WithKV(kv))
+	if kv.err != nil {
+		return rules.Outcome{}, fmt.Errorf("%w: read the datastore for rule %s: %w", errDatabase, rule.Ref, kv.err)
+	}
+	return out, err
 }

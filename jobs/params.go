@@ -10,6 +10,7 @@ import (
 	"github.com/attune-run/attune"
 	"github.com/attune-run/attune/db"
 	"github.com/attune-run/attune/params"
+	"github.com/attune-run/attune/rules"
 	"github.com/attune-run/attune/runtimes"
 	"github.com/attune-run/attune/secrets"
 )
@@ -93,6 +94,9 @@ func CheckRuleParams(ctx context.Context, q *db.Queries, rule attune.Rule) error
 	}
 	if err != nil {
 		return fmt.Errorf("rule %s: %w", rule.Ref, err)
+	}
+	if err := rules.CheckSecretParams(rule.ActionParams, action.Parameters); err != nil {
+		return fmt.Errorf("rule %s (action %s): %w", rule.Ref, action.Ref, err)
 	}
 	if err := params.CheckLiteral(action.Parameters, rule.ActionParams); err != nil {
 		return fmt.Errorf("rule %s: action_params do not fit action %s: %w", rule.Ref, action.Ref, err)

@@ -100,9 +100,19 @@ func (p *Pipeline) Enforce(ctx context.Context, q *db.Queries, ev attune.Event, 
 	if err != nil {
 		return res, fmt.Errorf("rule %s: %w", rule.Ref, err)
 	}
-	params, renderErr := rules.Render(rule.ActionParams, rules.NewEnv(ev, rule, pack.Config, p.now()))
+	// A secret key reaches an action only through a parameter marked secret: checked at
+	// registration, and again here, against the action as it is now.
+	renderErr := rules.CheckSecretParams(rule.ActionParams, action.Parameters)
+	var params map[string]any
 	if renderErr == nil {
-		renderErr = attuneparams.CheckDepth("action_params", params, attune.MaxNestingDepth)
+		kv := p.kvReader(ctx, q)
+		params, renderErr = rules.Render(rule.ActionParams, rules.NewEnv(ev, rule, pack.Config, p.now()).WithKV(kv))
+		if kv.err != nil {
+			return res, fmt.Errorf("rule %s: read the datastore: %w", rule.Ref, kv.err)
+		}
+		if renderErr == nil {
+			renderErr = attuneparams.CheckDepth("action_params", params, attune.MaxNestingDepth)
+		}
 	}
 	var prep prepared
 	if renderErr == nil {
@@ -185,11 +195,27 @@ func (p *Pipeline) scheduleAt(ctx context.Context, q *db.Queries, n db.NewExecut
 	if err := p.checkTimeout(n.Action.Ref, timeout); err != nil {
 		return attune.Execution{}, err
 	}
+	adm, err := p.admission(ctx, q, n)
+	if err != nil {
+		return attune.Execution{}, err
+	}
+	if adm.state == admitWait || adm.state == admitCancel {
+		n.Status = attune.StatusRequested
+	}
 	x, err := q.ExecutionCreate(ctx, n)
 	if err != nil {
 		return x, err
 	}
-	_, err = p.River.InsertManyTx(ctx, q.Tx(), []river.InsertManyParams{
+	if adm.state != admitNoPolicy {
+		return p.admitted(ctx, q, x, adm, at)
+	}
+	return x, p.insertDispatch(ctx, q, x, at)
+}
+
+// insertDispatch inserts the dispatch job of a scheduled execution, on its runtime's queue, held
+// until at (zero: now), and its status job.
+func (p *Pipeline) insertDispatch(ctx context.Context, q *db.Queries, x attune.Execution, at time.Time) error {
+	_, err := p.River.InsertManyTx(ctx, q.Tx(), []river.InsertManyParams{
 		{Args: ExecutionDispatchArgs{ExecutionID: x.ID}, InsertOpts: &river.InsertOpts{
 			Queue: RuntimeQueue(x.Runtime), UniqueOpts: unique, MaxAttempts: dispatchMaxAttempts,
 			ScheduledAt: at,
@@ -197,9 +223,9 @@ func (p *Pipeline) scheduleAt(ctx context.Context, q *db.Queries, n db.NewExecut
 		{Args: ExecutionStatusArgs{ExecutionID: x.ID, Status: string(x.Status)}},
 	})
 	if err != nil {
-		return x, fmt.Errorf("insert dispatch of execution %d: %w", x.ID, err)
+		return fmt.Errorf("insert dispatch of execution %d: %w", x.ID, err)
 	}
-	return x, nil
+	return nil
 }
 
 // ProcessEvent matches an event against the enabled rules of its trigger (or only its target

@@ -26,10 +26,11 @@ var runnerAliases = map[string]string{
 	"noop":               attune.RuntimeNoop,
 	"http":               attune.RuntimeHTTP,
 	"http-request":       attune.RuntimeHTTP,
+	"kv":                 attune.RuntimeKV,
 }
 
 // knownRunners is the list of runner_type values for messages.
-const knownRunners = "shell (or bash, sh, local-shell-script), python (or python3, python-script), noop, http (or http-request)"
+const knownRunners = "shell (or bash, sh, local-shell-script), python (or python3, python-script), noop, http (or http-request), kv"
 
 // shellName is what a parameter name must look like for dotenv delivery: a shell variable name.
 var shellName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -108,7 +109,7 @@ func (l *loader) readEntryPoint(s scope, runtime string) (string, []byte) {
 	switch {
 	case runtime == "":
 		return ep, nil // unknown runtime, already reported
-	case runtime == attune.RuntimeNoop || runtime == attune.RuntimeHTTP:
+	case runtime == attune.RuntimeNoop || runtime == attune.RuntimeHTTP || runtime == attune.RuntimeKV:
 		if s.has("entry_point") {
 			s.errorf("entry_point", "runner_type %s runs in process, with no script; remove entry_point", runtime)
 		}

@@ -128,6 +128,7 @@ func (l *loader) load(now time.Time, others map[string]*attune.Pack) (*attune.Pa
 			l.pack.Actions = append(l.pack.Actions, a)
 		}
 	}
+	l.readPolicies()
 	for _, file := range l.yamlFiles("rules") {
 		if l.stopped() {
 			return nil, nil, l.ctx.Err()

@@ -7,6 +7,7 @@ import (
 
 	"github.com/attune-run/attune"
 	"github.com/attune-run/attune/params"
+	"github.com/attune-run/attune/rules"
 )
 
 // checkActionParams checks a rule's literal action parameters against the schema of the action
@@ -22,6 +23,9 @@ func (l *loader) checkActionParams(r attune.Rule, t target) {
 	for _, a := range l.pack.Actions {
 		if a.Ref != r.ActionRef {
 			continue
+		}
+		if err := rules.CheckSecretParams(r.ActionParams, a.Parameters); err != nil {
+			t.paramsAt.errorAtField("action_params", err)
 		}
 		var fe params.FieldErrors
 		if err := params.CheckLiteral(a.Parameters, r.ActionParams); !errors.As(err, &fe) {

@@ -31,6 +31,7 @@ func accessOptions(strict bool) []expr.Option {
 	return []expr.Option{
 		expr.Function(fnGet, getStrict),
 		expr.Function(fnGetOpt, getOpt),
+		expr.Function(FnDecryptKV, decryptKV),
 		expr.Patch(accessPatcher{strict: strict}),
 	}
 }
@@ -192,6 +193,9 @@ func getOpt(params ...any) (any, error) {
 // end, as in expr), or, for the values expr's builtins return, whatever expr itself fetches.
 // found is false for a missing key, an index out of range, or a nil base.
 func fetch(base, key any) (v any, found bool, err error) {
+	if v, found, ok, err := fetchKV(base, key); ok {
+		return v, found, err
+	}
 	switch b := base.(type) {
 	case nil:
 		return nil, false, nil

@@ -15,6 +15,7 @@ import (
 type Criteria struct {
 	conditions []condition // AND of all; empty matches everything
 	expr       *expression // set for the expression form
+	templated  bool        // some condition's pattern is a template (see pattern.go)
 }
 
 // condition is one compiled field criterion of the list or map form.
@@ -26,6 +27,7 @@ type condition struct {
 	value  any // as written, for reasons
 	test   test
 	search *searchSpec // set for the search operator, instead of test
+	tmpl   string      // a templated pattern, rendered per event (see pattern.go); test is then set per event
 }
 
 // expression is a compiled criteria expression.
@@ -78,11 +80,22 @@ func CompileCriteria(raw json.RawMessage) (*Criteria, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Criteria{conditions: conds}, nil
+		return newFieldCriteria(conds), nil
 	case '{':
 		return compileObject(raw)
 	}
 	return nil, invalid("criteria: must be a list of conditions, an object of conditions or {\"expression\": …}; got %s", clip(raw))
+}
+
+// newFieldCriteria wraps field conditions, noting whether a pattern is templated.
+func newFieldCriteria(conds []condition) *Criteria {
+	c := &Criteria{conditions: conds}
+	for _, cond := range conds {
+		if cond.tmpl != "" {
+			c.templated = true
+		}
+	}
+	return c
 }
 
 // Match evaluates the criteria against env, built with NewEnv. Field criteria look into
@@ -97,7 +110,15 @@ func (c *Criteria) Match(env Env) (Outcome, error) {
 	if c.expr != nil {
 		return c.expr.match(env)
 	}
-	if reason, ok := matchAll(c.conditions, env.payload(), env.now()); !ok {
+	conds := c.conditions
+	if c.templated {
+		var missing string
+		var err error
+		if conds, missing, err = resolvePatterns(conds, env); err != nil || missing != "" {
+			return Outcome{Reason: missing}, err
+		}
+	}
+	if reason, ok := matchAll(conds, env.payload(), env.now()); !ok {
 		return Outcome{Reason: reason}, nil
 	}
 	return Outcome{Matched: true}, nil

@@ -87,7 +87,7 @@ func compileObject(raw json.RawMessage) (*Criteria, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Criteria{conditions: conds}, nil
+	return newFieldCriteria(conds), nil
 }
 
 // compileMap compiles StackStorm's map form, {"trigger.level": {"type": …, "pattern": …}, …};
@@ -194,6 +194,13 @@ func newCondition(field string, opRaw, valueRaw, condRaw json.RawMessage, sc sco
 		if err := dec.Decode(&cond.value); err != nil {
 			return condition{}, invalid("%s: %v", at.value, err)
 		}
+	}
+	if s, ok := patternTemplate(cond.value); ok && sc.at == topScope.at && !op.noValue {
+		if err := checkPatternTemplate(s); err != nil {
+			return condition{}, invalid("%s: %v", at.value, err)
+		}
+		cond.tmpl = s
+		return cond, nil
 	}
 	if cond.test, err = op.compile(cond.value); err != nil {
 		return condition{}, invalid("%s: %v", at.value, err)

@@ -23,14 +23,15 @@ const (
 )
 
 // roots lists the Env roots known at compile time.
-var roots = []string{RootEvent, RootRule, RootPack, RootSystem, RootTrigger}
+var roots = []string{RootEvent, RootRule, RootPack, RootSystem, RootTrigger, RootKV, RootST2KV}
 
 // NewEnv builds the Env for evaluating rule against ev. packConfig is the rule's pack config
 // (exposed as pack.config). now is the time of the evaluation: system.now (a time.Time, for date
 // arithmetic such as `system.now - date(event.payload.at)`), system.timestamp (its RFC 3339
 // text), and the clock of timediff criteria. Other times are RFC 3339 strings in UTC so they
 // render the same in a template as in JSON. system.rule repeats the rule's id and ref, as the
-// predecessor's templates had them. The payload is shared, not copied.
+// predecessor's templates had them. The payload is shared, not copied. The datastore roots
+// (st2kv, kv) are absent, so every key reads as missing, until WithKV gives them a KV.
 func NewEnv(ev attune.Event, rule attune.Rule, packConfig map[string]any, now time.Time) Env {
 	payload := ev.Payload
 	if payload == nil {

@@ -172,6 +172,13 @@ func New(cfg Config) *Set {
 	}}
 }
 
+// Add serves runtime name with r, replacing any runner of that name. Runtimes that need more
+// than this package has (the datastore's kv, which needs the database) are added this way,
+// before the Set is used.
+func (s *Set) Add(name string, r Runner) {
+	s.runners[name] = r
+}
+
 // Get returns the runner for a runtime name, matched exactly. An unknown name is an error
 // wrapping attune.ErrNotFound that names the runtime and lists the known ones.
 func (s *Set) Get(name string) (Runner, error) {

@@ -125,6 +125,9 @@ func (a *app) reapLoop(ctx context.Context) {
 			if _, err := a.p.Reap(ctx, a.cfg.Worker.SilentAfter); err != nil && ctx.Err() == nil {
 				a.log.Warn("reaping silent workers failed", "error", err)
 			}
+			if err := a.p.AdmitWaiting(ctx); err != nil && ctx.Err() == nil {
+				a.log.Warn("admitting policy waiters failed", "error", err)
+			}
 		}
 	}
 }

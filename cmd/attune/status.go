@@ -42,13 +42,17 @@ func (c *cli) statusCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
+				policies, err := q.Policies(ctx)
+				if err != nil {
+					return err
+				}
 				if asJSON {
 					silent := make([]map[string]any, len(stuck))
 					for i, x := range stuck {
 						silent[i] = executionJSON(x)
 					}
 					return writeJSON(c.stdout, map[string]any{"jobs": snakeJSON(jobs), "executions": snakeJSON(counts),
-						"workers": snakeJSON(workers), "pending": snakeJSON(pending), "silent_running": silent})
+						"workers": snakeJSON(workers), "pending": snakeJSON(pending), "silent_running": silent, "policies": policyRows(policies)})
 				}
 				fmt.Fprintln(c.stdout, "JOBS")
 				jrows := make([][]string, len(jobs))
@@ -75,6 +79,9 @@ func (c *cli) statusCmd() *cobra.Command {
 					}
 				}
 				if err := table(c.stdout, []string{"STATUS", "COUNT"}, xrows); err != nil {
+					return err
+				}
+				if err := printPolicyWaiters(c.stdout, policies); err != nil {
 					return err
 				}
 				fmt.Fprintln(c.stdout, "\nWORKERS")

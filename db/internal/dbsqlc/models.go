@@ -96,6 +96,17 @@ type AttuneExecutionOutput struct {
 	At          time.Time
 }
 
+type AttuneKv struct {
+	Scope     string
+	Name      string
+	Value     string
+	Secret    bool
+	Sealed    []byte
+	ExpiresAt *time.Time
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
 type AttunePack struct {
 	ID          int64
 	Ref         string
@@ -105,6 +116,28 @@ type AttunePack struct {
 	Config      []byte
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+}
+
+type AttunePolicy struct {
+	ID         int64
+	Ref        string
+	PackID     int64
+	PackRef    string
+	ActionRef  string
+	PolicyType string
+	Threshold  int32
+	OnFull     string
+	Attributes []string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+type AttunePolicySlot struct {
+	ExecutionID int64
+	PolicyRef   string
+	SlotKey     string
+	State       string
+	CreatedAt   time.Time
 }
 
 type AttuneRule struct {
