@@ -55,6 +55,7 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(
 		c.startCmd(), c.migrateCmd(), c.packCmd(), c.runCmd(), c.executionCmd(),
 		c.ruleCmd(), c.eventCmd(), c.statusCmd(), c.dbCmd(), c.configCmd(), c.benchCmd(),
+		c.apikeyCmd(), c.webhookCmd(),
 	)
 	return root
 }

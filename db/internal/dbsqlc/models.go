@@ -30,6 +30,15 @@ type AttuneAction struct {
 	ParameterDelivery string
 }
 
+type AttuneApiKey struct {
+	ID         int64
+	Name       string
+	Hash       []byte
+	CreatedAt  time.Time
+	LastUsedAt *time.Time
+	RevokedAt  *time.Time
+}
+
 type AttuneEnforcement struct {
 	ID         int64
 	RuleID     *int64
@@ -154,6 +163,23 @@ type AttuneTrigger struct {
 	PayloadSchema []byte
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+}
+
+type AttuneWebhook struct {
+	Name      string
+	Verify    string
+	Secret    []byte
+	Header    string
+	Encoding  string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+type AttuneWebhookDelivery struct {
+	Webhook    string
+	DeliveryID string
+	EventID    int64
+	CreatedAt  time.Time
 }
 
 type AttuneWorker struct {

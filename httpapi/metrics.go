@@ -1,0 +1,121 @@
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/attune-run/attune/db"
+)
+
+// metricsRefresh is how often the gauges read the database: one cached query per period, not
+// one per scrape.
+const metricsRefresh = 15 * time.Second
+
+// metrics holds the Prometheus registry of one server. Labels never carry ids.
+type metrics struct {
+	db            *db.DB
+	reg           *prometheus.Registry
+	httpRequests  *prometheus.CounterVec
+	webhookReqs   *prometheus.CounterVec
+	events        *prometheus.CounterVec
+	executions    *prometheus.GaugeVec
+	queueJobs     *prometheus.GaugeVec
+	queueOldest   *prometheus.GaugeVec
+	handler       http.Handler
+	lastRefreshOK prometheus.Gauge
+}
+
+func newMetrics(d *db.DB) *metrics {
+	m := &metrics{db: d, reg: prometheus.NewRegistry()}
+	m.httpRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "attune_http_requests_total", Help: "HTTP requests served by this replica, by route pattern and status code.",
+	}, []string{"route", "code"})
+	m.webhookReqs = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "attune_webhook_requests_total", Help: "Webhook requests served by this replica, by webhook name and status code.",
+	}, []string{"webhook", "code"})
+	m.events = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "attune_events_total", Help: "Events recorded through this replica's HTTP API, by trigger and source (api, webhook).",
+	}, []string{"trigger", "source"})
+	m.executions = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "attune_executions", Help: "Executions in the database by status (refreshed every 15 s).",
+	}, []string{"status"})
+	m.queueJobs = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "attune_queue_jobs", Help: "River jobs by queue and state (refreshed every 15 s).",
+	}, []string{"queue", "state"})
+	m.queueOldest = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "attune_queue_oldest_age_seconds", Help: "Age of the oldest available job of each queue (refreshed every 15 s).",
+	}, []string{"queue"})
+	m.lastRefreshOK = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "attune_metrics_refresh_success", Help: "1 when the last refresh of the database gauges succeeded.",
+	})
+	m.reg.MustRegister(m.httpRequests, m.webhookReqs, m.events, m.executions, m.queueJobs, m.queueOldest, m.lastRefreshOK,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+	return m
+}
+
+func (m *metrics) serve(w http.ResponseWriter, r *http.Request) { m.handler.ServeHTTP(w, r) }
+
+func (m *metrics) request(route string, code int) {
+	if code == 0 {
+		code = http.StatusOK
+	}
+	m.httpRequests.WithLabelValues(route, strconv.Itoa(code)).Inc()
+}
+
+func (m *metrics) webhook(name string, code int) {
+	m.webhookReqs.WithLabelValues(name, strconv.Itoa(code)).Inc()
+}
+
+func (m *metrics) event(trigger, source string) { m.events.WithLabelValues(trigger, source).Inc() }
+
+// refreshLoop refreshes the gauges now and every metricsRefresh until ctx ends.
+func (m *metrics) refreshLoop(ctx context.Context, log *slog.Logger) {
+	tick := time.NewTicker(metricsRefresh)
+	defer tick.Stop()
+	for {
+		if err := m.refresh(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("refreshing metrics failed", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// refresh reads executions by status and River jobs by queue and state.
+func (m *metrics) refresh(ctx context.Context) error {
+	m.lastRefreshOK.Set(0)
+	q := m.db.Read()
+	counts, err := q.ExecutionCounts(ctx)
+	if err != nil {
+		return err
+	}
+	jobs, err := q.MetricsQueueJobs(ctx)
+	if err != nil {
+		return err
+	}
+	m.executions.Reset()
+	for status, n := range counts {
+		m.executions.WithLabelValues(string(status)).Set(float64(n))
+	}
+	m.queueJobs.Reset()
+	m.queueOldest.Reset()
+	for _, j := range jobs {
+		m.queueJobs.WithLabelValues(j.Queue, j.State).Set(float64(j.Count))
+		if j.State == "available" {
+			m.queueOldest.WithLabelValues(j.Queue).Set(max(0, j.Oldest.Seconds()))
+		}
+	}
+	m.lastRefreshOK.Set(1)
+	return nil
+}
