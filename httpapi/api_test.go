@@ -301,3 +301,22 @@ func TestEventsAndRules(t *testing.T) {
 	r = b.do("GET", "/api/v1/packs", nil)
 	require.Len(t, r.body["items"], 2)
 }
+
+// /metrics needs a key and serves Prometheus text: request counters by route pattern (never an
+// id) and the database gauges.
+func TestMetrics(t *testing.T) {
+	t.Parallel()
+	b := setup(t, attunetest.Options{NoStart: true})
+	require.Equal(t, 201, b.do("POST", "/api/v1/executions", []byte(`{"action": "core.noop"}`)).code)
+	require.Equal(t, 401, b.do("GET", "/metrics", nil, "Authorization", "").code)
+	r := b.do("GET", "/metrics", nil)
+	require.Equal(t, 200, r.code)
+	for _, want := range []string{
+		`attune_http_requests_total{code="201",route="POST /api/v1/executions"} 1`,
+		`attune_executions{status="scheduled"} 1`,
+		`attune_queue_jobs{queue="attune_runtime_noop",state="available"} 1`,
+		`attune_queue_oldest_age_seconds{queue="attune_runtime_noop"}`,
+	} {
+		require.Contains(t, r.raw, want)
+	}
+}

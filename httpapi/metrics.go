@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -14,13 +15,14 @@ import (
 	"github.com/attune-run/attune/db"
 )
 
-// metricsRefresh is how often the gauges read the database: one cached query per period, not
-// one per scrape.
+// metricsRefresh is how long the database gauges are cached: a scrape refreshes them when they
+// are older, so there is at most one round of queries per period, not one per scrape.
 const metricsRefresh = 15 * time.Second
 
 // metrics holds the Prometheus registry of one server. Labels never carry ids.
 type metrics struct {
 	db            *db.DB
+	log           *slog.Logger
 	reg           *prometheus.Registry
 	httpRequests  *prometheus.CounterVec
 	webhookReqs   *prometheus.CounterVec
@@ -30,10 +32,13 @@ type metrics struct {
 	queueOldest   *prometheus.GaugeVec
 	handler       http.Handler
 	lastRefreshOK prometheus.Gauge
+
+	mu          sync.Mutex // serialises refreshes
+	refreshedAt time.Time
 }
 
-func newMetrics(d *db.DB) *metrics {
-	m := &metrics{db: d, reg: prometheus.NewRegistry()}
+func newMetrics(d *db.DB, log *slog.Logger) *metrics {
+	m := &metrics{db: d, log: log, reg: prometheus.NewRegistry()}
 	m.httpRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "attune_http_requests_total", Help: "HTTP requests served by this replica, by route pattern and status code.",
 	}, []string{"route", "code"})
@@ -61,7 +66,19 @@ func newMetrics(d *db.DB) *metrics {
 	return m
 }
 
-func (m *metrics) serve(w http.ResponseWriter, r *http.Request) { m.handler.ServeHTTP(w, r) }
+// serve refreshes the database gauges when they are older than metricsRefresh, then writes
+// every metric.
+func (m *metrics) serve(w http.ResponseWriter, r *http.Request) {
+	m.mu.Lock()
+	if time.Since(m.refreshedAt) >= metricsRefresh {
+		if err := m.refresh(r.Context()); err != nil {
+			m.log.Warn("refreshing metrics failed", "error", err)
+		}
+		m.refreshedAt = time.Now() // also after a failure: do not hammer a struggling database
+	}
+	m.mu.Unlock()
+	m.handler.ServeHTTP(w, r)
+}
 
 func (m *metrics) request(route string, code int) {
 	if code == 0 {
@@ -75,22 +92,6 @@ func (m *metrics) webhook(name string, code int) {
 }
 
 func (m *metrics) event(trigger, source string) { m.events.WithLabelValues(trigger, source).Inc() }
-
-// refreshLoop refreshes the gauges now and every metricsRefresh until ctx ends.
-func (m *metrics) refreshLoop(ctx context.Context, log *slog.Logger) {
-	tick := time.NewTicker(metricsRefresh)
-	defer tick.Stop()
-	for {
-		if err := m.refresh(ctx); err != nil && ctx.Err() == nil {
-			log.Warn("refreshing metrics failed", "error", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
-}
 
 // refresh reads executions by status and River jobs by queue and state.
 func (m *metrics) refresh(ctx context.Context) error {

@@ -54,7 +54,7 @@ type Server struct {
 // New builds the server and its routes; Listen and Serve run it.
 func New(cfg Config, d Deps) *Server {
 	s := &Server{cfg: cfg, d: d, log: d.Log.With("component", "http")}
-	s.metrics = newMetrics(d.DB)
+	s.metrics = newMetrics(d.DB, s.log)
 	s.handler = s.routes()
 	return s
 }
@@ -94,7 +94,6 @@ func (s *Server) Serve(ctx context.Context) {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	go s.metrics.refreshLoop(ctx, s.log)
 	go func() {
 		if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("http server stopped", "error", err)
