@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"time"
 
+	"riverqueue.com/riverui"
+
 	"github.com/attune-run/attune/db"
 	"github.com/attune-run/attune/jobs"
 	"github.com/attune-run/attune/secrets"
@@ -49,12 +51,25 @@ type Server struct {
 	srv     *http.Server
 	ln      net.Listener
 	metrics *metrics
+	riverUI *riverui.Handler // nil when it could not be built
 }
 
 // New builds the server and its routes; Listen and Serve run it.
 func New(cfg Config, d Deps) *Server {
 	s := &Server{cfg: cfg, d: d, log: d.Log.With("component", "http")}
 	s.metrics = newMetrics(d.DB, s.log)
+	if d.Pipeline != nil && d.Pipeline.River != nil {
+		ui, err := riverui.NewHandler(&riverui.HandlerOpts{
+			Endpoints: riverui.NewEndpoints(d.Pipeline.River, nil),
+			Logger:    s.log.With("component", "riverui"),
+			Prefix:    "/riverui",
+		})
+		if err != nil {
+			s.log.Warn("the River UI is not served", "error", err)
+		} else {
+			s.riverUI = ui
+		}
+	}
 	s.handler = s.routes()
 	return s
 }
@@ -94,6 +109,7 @@ func (s *Server) Serve(ctx context.Context) {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	s.startRiverUI(ctx)
 	go func() {
 		if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("http server stopped", "error", err)
@@ -141,6 +157,12 @@ func (s *Server) routes() http.Handler {
 	handle("GET /api/v1/actions/{ref}", key(s.getAction))
 	handle("GET /api/v1/packs", key(s.listPacks))
 	handle("POST /api/v1/webhooks/{name}", s.webhook) // verifies per webhook
+	if s.riverUI != nil {
+		// Behind the same keys (a browser sends HTTP Basic); mutating requests from another
+		// origin are refused (Sec-Fetch-Site / Origin against Host).
+		csrf := http.NewCrossOriginProtection()
+		handle("/riverui/", key(csrf.Handler(s.riverUI).ServeHTTP))
+	}
 	handle("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, problem(http.StatusNotFound, "no route %s %s; the API is under /api/v1", r.Method, r.URL.Path))
 	})
@@ -207,4 +229,14 @@ func (s *Server) counted(route string, h http.Handler) http.Handler {
 func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {
 	s.log.Error("http request failed", "method", r.Method, "path", r.URL.Path, "error", err)
 	writeProblem(w, problem(http.StatusInternalServerError, "internal error; the server log has the details"))
+}
+
+// startRiverUI starts the River UI's background services until ctx ends.
+func (s *Server) startRiverUI(ctx context.Context) {
+	if s.riverUI == nil {
+		return
+	}
+	if err := s.riverUI.Start(ctx); err != nil {
+		s.log.Warn("the River UI did not start", "error", err)
+	}
 }
