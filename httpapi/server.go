@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -138,6 +139,7 @@ func (s *Server) routes() http.Handler {
 	}
 	key := s.requireKey
 	handle("GET /healthz", s.healthz)
+	handle("GET /api/v1/openapi.json", s.openapi)
 	handle("GET /readyz", s.readyz)
 	if s.cfg.MetricsPublic {
 		handle("GET /metrics", s.metrics.serve)
@@ -239,4 +241,16 @@ func (s *Server) startRiverUI(ctx context.Context) {
 	if err := s.riverUI.Start(ctx); err != nil {
 		s.log.Warn("the River UI did not start", "error", err)
 	}
+}
+
+// openAPI is the OpenAPI 3.1 document of the API, served at /api/v1/openapi.json. A test
+// checks every endpoint's real responses against it.
+//
+//go:embed openapi.json
+var openAPI []byte
+
+// openapi serves the OpenAPI document (no key: it describes, it reveals nothing).
+func (s *Server) openapi(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(openAPI)
 }
