@@ -248,3 +248,48 @@ func (q *Queries) APIKeyLock(ctx context.Context) error {
 	}
 	return nil
 }
+
+// FinishedExecution is an execution that reached a terminal status, for metrics.
+type FinishedExecution struct {
+	ActionRef, Status                  string
+	ScheduledAt, StartedAt, FinishedAt *time.Time
+}
+
+// ExecutionsFinished lists the executions that finished in (after, upto], oldest first.
+func (q *Queries) ExecutionsFinished(ctx context.Context, after, upto time.Time) ([]FinishedExecution, error) {
+	rows, err := q.q.MetricsExecutionsFinished(ctx, dbsqlc.MetricsExecutionsFinishedParams{After: &after, Upto: &upto})
+	if err != nil {
+		return nil, fmt.Errorf("executions finished since %s: %w", after, err)
+	}
+	return mapSlice(rows, func(r dbsqlc.MetricsExecutionsFinishedRow) FinishedExecution {
+		fin := r.FinishedAt
+		return FinishedExecution{ActionRef: r.ActionRef, Status: r.Status, ScheduledAt: r.ScheduledAt, StartedAt: r.StartedAt, FinishedAt: &fin}
+	}), nil
+}
+
+// RecordedEvent is an event's trigger, its source (timer, webhook or emit) and, for a timer
+// fire, how late it was.
+type RecordedEvent struct {
+	TriggerRef, Source string
+	Lateness           time.Duration
+}
+
+// EventsCreated lists the events recorded in (after, upto].
+func (q *Queries) EventsCreated(ctx context.Context, after, upto time.Time) ([]RecordedEvent, error) {
+	rows, err := q.q.MetricsEventsCreated(ctx, dbsqlc.MetricsEventsCreatedParams{After: after, Upto: upto})
+	if err != nil {
+		return nil, fmt.Errorf("events since %s: %w", after, err)
+	}
+	return mapSlice(rows, func(r dbsqlc.MetricsEventsCreatedRow) RecordedEvent {
+		return RecordedEvent{TriggerRef: r.TriggerRef, Source: r.Source, Lateness: time.Duration(r.LatenessMs * float64(time.Millisecond))}
+	}), nil
+}
+
+// Now is the database server's clock.
+func (q *Queries) Now(ctx context.Context) (time.Time, error) {
+	now, err := q.q.MetricsNow(ctx)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("database clock: %w", err)
+	}
+	return now, nil
+}

@@ -36,7 +36,7 @@ func setup(t *testing.T, opts ...attunetest.Options) *bundle {
 	t.Helper()
 	env := attunetest.New(t, opts...)
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	s := httpapi.New(httpapi.Config{MaxBody: 1 << 20}, httpapi.Deps{
+	s := httpapi.New(httpapi.Config{MaxBody: 1 << 20, MetricsRefresh: 10 * time.Millisecond}, httpapi.Deps{
 		DB: env.DB, Pipeline: env.P, Timers: env.Timers, Secrets: env.P.Secrets,
 		RiverStarted: func() bool { return true }, Log: log,
 	})
@@ -319,4 +319,32 @@ func TestMetrics(t *testing.T) {
 	} {
 		require.Contains(t, r.raw, want)
 	}
+}
+
+// Executions that finish and events that are recorded after the first scrape are counted, by
+// action and status, trigger and source, with run-time and queue-wait histograms.
+func TestMetricsCountExecutionsAndEvents(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	require.Equal(t, 200, b.do("GET", "/metrics", nil).code) // the starting point
+	r := b.do("POST", "/api/v1/executions", []byte(`{"action": "core.noop"}`))
+	require.Equal(t, 201, r.code)
+	b.env.WaitTerminal(t, int64(r.body["id"].(float64)), 30*time.Second)
+	require.Equal(t, 202, b.do("POST", "/api/v1/events", []byte(`{"trigger": "core.webhook"}`)).code)
+	want := []string{
+		`attune_executions_total{action="core.noop",status="completed"} 1`,
+		`attune_execution_duration_seconds_count{action="core.noop"} 1`,
+		`attune_execution_queue_wait_seconds_count{action="core.noop"} 1`,
+		`attune_events_total{source="webhook",trigger="core.webhook"} 1`,
+	}
+	var last string
+	require.Eventually(t, func() bool {
+		last = b.do("GET", "/metrics", nil).raw
+		for _, w := range want {
+			if !strings.Contains(last, w) {
+				return false
+			}
+		}
+		return true
+	}, 30*time.Second, 200*time.Millisecond, "the counters never appeared")
 }

@@ -55,7 +55,6 @@ func (s *Server) createEvent(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	s.metrics.event(trigger, "api")
 	w.Header().Set("Location", "/api/v1/events/"+strconv.FormatInt(ev.ID, 10))
 	writeJSON(w, http.StatusAccepted, map[string]any{"event_id": ev.ID})
 }

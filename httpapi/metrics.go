@@ -27,6 +27,10 @@ type metrics struct {
 	httpRequests  *prometheus.CounterVec
 	webhookReqs   *prometheus.CounterVec
 	events        *prometheus.CounterVec
+	execTotal     *prometheus.CounterVec
+	execDuration  *prometheus.HistogramVec
+	execWait      *prometheus.HistogramVec
+	timerLateness prometheus.Histogram
 	executions    *prometheus.GaugeVec
 	queueJobs     *prometheus.GaugeVec
 	queueOldest   *prometheus.GaugeVec
@@ -34,11 +38,20 @@ type metrics struct {
 	lastRefreshOK prometheus.Gauge
 
 	mu          sync.Mutex // serialises refreshes
+	every       time.Duration
 	refreshedAt time.Time
+	since       time.Time // database time up to which finished executions and events are counted
 }
 
-func newMetrics(d *db.DB, log *slog.Logger) *metrics {
-	m := &metrics{db: d, log: log, reg: prometheus.NewRegistry()}
+// commitLag is how far behind the database's clock the counters read, so a row committed a
+// little after its timestamp is still counted once.
+const commitLag = time.Second
+
+func newMetrics(d *db.DB, log *slog.Logger, every time.Duration) *metrics {
+	if every <= 0 {
+		every = metricsRefresh
+	}
+	m := &metrics{db: d, log: log, reg: prometheus.NewRegistry(), every: every}
 	m.httpRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "attune_http_requests_total", Help: "HTTP requests served by this replica, by route pattern and status code.",
 	}, []string{"route", "code"})
@@ -46,8 +59,21 @@ func newMetrics(d *db.DB, log *slog.Logger) *metrics {
 		Name: "attune_webhook_requests_total", Help: "Webhook requests served by this replica, by webhook name and status code.",
 	}, []string{"webhook", "code"})
 	m.events = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "attune_events_total", Help: "Events recorded through this replica's HTTP API, by trigger and source (api, webhook).",
+		Name: "attune_events_total", Help: "Events recorded by every replica since this one started counting, by trigger and source (timer, webhook, emit); read from the database.",
 	}, []string{"trigger", "source"})
+	m.execTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "attune_executions_total", Help: "Executions that finished, by action and terminal status (every replica's; read from the database).",
+	}, []string{"action", "status"})
+	buckets := []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600}
+	m.execDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "attune_execution_duration_seconds", Help: "Run time of finished executions (running to terminal), by action.", Buckets: buckets,
+	}, []string{"action"})
+	m.execWait = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "attune_execution_queue_wait_seconds", Help: "Time from scheduled to running of finished executions, by action.", Buckets: buckets,
+	}, []string{"action"})
+	m.timerLateness = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "attune_timer_fire_lateness_seconds", Help: "How late timer events fired after their scheduled time.", Buckets: buckets,
+	})
 	m.executions = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "attune_executions", Help: "Executions in the database by status (refreshed every 15 s).",
 	}, []string{"status"})
@@ -60,7 +86,7 @@ func newMetrics(d *db.DB, log *slog.Logger) *metrics {
 	m.lastRefreshOK = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "attune_metrics_refresh_success", Help: "1 when the last refresh of the database gauges succeeded.",
 	})
-	m.reg.MustRegister(m.httpRequests, m.webhookReqs, m.events, m.executions, m.queueJobs, m.queueOldest, m.lastRefreshOK,
+	m.reg.MustRegister(m.httpRequests, m.webhookReqs, m.events, m.execTotal, m.execDuration, m.execWait, m.timerLateness, m.executions, m.queueJobs, m.queueOldest, m.lastRefreshOK,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 	return m
@@ -70,7 +96,7 @@ func newMetrics(d *db.DB, log *slog.Logger) *metrics {
 // every metric.
 func (m *metrics) serve(w http.ResponseWriter, r *http.Request) {
 	m.mu.Lock()
-	if time.Since(m.refreshedAt) >= metricsRefresh {
+	if time.Since(m.refreshedAt) >= m.every {
 		if err := m.refresh(r.Context()); err != nil {
 			m.log.Warn("refreshing metrics failed", "error", err)
 		}
@@ -90,8 +116,6 @@ func (m *metrics) request(route string, code int) {
 func (m *metrics) webhook(name string, code int) {
 	m.webhookReqs.WithLabelValues(name, strconv.Itoa(code)).Inc()
 }
-
-func (m *metrics) event(trigger, source string) { m.events.WithLabelValues(trigger, source).Inc() }
 
 // refresh reads executions by status and River jobs by queue and state.
 func (m *metrics) refresh(ctx context.Context) error {
@@ -117,6 +141,48 @@ func (m *metrics) refresh(ctx context.Context) error {
 			m.queueOldest.WithLabelValues(j.Queue).Set(max(0, j.Oldest.Seconds()))
 		}
 	}
+	if err := m.count(ctx, q); err != nil {
+		return err
+	}
 	m.lastRefreshOK.Set(1)
+	return nil
+}
+
+// count adds the executions that finished and the events recorded since the last refresh to
+// the counters and histograms. The first refresh only sets the starting point.
+func (m *metrics) count(ctx context.Context, q *db.Queries) error {
+	now, err := q.Now(ctx)
+	if err != nil {
+		return err
+	}
+	upto := now.Add(-commitLag)
+	if m.since.IsZero() {
+		m.since = upto
+		return nil
+	}
+	xs, err := q.ExecutionsFinished(ctx, m.since, upto)
+	if err != nil {
+		return err
+	}
+	evs, err := q.EventsCreated(ctx, m.since, upto)
+	if err != nil {
+		return err
+	}
+	for _, x := range xs {
+		m.execTotal.WithLabelValues(x.ActionRef, x.Status).Inc()
+		if x.StartedAt != nil {
+			m.execDuration.WithLabelValues(x.ActionRef).Observe(x.FinishedAt.Sub(*x.StartedAt).Seconds())
+			if x.ScheduledAt != nil {
+				m.execWait.WithLabelValues(x.ActionRef).Observe(x.StartedAt.Sub(*x.ScheduledAt).Seconds())
+			}
+		}
+	}
+	for _, e := range evs {
+		m.events.WithLabelValues(e.TriggerRef, e.Source).Inc()
+		if e.Source == "timer" {
+			m.timerLateness.Observe(e.Lateness.Seconds())
+		}
+	}
+	m.since = upto
 	return nil
 }

@@ -30,6 +30,8 @@ type Config struct {
 	IdleTimeout       time.Duration
 	// MetricsPublic serves /metrics without a key.
 	MetricsPublic bool
+	// MetricsRefresh is how long the database-derived metrics are cached; 0 means 15 s.
+	MetricsRefresh time.Duration
 }
 
 // Deps are what the handlers work with.
@@ -58,7 +60,7 @@ type Server struct {
 // New builds the server and its routes; Listen and Serve run it.
 func New(cfg Config, d Deps) *Server {
 	s := &Server{cfg: cfg, d: d, log: d.Log.With("component", "http")}
-	s.metrics = newMetrics(d.DB, s.log)
+	s.metrics = newMetrics(d.DB, s.log, cfg.MetricsRefresh)
 	if d.Pipeline != nil && d.Pipeline.River != nil {
 		ui, err := riverui.NewHandler(&riverui.HandlerOpts{
 			Endpoints: riverui.NewEndpoints(d.Pipeline.River, nil),

@@ -82,7 +82,6 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"event_id": id, "duplicate": true})
 		return
 	}
-	s.metrics.event(attune.TriggerWebhook, "webhook")
 	writeJSON(w, http.StatusAccepted, map[string]any{"event_id": id})
 }
 

@@ -74,3 +74,22 @@ FROM river_job GROUP BY queue, state;
 -- name: APIKeyLock :exec
 -- Serialises the creation of the local key by replicas starting together.
 SELECT pg_advisory_xact_lock(hashtext('attune.api_key.local'));
+
+-- name: MetricsExecutionsFinished :many
+-- Executions that finished in (@after, @upto], for the execution counters and histograms.
+SELECT action_ref, status, scheduled_at, started_at, finished_at::timestamptz AS finished_at
+FROM attune.execution
+WHERE finished_at > @after AND finished_at <= @upto
+ORDER BY finished_at LIMIT 100000;
+
+-- name: MetricsEventsCreated :many
+-- Events recorded in (@after, @upto] by trigger and source, with timer lateness.
+SELECT trigger_ref,
+       (CASE WHEN timer_id IS NOT NULL THEN 'timer' WHEN trigger_ref = 'core.webhook' THEN 'webhook' ELSE 'emit' END)::text AS source,
+       coalesce((payload ->> 'lateness_ms')::float8, 0)::float8 AS lateness_ms
+FROM attune.event
+WHERE created_at > @after AND created_at <= @upto
+ORDER BY created_at LIMIT 100000;
+
+-- name: MetricsNow :one
+SELECT now()::timestamptz AS now;

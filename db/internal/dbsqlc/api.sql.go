@@ -7,6 +7,7 @@ package dbsqlc
 
 import (
 	"context"
+	"time"
 )
 
 const aPIKeyByHash = `-- name: APIKeyByHash :one
@@ -222,6 +223,47 @@ func (q *Queries) ExecutionPage(ctx context.Context, arg ExecutionPageParams) ([
 	return items, nil
 }
 
+const metricsEventsCreated = `-- name: MetricsEventsCreated :many
+SELECT trigger_ref,
+       (CASE WHEN timer_id IS NOT NULL THEN 'timer' WHEN trigger_ref = 'core.webhook' THEN 'webhook' ELSE 'emit' END)::text AS source,
+       coalesce((payload ->> 'lateness_ms')::float8, 0)::float8 AS lateness_ms
+FROM attune.event
+WHERE created_at > $1 AND created_at <= $2
+ORDER BY created_at LIMIT 100000
+`
+
+type MetricsEventsCreatedParams struct {
+	After time.Time
+	Upto  time.Time
+}
+
+type MetricsEventsCreatedRow struct {
+	TriggerRef string
+	Source     string
+	LatenessMs float64
+}
+
+// Events recorded in (@after, @upto] by trigger and source, with timer lateness.
+func (q *Queries) MetricsEventsCreated(ctx context.Context, arg MetricsEventsCreatedParams) ([]MetricsEventsCreatedRow, error) {
+	rows, err := q.db.Query(ctx, metricsEventsCreated, arg.After, arg.Upto)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []MetricsEventsCreatedRow
+	for rows.Next() {
+		var i MetricsEventsCreatedRow
+		if err := rows.Scan(&i.TriggerRef, &i.Source, &i.LatenessMs); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const metricsExecutionsByStatus = `-- name: MetricsExecutionsByStatus :many
 SELECT status, count(*)::bigint AS n FROM attune.execution GROUP BY status
 `
@@ -249,6 +291,64 @@ func (q *Queries) MetricsExecutionsByStatus(ctx context.Context) ([]MetricsExecu
 		return nil, err
 	}
 	return items, nil
+}
+
+const metricsExecutionsFinished = `-- name: MetricsExecutionsFinished :many
+SELECT action_ref, status, scheduled_at, started_at, finished_at::timestamptz AS finished_at
+FROM attune.execution
+WHERE finished_at > $1 AND finished_at <= $2
+ORDER BY finished_at LIMIT 100000
+`
+
+type MetricsExecutionsFinishedParams struct {
+	After *time.Time
+	Upto  *time.Time
+}
+
+type MetricsExecutionsFinishedRow struct {
+	ActionRef   string
+	Status      string
+	ScheduledAt *time.Time
+	StartedAt   *time.Time
+	FinishedAt  time.Time
+}
+
+// Executions that finished in (@after, @upto], for the execution counters and histograms.
+func (q *Queries) MetricsExecutionsFinished(ctx context.Context, arg MetricsExecutionsFinishedParams) ([]MetricsExecutionsFinishedRow, error) {
+	rows, err := q.db.Query(ctx, metricsExecutionsFinished, arg.After, arg.Upto)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []MetricsExecutionsFinishedRow
+	for rows.Next() {
+		var i MetricsExecutionsFinishedRow
+		if err := rows.Scan(
+			&i.ActionRef,
+			&i.Status,
+			&i.ScheduledAt,
+			&i.StartedAt,
+			&i.FinishedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const metricsNow = `-- name: MetricsNow :one
+SELECT now()::timestamptz AS now
+`
+
+func (q *Queries) MetricsNow(ctx context.Context) (time.Time, error) {
+	row := q.db.QueryRow(ctx, metricsNow)
+	var now time.Time
+	err := row.Scan(&now)
+	return now, err
 }
 
 const metricsQueueJobs = `-- name: MetricsQueueJobs :many
