@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -68,6 +69,26 @@ func TestEmitSQL(t *testing.T) {
 		WHERE a.kind = 'attune.event.process' AND (a.args ->> 'event_id')::bigint = $1 AND b.id = $2`,
 		id, other.Job.ID).Scan(&same))
 	require.True(t, same, "queue, max_attempts, priority, unique states and metadata match River's own insert")
+
+	// An application role needs only USAGE on the schema and EXECUTE on the function.
+	role := fmt.Sprintf("app_emit_%d", time.Now().UnixNano())
+	conn, err := e.DB.Pool.Acquire(ctx)
+	require.NoError(t, err)
+	defer conn.Release()
+	for _, sql := range []string{
+		"CREATE ROLE " + role, "GRANT USAGE ON SCHEMA attune TO " + role,
+		"GRANT EXECUTE ON FUNCTION attune.emit(text, jsonb) TO " + role, "SET ROLE " + role,
+	} {
+		_, err := conn.Exec(ctx, sql)
+		require.NoError(t, err, sql)
+	}
+	var asApp int64
+	err = conn.QueryRow(ctx, `SELECT attune.emit('mypack.order_paid', '{"order": 43}')`).Scan(&asApp)
+	_, _ = conn.Exec(ctx, "RESET ROLE")
+	_, _ = conn.Exec(ctx, "DROP OWNED BY "+role)
+	_, _ = conn.Exec(ctx, "DROP ROLE "+role)
+	require.NoError(t, err, "emit as a role with EXECUTE only")
+	require.Greater(t, asApp, id)
 
 	for sql, want := range map[string]string{
 		`SELECT attune.emit('mypack.nope', '{}')`:              "trigger mypack.nope is not registered",

@@ -42,7 +42,11 @@ CREATE INDEX webhook_delivery_event_idx ON attune.webhook_delivery (event_id);
 -- in River's default unique states); TestEmitSQLMatchesRiverInsert keeps the two equal.
 -- +goose StatementBegin
 CREATE FUNCTION attune.emit(trigger_ref text, payload jsonb DEFAULT '{}') RETURNS bigint
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+-- Runs as attune's own role, so an application role needs only EXECUTE (and USAGE on the
+-- schema), not rights on attune's tables or River's; every name below is schema-qualified.
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
 DECLARE
     event_id bigint;
 BEGIN
@@ -65,9 +69,9 @@ BEGIN
                                   unique_key, unique_states)
     VALUES (jsonb_build_object('event_id', event_id), 'attune.event.process', 25, 1, 'attune_events',
             'available', now(),
-            sha256(convert_to('&kind=attune.event.process&args={"event_id":' || event_id || '}', 'UTF8')),
+            pg_catalog.sha256(pg_catalog.convert_to('&kind=attune.event.process&args={"event_id":' || event_id || '}', 'UTF8')),
             245::bit(8)); -- available, completed, pending, retryable, running, scheduled
-    PERFORM pg_notify('public.river_insert', '{"queue": "attune_events"}');
+    PERFORM pg_catalog.pg_notify('public.river_insert', '{"queue": "attune_events"}');
     RETURN event_id;
 END;
 $$;
