@@ -9,6 +9,10 @@ const (
 	TriggerDatetime = "core.datetimetimer"
 )
 
+// TriggerWebhook is the core trigger of webhooks: a rule on it names its webhook in
+// trigger_params.url and fires on POST /api/v1/webhooks/<url>.
+const TriggerWebhook = "core.webhook"
+
 // IsTimerTrigger reports whether ref is one of the core timer triggers.
 func IsTimerTrigger(ref string) bool {
 	return ref == TriggerInterval || ref == TriggerCron || ref == TriggerDatetime

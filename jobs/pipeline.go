@@ -251,6 +251,9 @@ func (p *Pipeline) ProcessEvent(ctx context.Context, q *db.Queries, ev attune.Ev
 		if candidates, err = q.RulesForTrigger(ctx, ev.TriggerRef); err != nil {
 			return err
 		}
+		if ev.TriggerRef == attune.TriggerWebhook {
+			candidates = webhookRules(candidates, ev)
+		}
 	}
 	configs := map[string]map[string]any{} // pack configs, by pack ref
 	for _, rule := range candidates {
@@ -278,4 +281,17 @@ func (p *Pipeline) EmitEvent(ctx context.Context, e db.NewEvent) (attune.Event, 
 		return err
 	})
 	return ev, err
+}
+
+// webhookRules keeps the rules listening on the webhook a core.webhook event came from: those
+// whose trigger_params.url is the payload's webhook.
+func webhookRules(rules []attune.Rule, ev attune.Event) []attune.Rule {
+	name, _ := ev.Payload["webhook"].(string)
+	var out []attune.Rule
+	for _, r := range rules {
+		if url, _ := r.TriggerParams["url"].(string); url != "" && url == name {
+			out = append(out, r)
+		}
+	}
+	return out
 }

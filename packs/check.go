@@ -2,6 +2,8 @@ package packs
 
 import (
 	"encoding/json"
+	"fmt"
+	"regexp"
 	"time"
 
 	"github.com/attune-run/attune/rules"
@@ -28,4 +30,24 @@ func checkTemplates(params map[string]any) error {
 func checkSchedule(triggerRef string, params map[string]any, now time.Time) error {
 	_, err := schedule.Parse(triggerRef, params, now)
 	return err
+}
+
+// webhookName is what a webhook's name (its URL's last part) may hold.
+var webhookName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
+
+// checkWebhookParams checks a core.webhook rule's trigger parameters: url, the webhook's name.
+func checkWebhookParams(params map[string]any) error {
+	for k := range params {
+		if k != "url" {
+			return fmt.Errorf("trigger_params.%s: unknown parameter of core.webhook (known: url)", k)
+		}
+	}
+	url, ok := params["url"].(string)
+	switch {
+	case params["url"] == nil:
+		return fmt.Errorf("trigger_params: core.webhook needs url, the webhook's name: the rule fires on POST /api/v1/webhooks/<url>")
+	case !ok || !webhookName.MatchString(url):
+		return fmt.Errorf("trigger_params.url: %v is not a webhook name: letters, digits, _ . and -, at most 128", params["url"])
+	}
+	return nil
 }

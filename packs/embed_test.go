@@ -34,7 +34,7 @@ func TestCore(t *testing.T) {
 	require.Equal(t, "core", core.Ref)
 	require.Equal(t, "1.0.0", core.Version)
 	require.ElementsMatch(t, []string{"core.echo", "core.http_request", "core.kv_get", "core.kv_set", "core.noop", "core.sleep"}, actionRefs(core))
-	require.ElementsMatch(t, []string{attune.TriggerInterval, attune.TriggerCron, attune.TriggerDatetime}, triggerRefs(core))
+	require.ElementsMatch(t, []string{attune.TriggerInterval, attune.TriggerCron, attune.TriggerDatetime, attune.TriggerWebhook}, triggerRefs(core))
 	require.Empty(t, core.Rules)
 
 	for _, a := range core.Actions {
@@ -81,6 +81,11 @@ func TestCore(t *testing.T) {
 		}
 	}
 	for _, tr := range core.Triggers {
+		if tr.Ref == attune.TriggerWebhook {
+			require.True(t, tr.Parameters["url"].Required)
+			require.ElementsMatch(t, []string{"body", "headers", "query", "webhook"}, slices.Collect(maps.Keys(tr.Payload)))
+			continue
+		}
 		require.Contains(t, tr.Payload, "scheduled_at", tr.Ref)
 		require.Contains(t, tr.Payload, "fired_at", tr.Ref)
 		switch tr.Ref {

@@ -40,6 +40,11 @@ func (l *loader) readRule(rel string) (attune.Rule, bool) {
 		action.paramsAt.errorAtField("action_params", err)
 	}
 	l.checkActionParams(r, action)
+	if r.TriggerRef == attune.TriggerWebhook {
+		if err := checkWebhookParams(r.TriggerParams); err != nil {
+			trigger.paramsAt.errorAtField("trigger_params", err)
+		}
+	}
 	if attune.IsTimerTrigger(r.TriggerRef) {
 		if err := checkSchedule(r.TriggerRef, r.TriggerParams, l.now); err != nil {
 			trigger.paramsAt.errorAtField("trigger_params", err)

@@ -362,6 +362,20 @@ action:
 			},
 		},
 		{
+			name: "webhook rules",
+			files: map[string]string{
+				"rules/a.yaml": "ref: a\ntrigger_ref: core.webhook\naction_ref: core.noop\n",
+				"rules/b.yaml": "ref: b\ntrigger_ref: core.webhook\ntrigger_params: {url: \"a b\"}\naction_ref: core.noop\n",
+				"rules/c.yaml": "ref: c\ntrigger_ref: core.webhook\ntrigger_params: {url: deploy, path: x}\naction_ref: core.noop\n",
+				"rules/d.yaml": "ref: d\ntrigger_ref: core.webhook\ntrigger_params: {url: deploy}\naction_ref: core.noop\n",
+			},
+			want: []string{
+				"rules/a.yaml:2:1: trigger_params: core.webhook needs url",
+				"rules/b.yaml:3:18: trigger_params.url: a b is not a webhook name",
+				"rules/c.yaml:3:31: trigger_params.path: unknown parameter of core.webhook",
+			},
+		},
+		{
 			name: "type mismatches in a rule",
 			files: map[string]string{
 				"actions/run.yaml": noop,

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"maps"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -30,6 +31,27 @@ type Config struct {
 	Shutdown  ShutdownConfig  `mapstructure:"shutdown" json:"shutdown"`
 	Retention RetentionConfig `mapstructure:"retention" json:"retention"`
 	Secrets   SecretsConfig   `mapstructure:"secrets" json:"secrets"`
+	HTTP      HTTPConfig      `mapstructure:"http" json:"http"`
+	Metrics   MetricsConfig   `mapstructure:"metrics" json:"metrics"`
+}
+
+// HTTPConfig configures the HTTP server of the api role.
+type HTTPConfig struct {
+	// Listen is host:port. Left at its default and taken by another replica, the api role is
+	// skipped; set explicitly and taken, attune start fails.
+	Listen            string        `mapstructure:"listen" json:"listen"`
+	MaxBody           int64         `mapstructure:"max_body" json:"max_body"` // bytes; 413 past it
+	ReadHeaderTimeout time.Duration `mapstructure:"read_header_timeout" json:"read_header_timeout"`
+	ReadTimeout       time.Duration `mapstructure:"read_timeout" json:"read_timeout"`
+	WriteTimeout      time.Duration `mapstructure:"write_timeout" json:"write_timeout"`
+	IdleTimeout       time.Duration `mapstructure:"idle_timeout" json:"idle_timeout"`
+	// ListenSet reports whether http.listen was given (file, environment or flag), not defaulted.
+	ListenSet bool `mapstructure:"-" json:"-"`
+}
+
+// MetricsConfig configures /metrics.
+type MetricsConfig struct {
+	Public bool `mapstructure:"public" json:"public"` // serve /metrics without an API key
 }
 
 // SecretsConfig holds the key that secret parameters are encrypted with at rest.
@@ -128,9 +150,13 @@ const (
 	RoleTimers  = "timers"
 	RoleRules   = "rules"
 	RoleWorkers = "workers"
+	RoleAPI     = "api"
 )
 
-var allRoles = []string{RoleTimers, RoleRules, RoleWorkers}
+var allRoles = []string{RoleTimers, RoleRules, RoleWorkers, RoleAPI}
+
+// defaultListen is http.listen's default: loopback only.
+const defaultListen = "127.0.0.1:9101"
 
 // silentBeats is how many heartbeats a replica may miss in a row before worker.silent_after
 // declares it lost: fewer would abandon the executions of a replica that is merely slow.
@@ -166,6 +192,13 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("log.format", "text")
 	v.SetDefault("log.level", "info")
 	v.SetDefault("secrets.key", "")
+	v.SetDefault("http.listen", defaultListen)
+	v.SetDefault("http.max_body", 1<<20)
+	v.SetDefault("http.read_header_timeout", "5s")
+	v.SetDefault("http.read_timeout", "30s")
+	v.SetDefault("http.write_timeout", "60s")
+	v.SetDefault("http.idle_timeout", "120s")
+	v.SetDefault("metrics.public", false)
 }
 
 // loadConfig reads the config file (if any), then ATTUNE_* environment variables, then flags
@@ -204,6 +237,8 @@ func loadConfig(v *viper.Viper, file string) (*Config, error) {
 		return nil, err
 	}
 	c.Packs.Config = packConfig
+	// viper's IsSet counts defaults, so ask the two places a value can come from.
+	c.HTTP.ListenSet = v.InConfig("http.listen") || os.Getenv("ATTUNE_HTTP_LISTEN") != ""
 	if c.Worker.Name == "" {
 		host, _ := os.Hostname()
 		c.Worker.Name = fmt.Sprintf("%s-%d", host, os.Getpid())
@@ -279,6 +314,21 @@ func (c *Config) Validate() error {
 	if c.Secrets.Key != "" {
 		if _, err := secrets.ParseKey(c.Secrets.Key); err != nil {
 			bad("secrets.key", "%v", strings.TrimPrefix(err.Error(), "secrets.key "))
+		}
+	}
+	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
+		bad("http.listen", "must be host:port such as 127.0.0.1:9101 or :9101, got %q", c.HTTP.Listen)
+	}
+	if c.HTTP.MaxBody < 1024 {
+		bad("http.max_body", "must be at least 1024 bytes, got %d", c.HTTP.MaxBody)
+	}
+	for _, t := range []struct {
+		key string
+		d   time.Duration
+	}{{"read_header_timeout", c.HTTP.ReadHeaderTimeout}, {"read_timeout", c.HTTP.ReadTimeout},
+		{"write_timeout", c.HTTP.WriteTimeout}, {"idle_timeout", c.HTTP.IdleTimeout}} {
+		if t.d <= 0 {
+			bad("http."+t.key, "must be positive, got %s", t.d)
 		}
 	}
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {

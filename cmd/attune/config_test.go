@@ -20,7 +20,7 @@ func TestConfigDefaultsAreValid(t *testing.T) {
 	require.Equal(t, 5*time.Second, cfg.Runtimes.KillGrace)
 	roles, err := cfg.RoleList()
 	require.NoError(t, err)
-	require.Equal(t, []string{"timers", "rules", "workers"}, roles)
+	require.Equal(t, []string{"timers", "rules", "workers", "api"}, roles)
 	require.NotEmpty(t, cfg.Worker.Name)
 }
 

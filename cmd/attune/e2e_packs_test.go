@@ -55,7 +55,7 @@ var brokenPackProblems = []struct{ at, msg string }{
 	{"broken/rules/core_action.yaml:4:1", `action "core.ecko" is not defined: pack core has no action of that name (its actions: core.echo, core.http_request, core.kv_get, core.kv_set, core.noop, core.sleep)`},
 	{"broken/rules/other_pack.yaml:3:1", `warning: not checked: pack slack is not loaded; action slack.post_message must be registered before this pack`},
 	{"broken/rules/typo_key.yaml:4:1", `unknown key "critera" in a rule; did you mean "criteria"?`}, // a typo'd key is not ignored
-	{"broken/rules/unknown_refs.yaml:2:1", `trigger "core.webhook" is not defined: pack core has no trigger of that name`},
+	{"broken/rules/unknown_refs.yaml:2:1", `trigger "core.mqtt" is not defined: pack core has no trigger of that name`},
 	{"broken/rules/unknown_refs.yaml:3:1", `action "broken.nosuch" is not defined in this pack: no actions/*.yaml has ref: nosuch`},
 	{"broken/triggers/bad_yaml.yaml:2:10", `invalid YAML: could not find flow mapping end token '}'`},
 }

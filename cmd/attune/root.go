@@ -62,7 +62,7 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(
 		c.startCmd(), c.migrateCmd(), c.packCmd(), c.runCmd(), c.executionCmd(),
 		c.ruleCmd(), c.eventCmd(), c.statusCmd(), c.dbCmd(), c.configCmd(), c.benchCmd(),
-		c.keyCmd(), c.policyCmd(),
+		c.keyCmd(), c.policyCmd(), c.apikeyCmd(), c.webhookCmd(),
 	)
 	root.AddCommand(c.actionCmd())
 	return root

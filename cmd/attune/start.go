@@ -26,7 +26,7 @@ data directory, applies migrations, registers the core pack (and the demo pack) 
 role in one process. Use --roles to run a subset, so worker replicas scale on their own.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return c.start(cmd.Context()) },
 	}
-	cmd.Flags().String("roles", "timers,rules,workers", "roles to run: timers, rules, workers (env ATTUNE_ROLES)")
+	cmd.Flags().String("roles", "timers,rules,workers,api", "roles to run: timers, rules, workers, api (env ATTUNE_ROLES)")
 	_ = c.v.BindPFlag("roles", cmd.Flags().Lookup("roles"))
 	return cmd
 }
@@ -48,10 +48,24 @@ func (c *cli) start(ctx context.Context) error {
 	if err := a.registerBuiltins(ctx); err != nil {
 		return err
 	}
+	roles, api, err := a.listenAPI(roles)
+	if err != nil {
+		return err
+	}
 	// Not ctx: cancelling River's start context is a hard stop that kills running actions at
 	// once. The first signal leads to a graceful Stop instead (see shutdown).
 	if err := a.river.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("start river: %w", err)
+	}
+	if api != nil {
+		api.riverStarted.Store(true)
+		if a.embedded != nil {
+			if err := a.ensureLocalKey(ctx); err != nil {
+				return err
+			}
+		}
+		a.warnOpenWebhooks(ctx)
+		api.srv.Serve(ctx)
 	}
 	log.Info("attune started", "roles", strings.Join(roles, ","), "embedded_db", a.embedded != nil)
 	ctx, stopWatch := a.watchDataDir(ctx, log)
@@ -67,6 +81,14 @@ func (c *cli) start(ctx context.Context) error {
 		go a.reapLoop(ctx)
 	}
 	<-ctx.Done()
+	if api != nil { // stop accepting, let in-flight requests finish, then stop River
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := api.srv.Shutdown(sctx); err != nil {
+			log.Warn("http requests did not finish in time", "error", err)
+		}
+		cancel()
+		api.riverStarted.Store(false)
+	}
 	// Keep beating while running actions finish: a replica that stopped beating would have
 	// them abandoned by another's reaper before it could record their outcome.
 	a.shutdown(log)

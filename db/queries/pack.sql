@@ -9,9 +9,6 @@ RETURNING *;
 -- name: PackGetByRef :one
 SELECT * FROM attune.pack WHERE ref = @ref;
 
--- name: PackList :many
-SELECT * FROM attune.pack ORDER BY ref;
-
 -- name: PackListWithCounts :many
 -- Every registered pack with how many actions, triggers and rules it has, for attune pack list.
 SELECT p.ref, p.label, p.description, p.version, p.created_at, p.updated_at,

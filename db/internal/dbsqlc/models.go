@@ -31,6 +31,15 @@ type AttuneAction struct {
 	Env               []byte
 }
 
+type AttuneApiKey struct {
+	ID         int64
+	Name       string
+	Hash       []byte
+	CreatedAt  time.Time
+	LastUsedAt *time.Time
+	RevokedAt  *time.Time
+}
+
 type AttuneEnforcement struct {
 	ID         int64
 	RuleID     *int64
@@ -198,6 +207,23 @@ type AttuneTrigger struct {
 	PayloadSchema []byte
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+}
+
+type AttuneWebhook struct {
+	Name      string
+	Verify    string
+	Secret    []byte
+	Header    string
+	Encoding  string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+type AttuneWebhookDelivery struct {
+	Webhook    string
+	DeliveryID string
+	EventID    int64
+	CreatedAt  time.Time
 }
 
 type AttuneWorker struct {

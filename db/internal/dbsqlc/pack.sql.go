@@ -30,39 +30,6 @@ func (q *Queries) PackGetByRef(ctx context.Context, ref string) (AttunePack, err
 	return i, err
 }
 
-const packList = `-- name: PackList :many
-SELECT id, ref, label, description, version, config, created_at, updated_at FROM attune.pack ORDER BY ref
-`
-
-func (q *Queries) PackList(ctx context.Context) ([]AttunePack, error) {
-	rows, err := q.db.Query(ctx, packList)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []AttunePack
-	for rows.Next() {
-		var i AttunePack
-		if err := rows.Scan(
-			&i.ID,
-			&i.Ref,
-			&i.Label,
-			&i.Description,
-			&i.Version,
-			&i.Config,
-			&i.CreatedAt,
-			&i.UpdatedAt,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const packListWithCounts = `-- name: PackListWithCounts :many
 SELECT p.ref, p.label, p.description, p.version, p.created_at, p.updated_at,
        (SELECT count(*) FROM attune.action a WHERE a.pack_id = p.id)::bigint AS actions,

@@ -1,0 +1,98 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/stretchr/testify/require"
+)
+
+// Every endpoint's real responses, successes and errors, match the OpenAPI document served at
+// /api/v1/openapi.json, and every operation in it is exercised, so the document cannot drift.
+func TestOpenAPIMatchesResponses(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.webhookPack()
+	raw := b.do("GET", "/api/v1/openapi.json", nil, "Authorization", "")
+	require.Equal(t, 200, raw.code)
+	var doc map[string]any
+	require.NoError(t, json.Unmarshal([]byte(raw.raw), &doc))
+	require.Equal(t, "3.1.0", doc["openapi"])
+	resource, err := jsonschema.UnmarshalJSON(strings.NewReader(raw.raw))
+	require.NoError(t, err)
+	c := jsonschema.NewCompiler()
+	require.NoError(t, c.AddResource("https://attune.test/openapi.json", resource))
+
+	covered := map[string]bool{}
+	check := func(method, template, path, body string, header ...string) response {
+		t.Helper()
+		r := b.do(method, path, []byte(body), header...)
+		op, ok := doc["paths"].(map[string]any)[template].(map[string]any)[strings.ToLower(method)].(map[string]any)
+		require.True(t, ok, "%s %s is not in the document", method, template)
+		resp, ok := op["responses"].(map[string]any)[fmt.Sprint(r.code)].(map[string]any)
+		require.True(t, ok, "%s %s answered %d, which the document does not list: %s", method, template, r.code, r.raw)
+		ct := strings.Split(r.contentType, ";")[0]
+		_, ok = resp["content"].(map[string]any)[ct]
+		require.True(t, ok, "%s %s %d: content type %s is not in the document", method, template, r.code, ct)
+		ptr := "/paths/" + escape(template) + "/" + strings.ToLower(method) + "/responses/" + fmt.Sprint(r.code) + "/content/" + escape(ct) + "/schema"
+		sch, err := c.Compile("https://attune.test/openapi.json#" + ptr)
+		require.NoError(t, err)
+		inst, err := jsonschema.UnmarshalJSON(bytes.NewReader([]byte(r.raw)))
+		require.NoError(t, err)
+		require.NoError(t, sch.Validate(inst), "%s %s %d: %s", method, path, r.code, r.raw)
+		covered[method+" "+template] = true
+		return r
+	}
+
+	check("GET", "/healthz", "/healthz", "")
+	check("GET", "/readyz", "/readyz", "")
+	r := check("POST", "/api/v1/executions", "/api/v1/executions", `{"action": "core.echo", "parameters": {"message": "hi"}}`)
+	id := fmt.Sprint(r.body["id"])
+	check("POST", "/api/v1/executions", "/api/v1/executions", `{"action": "core.sleep", "parameters": {"seconds": 9999}}`)
+	check("POST", "/api/v1/executions", "/api/v1/executions", `{`)
+	check("POST", "/api/v1/executions", "/api/v1/executions", `{}`, "Authorization", "")
+	b.env.WaitTerminal(t, int64(r.body["id"].(float64)), 30*time.Second)
+	check("GET", "/api/v1/executions", "/api/v1/executions?limit=1", "")
+	check("GET", "/api/v1/executions", "/api/v1/executions?limit=x", "")
+	check("GET", "/api/v1/executions/{id}", "/api/v1/executions/"+id, "")
+	check("GET", "/api/v1/executions/{id}", "/api/v1/executions/424242", "")
+	r = check("POST", "/api/v1/events", "/api/v1/events", `{"trigger": "core.webhook", "payload": {"webhook": "deploy"}}`)
+	ev := fmt.Sprint(r.body["event_id"])
+	check("POST", "/api/v1/events", "/api/v1/events", `{"trigger": 7}`)
+	check("GET", "/api/v1/events", "/api/v1/events", "")
+	require.Eventually(t, func() bool {
+		return len(b.do("GET", "/api/v1/events/"+ev, nil).body["rules"].([]any)) > 0
+	}, 30*time.Second, 50*time.Millisecond)
+	check("GET", "/api/v1/events/{id}", "/api/v1/events/"+ev, "")
+	check("GET", "/api/v1/events/{id}", "/api/v1/events/0", "")
+	check("GET", "/api/v1/rules", "/api/v1/rules", "")
+	check("GET", "/api/v1/rules/{ref}", "/api/v1/rules/hooks.deploy", "")
+	check("GET", "/api/v1/rules/{ref}", "/api/v1/rules/hooks.nope", "")
+	check("PUT", "/api/v1/rules/{ref}", "/api/v1/rules/hooks.other", `{"enabled": false}`)
+	check("PUT", "/api/v1/rules/{ref}", "/api/v1/rules/hooks.other", `{"enabled": 1}`)
+	check("GET", "/api/v1/actions", "/api/v1/actions", "")
+	check("GET", "/api/v1/actions/{ref}", "/api/v1/actions/core.http_request", "")
+	check("GET", "/api/v1/actions/{ref}", "/api/v1/actions/core.nope", "")
+	check("GET", "/api/v1/packs", "/api/v1/packs", "")
+	check("POST", "/api/v1/webhooks/{name}", "/api/v1/webhooks/deploy", `{"a": 1}`, "Idempotency-Key", "x")
+	check("POST", "/api/v1/webhooks/{name}", "/api/v1/webhooks/deploy", `{"a": 1}`, "Idempotency-Key", "x")
+	check("POST", "/api/v1/webhooks/{name}", "/api/v1/webhooks/deploy", `{"a": 1}`, "Authorization", "")
+	check("POST", "/api/v1/webhooks/{name}", "/api/v1/webhooks/nobody", `{}`)
+
+	for path, ops := range doc["paths"].(map[string]any) {
+		for method := range ops.(map[string]any) {
+			require.True(t, covered[strings.ToUpper(method)+" "+path], "%s %s is never exercised", method, path)
+		}
+	}
+}
+
+// escape encodes a JSON pointer token, then percent-encodes what a URL fragment cannot hold.
+func escape(s string) string {
+	s = strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
+	return strings.NewReplacer("{", "%7B", "}", "%7D", "*", "%2A").Replace(s)
+}
