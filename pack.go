@@ -130,10 +130,12 @@ type ParamSpec struct {
 	Pattern     string   `json:"pattern,omitempty" yaml:"pattern"`
 }
 
-// SplitRef splits "pack.name" into its pack and name.
+// SplitRef splits "pack.name" into its pack and name at the first dot: an action's name may
+// itself hold dots, as in StackStorm (ansible.galaxy.install is action galaxy.install of pack
+// ansible).
 func SplitRef(ref string) (pack, name string, err error) {
 	pack, name, ok := strings.Cut(ref, ".")
-	if !ok || pack == "" || name == "" || strings.Contains(name, ".") {
+	if !ok || pack == "" || name == "" || strings.HasSuffix(name, ".") || strings.Contains(name, "..") {
 		return "", "", fmt.Errorf("%w: ref %q must look like pack.name", ErrInvalid, ref)
 	}
 	return pack, name, nil

@@ -118,7 +118,7 @@ func (l *loader) resolveTarget(t target, kind string) string {
 	if t.ref == "" {
 		return ""
 	}
-	full, packPart, name, ok := l.qualify(t.ref)
+	full, packPart, name, ok := l.qualify(t.ref, kind)
 	switch {
 	case !ok:
 		t.refAt.errorf("%s ref %q must be a name from this pack, or pack.name", kind, clip(t.ref))
