@@ -14,10 +14,21 @@ const (
 	RuntimeNoop   = "noop"
 	// RuntimeHTTP makes one HTTP request in process (core.http_request); no child process.
 	RuntimeHTTP = "http"
+	// RuntimeShellCmd is StackStorm's local-shell-cmd: the cmd parameter, its {{ name }}
+	// templates filled with shell-quoted parameter values, run by /bin/sh.
+	RuntimeShellCmd = "local-shell-cmd"
+	// RuntimeShellScript is StackStorm's local-shell-script: the entry point run with the
+	// parameters as arguments (--name=value, and positional ones by position); secret
+	// parameters on stdin, never in argv.
+	RuntimeShellScript = "local-shell-script"
+	// RuntimePythonScript is StackStorm's python-script: the entry point's Action subclass run
+	// by attune's st2common compatibility module, its run() return value the result.
+	RuntimePythonScript = "python-script"
 )
 
 // Runtimes lists the runtime names a worker can serve.
-var Runtimes = []string{RuntimeShell, RuntimePython, RuntimeNoop, RuntimeHTTP}
+var Runtimes = []string{RuntimeShell, RuntimePython, RuntimeNoop, RuntimeHTTP,
+	RuntimeShellCmd, RuntimeShellScript, RuntimePythonScript}
 
 // Output formats an action may declare for its stdout.
 const (
@@ -128,6 +139,11 @@ type ParamSpec struct {
 	Minimum     *float64 `json:"minimum,omitempty" yaml:"minimum"`
 	Maximum     *float64 `json:"maximum,omitempty" yaml:"maximum"`
 	Pattern     string   `json:"pattern,omitempty" yaml:"pattern"`
+	// Position is StackStorm's: the parameter's place among a local-shell-script's positional
+	// arguments, from 0; nil for a --name=value argument.
+	Position *int `json:"position,omitempty" yaml:"position"`
+	// Immutable parameters keep their default: a value given for one is refused.
+	Immutable bool `json:"immutable,omitempty" yaml:"immutable"`
 }
 
 // SplitRef splits "pack.name" into its pack and name at the first dot: an action's name may

@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,4 +41,112 @@ func TestStackStormDottedActionRuns(t *testing.T) {
 	require.NoError(t, err)
 	x = e.WaitTerminal(t, x.ID, 10*time.Second)
 	require.Equal(t, attune.StatusCompleted, x.Status, x.Error)
+}
+
+// runST2 runs ref with params and waits for it.
+func runST2(t *testing.T, e *attunetest.Env, ref string, params map[string]any) (attune.Execution, map[string]any) {
+	t.Helper()
+	x, err := e.P.Run(context.Background(), ref, params, 0)
+	require.NoError(t, err)
+	x = e.WaitTerminal(t, x.ID, 30*time.Second)
+	r := result(t, x)
+	data, _ := r["data"].(map[string]any)
+	return x, data
+}
+
+// A Python action written as StackStorm writes them, a class with run(), runs on the real
+// pipeline: self.config is the pack's config, self.logger writes to stderr, run()'s return
+// value is the result; (False, value) fails it, and so does an exception, with its traceback.
+func TestStackStormPythonActionClass(t *testing.T) {
+	t.Parallel()
+	e := attunetest.New(t)
+	registerST2(t, e, map[string]string{
+		"pack.yaml": "ref: jk\nname: jk\nversion: 0.1.0\nconfig:\n  url: https://ci.example\n",
+		"actions/build.yaml": "name: build\npack: jk\nrunner_type: python-script\nentry_point: build.py\n" +
+			"parameters:\n  project: {type: string, required: true}\n  mode: {type: string, default: ok}\n",
+		"actions/build.py": `from st2common.runners.base_action import Action
+
+
+class BuildProject(Action):
+    def run(self, project, mode):
+        self.logger.info("building %s", project)
+        print("stdout line")
+        if mode == "tuple":
+            return (False, {"why": "queue full"})
+        if mode == "raise":
+            raise ValueError("no such project: " + project)
+        if mode == "datastore":
+            return self.action_service.get_value("k")
+        return {"project": project, "url": self.config["url"]}
+`,
+	})
+
+	x, data := runST2(t, e, "jk.build", map[string]any{"project": "web"})
+	require.Equal(t, attune.StatusCompleted, x.Status, x.Error)
+	require.Equal(t, map[string]any{"project": "web", "url": "https://ci.example"}, data["result"])
+	require.Equal(t, "stdout line\n", data["stdout"])
+	require.Contains(t, data["stderr"], "INFO")
+	require.Contains(t, data["stderr"], "building web")
+	require.EqualValues(t, 0, data["exit_code"])
+
+	x, data = runST2(t, e, "jk.build", map[string]any{"project": "web", "mode": "tuple"})
+	require.Equal(t, attune.StatusFailed, x.Status)
+	require.Equal(t, "run() returned (False, result)", x.Error)
+	require.Equal(t, map[string]any{"why": "queue full"}, data["result"])
+
+	x, data = runST2(t, e, "jk.build", map[string]any{"project": "web", "mode": "raise"})
+	require.Equal(t, attune.StatusFailed, x.Status)
+	require.Equal(t, "ValueError: no such project: web", x.Error)
+	require.Contains(t, data["stderr"], "Traceback (most recent call last)")
+
+	x, _ = runST2(t, e, "jk.build", map[string]any{"project": "web", "mode": "datastore"})
+	require.Equal(t, attune.StatusFailed, x.Status)
+	require.Contains(t, x.Error, "action_service (the datastore")
+}
+
+// A local-shell-cmd action whose cmd default is a template over the other parameters runs; each
+// value is filled in shell-quoted, so a value holding shell syntax stays one word; a secret
+// filled in never reaches argv. The result has StackStorm's local runner shape.
+func TestStackStormLocalShellCmd(t *testing.T) {
+	t.Parallel()
+	e := attunetest.New(t)
+	registerST2(t, e, map[string]string{
+		"pack.yaml": "ref: net\nversion: 0.1.0\n",
+		"actions/show.yaml": "name: show\npack: net\nrunner_type: local-shell-cmd\nentry_point: ''\nparameters:\n" +
+			"  cmd: {default: \"printf '<%s>' {{ host }} {{ count }} {{ flag }}; printf '%s' {{token}} | wc -c; cat /proc/$$/cmdline | tr '\\\\0' ' '\", immutable: true}\n" +
+			"  host: {type: string, required: true}\n  count: {type: integer, default: 3}\n  flag: {type: boolean, default: true}\n" +
+			"  token: {type: string, secret: true, default: s3cr3t-value}\n  sudo: {immutable: true, default: false}\n",
+	})
+
+	x, data := runST2(t, e, "net.show", map[string]any{"host": "a b; touch /tmp/attune-pwned'$(id)"})
+	require.Equal(t, attune.StatusCompleted, x.Status, x.Error)
+	out := data["stdout"].(string)
+	require.True(t, strings.HasPrefix(out, "<a b; touch /tmp/attune-pwned'$(id)><3><True>12\n"), out)
+	require.NotContains(t, out, "s3cr3t", "the shell's argv holds no secret")
+	require.EqualValues(t, 0, data["return_code"])
+	require.Equal(t, true, data["succeeded"])
+	require.NoFileExists(t, "/tmp/attune-pwned'$(id)")
+
+	_, err := e.P.Run(context.Background(), "net.show", map[string]any{"host": "h", "cmd": "id"}, 0)
+	require.ErrorContains(t, err, "cmd: immutable")
+}
+
+// A local-shell-script gets StackStorm's arguments: --name=value, then positional ones by
+// position; a secret parameter is not an argument but arrives on stdin.
+func TestStackStormLocalShellScript(t *testing.T) {
+	t.Parallel()
+	e := attunetest.New(t)
+	registerST2(t, e, map[string]string{
+		"pack.yaml": "ref: sc\nversion: 0.1.0\n",
+		"actions/greet.yaml": "name: greet\npack: sc\nrunner_type: local-shell-script\nentry_point: greet.sh\nparameters:\n" +
+			"  greeting: {type: string, position: 0, required: true}\n  who: {type: string, position: 1}\n" +
+			"  loud: {type: boolean, default: true}\n  quiet: {type: boolean, default: false}\n  tags: {type: array, default: [a, b]}\n" +
+			"  password: {type: string, secret: true, default: pw-value}\n",
+		"actions/greet.sh": "#!/bin/sh\nfor a in \"$@\"; do printf '[%s]' \"$a\"; done\necho\ncat\n",
+	})
+	x, data := runST2(t, e, "sc.greet", map[string]any{"greeting": "hi there"})
+	require.Equal(t, attune.StatusCompleted, x.Status, x.Error)
+	args, stdin, _ := strings.Cut(data["stdout"].(string), "\n")
+	require.Equal(t, `[--loud][--tags=["a","b"]][hi there][]`, args)
+	require.Contains(t, stdin, `{"password":`, "the secret is on stdin, as JSON")
 }

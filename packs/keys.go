@@ -39,8 +39,8 @@ var (
 	jsonSchemaKeys = keys{in: "a parameter schema", read: []string{"type", "properties", "required"},
 		ignored: []string{"additionalProperties", "description", "title", "$schema"}}
 	// specKeys are those of one parameter's spec. position and immutable are StackStorm's.
-	specKeys = keys{read: []string{"type", "description", "required", "default", "enum", "secret", "minimum", "maximum", "pattern"},
-		ignored: []string{"position", "immutable"}}
+	specKeys = keys{read: []string{"type", "description", "required", "default", "enum", "secret", "minimum", "maximum", "pattern",
+		"position", "immutable"}}
 )
 
 // all returns every key k accepts.
