@@ -150,3 +150,57 @@ func TestStackStormLocalShellScript(t *testing.T) {
 	require.Equal(t, `[--loud][--tags=["a","b"]][hi there][]`, args)
 	require.Contains(t, stdin, `{"password":`, "the secret is on stdin, as JSON")
 }
+
+// A rule in StackStorm's own shape, on core.st2.IntervalTimer, runs core.local end to end: the
+// timer fires, the event carries StackStorm's executed_at (which the criteria test), and
+// core.local's result has StackStorm's local runner shape.
+func TestStackStormIntervalTimerRunsCoreLocal(t *testing.T) {
+	t.Parallel()
+	e := attunetest.New(t)
+	registerST2(t, e, map[string]string{
+		"pack.yaml": "ref: tick\nname: tick\nversion: 0.1.0\n",
+		"rules/every_second.yaml": `---
+name: every_second
+pack: tick
+description: StackStorm's own shape.
+enabled: true
+trigger:
+  type: core.st2.IntervalTimer
+  parameters: {delta: 1, unit: seconds}
+criteria:
+  trigger.executed_at:
+    type: exists
+    pattern: ""
+action:
+  ref: core.local
+  parameters:
+    cmd: "printf 'tick from %s\n' \"$(basename \"$PWD\")\"; echo oops >&2"
+    cwd: /
+`,
+	})
+	var id int64
+	deadline := time.Now().Add(60 * time.Second)
+	for id == 0 {
+		err := e.DB.Pool.QueryRow(context.Background(),
+			`SELECT id FROM attune.execution WHERE action_ref = 'core.local' ORDER BY id LIMIT 1`).Scan(&id)
+		if err != nil && time.Now().After(deadline) {
+			t.Fatalf("no core.local execution after 60s: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	x := e.WaitTerminal(t, id, 30*time.Second)
+	require.Equal(t, attune.StatusCompleted, x.Status, x.Error)
+	data := result(t, x)["data"].(map[string]any)
+	require.Equal(t, "tick from /", data["stdout"], "last newline stripped")
+	require.Equal(t, "oops", data["stderr"])
+	require.EqualValues(t, 0, data["return_code"])
+	require.Equal(t, true, data["succeeded"])
+	require.Equal(t, false, data["failed"])
+
+	var executedAt string
+	var schedule *string
+	require.NoError(t, e.DB.Pool.QueryRow(context.Background(),
+		`SELECT payload->>'executed_at', payload->>'schedule' FROM attune.event WHERE rule_ref = 'tick.every_second' ORDER BY id LIMIT 1`).Scan(&executedAt, &schedule))
+	require.Regexp(t, `^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}\+00:00$`, executedAt, "StackStorm's format")
+	require.Nil(t, schedule)
+}

@@ -22,7 +22,7 @@ func (l *loader) readRule(rel string) (attune.Rule, bool) {
 		Description: s.description("description"),
 		Enabled:     s.boolean("enabled", true),
 	}
-	trigger, action := readTarget(s, triggerForm), readTarget(s, actionForm)
+	trigger, action := st2Trigger(readTarget(s, triggerForm)), readTarget(s, actionForm)
 	r.TriggerRef, r.TriggerParams = l.resolveTarget(trigger, "trigger"), trigger.params
 	r.ActionRef, r.ActionParams = l.resolveTarget(action, "action"), action.params
 	l.checkTriggerParams(r.TriggerRef, trigger)
@@ -40,6 +40,7 @@ func (l *loader) readRule(rel string) (attune.Rule, bool) {
 		action.paramsAt.errorAtField("action_params", err)
 	}
 	l.checkActionParams(r, action)
+	l.checkShellCmdParams(r, action)
 	if attune.IsTimerTrigger(r.TriggerRef) {
 		if err := checkSchedule(r.TriggerRef, r.TriggerParams, l.now); err != nil {
 			trigger.paramsAt.errorAtField("trigger_params", err)

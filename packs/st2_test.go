@@ -1,6 +1,7 @@
 package packs
 
 import (
+	"strings"
 	"testing"
 	"testing/fstest"
 
@@ -83,4 +84,49 @@ func TestStackStormRunners(t *testing.T) {
 		`st/actions/remote.yaml:2:1: runner_type remote-shell-cmd is not supported yet: it runs commands over SSH, and attune has no remote runner yet; run a worker on that host and use local-shell-cmd`,
 		`st/actions/wf.yaml:2:1: runner_type orquesta is not supported yet: workflows have not landed in attune yet`,
 	}, problemLines(t, fsys, "st"))
+}
+
+// StackStorm's timer triggers are aliases of attune's: a rule on one is stored on attune's
+// timer with its parameters translated; core.local takes a command, but never one a rule
+// renders event data into.
+func TestStackStormTimerRules(t *testing.T) {
+	t.Parallel()
+	rule := func(trigger, params string) fstest.MapFS {
+		return fstest.MapFS{
+			"st/pack.yaml": {Data: []byte("ref: st\nversion: 0.1.0\n")},
+			"st/rules/r.yaml": {Data: []byte("name: r\npack: st\nenabled: true\ntrigger:\n  type: " + trigger + "\n  parameters: " + params + "\n" +
+				"criteria:\n  trigger.executed_at: {type: exists, pattern: x}\naction:\n  ref: core.local\n  parameters: {cmd: \"echo hi\"}\n")},
+		}
+	}
+	cases := []struct {
+		trigger, params, ref string
+		want                 map[string]any
+	}{
+		{"core.st2.IntervalTimer", "{delta: 10, unit: seconds}", "core.intervaltimer", map[string]any{"interval": 10.0, "unit": "seconds"}},
+		{"core.st2.IntervalTimer", "{delta: 2, unit: weeks}", "core.intervaltimer", map[string]any{"interval": 14.0, "unit": "days"}},
+		{"core.st2.CronTimer", "{hour: 3, minute: 30}", "core.crontimer", map[string]any{"expression": "0 30 3 * * *", "timezone": "UTC"}},
+		{"core.st2.CronTimer", "{day_of_week: 0, hour: 0, timezone: Europe/Paris}", "core.crontimer", map[string]any{"expression": "0 0 0 * * 1", "timezone": "Europe/Paris"}},
+		{"core.st2.CronTimer", "{minute: \"*/5\", day_of_week: mon-fri}", "core.crontimer", map[string]any{"expression": "0 */5 * * * mon-fri", "timezone": "UTC"}},
+		{"core.st2.DateTimer", "{date: \"2029-12-31 23:59:59\", timezone: Europe/Paris}", "core.datetimetimer", map[string]any{"fire_at": "2029-12-31T23:59:59+01:00"}},
+	}
+	for _, c := range cases {
+		p, err := Load(rule(c.trigger, c.params), "st", testNow)
+		require.NoError(t, err, c.trigger+" "+c.params)
+		require.Equal(t, c.ref, p.Rules[0].TriggerRef)
+		require.Equal(t, c.want, p.Rules[0].TriggerParams, c.params)
+		require.Equal(t, "core.local", p.Rules[0].ActionRef)
+	}
+
+	require.Equal(t, []string{`st/rules/r.yaml:6:3: core.st2.IntervalTimer: unit must be one of weeks, days, hours, minutes, seconds, found fortnights`},
+		problemLines(t, rule("core.st2.IntervalTimer", "{delta: 1, unit: fortnights}"), "st"))
+	require.Equal(t, []string{`st/rules/r.yaml:6:3: core.st2.CronTimer: year is not supported yet: attune's cron has no year field; leave it out`},
+		problemLines(t, rule("core.st2.CronTimer", "{year: 2030, hour: 1}"), "st"))
+	require.Equal(t, []string{`st/rules/r.yaml:5:3: trigger core.st2.webhook is not supported yet: webhooks have not landed in attune`},
+		problemLines(t, rule("core.st2.webhook", "{url: hook}"), "st"))
+
+	fsys := rule("core.st2.IntervalTimer", "{delta: 10, unit: seconds}")
+	fsys["st/rules/r.yaml"].Data = []byte(strings.Replace(string(fsys["st/rules/r.yaml"].Data), `echo hi`, `echo {{ event.payload.fired_at }}`, 1))
+	require.Equal(t, []string{`st/rules/r.yaml:11:3: cmd of core.local holds a template: event data rendered into a shell command would run as shell; ` +
+		`declare an action of your own with runner_type: local-shell-cmd, cmd: "… {{ value }}" and a value parameter, and pass the data as that parameter (it is filled in shell-quoted)`},
+		problemLines(t, fsys, "st"))
 }
