@@ -73,9 +73,12 @@ type Pack struct {
 	Description string
 	Version     string
 	Config      map[string]any // defaults exposed to templates as pack.config
-	Actions     []Action
-	Triggers    []Trigger
-	Rules       []Rule
+	// Dependencies are the refs of the packs this one needs (StackStorm's dependencies):
+	// registration refuses the pack until they are registered. Not stored.
+	Dependencies []string
+	Actions      []Action
+	Triggers     []Trigger
+	Rules        []Rule
 }
 
 // Action is something a worker can run.

@@ -2,7 +2,9 @@ package db
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/attune-run/attune"
 	"github.com/attune-run/attune/db/internal/dbsqlc"
@@ -25,6 +27,18 @@ type RemovedRule struct {
 // vanished from it. Run it in a transaction: a failure leaves the previous registration intact.
 // Rules that point at a trigger or action that does not exist are rejected.
 func (q *Queries) RegisterPack(ctx context.Context, p *attune.Pack) (*Registration, error) {
+	var missing []string
+	for _, dep := range p.Dependencies {
+		if _, err := q.Pack(ctx, dep); errors.Is(err, attune.ErrNotFound) {
+			missing = append(missing, dep)
+		} else if err != nil {
+			return nil, fmt.Errorf("pack %s: look up dependency %s: %w", p.Ref, dep, err)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("pack %s depends on packs that are not registered: %s; register them first: %w",
+			p.Ref, strings.Join(missing, ", "), attune.ErrInvalid)
+	}
 	cfg, err := jsonb(p.Config)
 	if err != nil {
 		return nil, fmt.Errorf("pack %s config: %w", p.Ref, err)

@@ -204,3 +204,23 @@ action:
 	require.Regexp(t, `^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}\+00:00$`, executedAt, "StackStorm's format")
 	require.Nil(t, schedule)
 }
+
+// A pack whose dependencies are not registered is refused, naming every missing one; once they
+// are, it registers.
+func TestStackStormDependenciesCheckedAtRegistration(t *testing.T) {
+	t.Parallel()
+	e := attunetest.New(t)
+	ctx := context.Background()
+	p, err := packs.LoadDir(attunetest.WritePack(t, map[string]string{
+		"pack.yaml": "name: needs\nversion: 0.1.0\ndependencies: [core, ansible, jenkins=1.0.0]\n",
+	}), time.Now())
+	require.NoError(t, err)
+	_, err = e.Timers.RegisterPack(ctx, p)
+	require.ErrorIs(t, err, attune.ErrInvalid)
+	require.ErrorContains(t, err, "pack needs depends on packs that are not registered: ansible, jenkins; register them first")
+
+	registerST2(t, e, map[string]string{"pack.yaml": "ref: ansible\nversion: 0.1.0\n"})
+	registerST2(t, e, map[string]string{"pack.yaml": "ref: jenkins\nversion: 0.1.0\n"})
+	_, err = e.Timers.RegisterPack(ctx, p)
+	require.NoError(t, err)
+}

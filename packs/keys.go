@@ -18,8 +18,8 @@ type keys struct {
 // The keys of every kind of mapping in a pack. To accept a new key, add it here and read it.
 var (
 	packKeys = keys{in: "pack.yaml",
-		read: []string{"ref", "name", "label", "description", "version", "config"},
-		ignored: []string{"author", "email", "contributors", "keywords", "tags", "dependencies",
+		read: []string{"ref", "name", "label", "description", "version", "config", "dependencies"},
+		ignored: []string{"author", "email", "contributors", "keywords", "tags",
 			"python_versions", "stackstorm_version", "system", "files", "uid", "conf_schema", "meta", "runtime_deps"}}
 	actionKeys = keys{in: "an action",
 		read: []string{"ref", "name", "pack", "label", "description", "enabled", "runner_type", "entry_point",

@@ -6,6 +6,8 @@ import (
 	"testing/fstest"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/attune-run/attune"
 )
 
 // A pack in StackStorm's shape whose action names hold dots, as the Exchange's ansible pack's
@@ -129,4 +131,32 @@ func TestStackStormTimerRules(t *testing.T) {
 	require.Equal(t, []string{`st/rules/r.yaml:11:3: cmd of core.local holds a template: event data rendered into a shell command would run as shell; ` +
 		`declare an action of your own with runner_type: local-shell-cmd, cmd: "… {{ value }}" and a value parameter, and pass the data as that parameter (it is filled in shell-quoted)`},
 		problemLines(t, fsys, "st"))
+}
+
+// pack.yaml's dependencies are read as pack refs, from StackStorm's forms; one the loader does
+// not know is a warning (registration checks it), a malformed one an error.
+func TestStackStormDependencies(t *testing.T) {
+	t.Parallel()
+	fsys := fstest.MapFS{"st/pack.yaml": {Data: []byte("name: st\nversion: 0.1.0\ndependencies:\n  - core\n  - ansible=1.2.0\n" +
+		"  - https://github.com/StackStorm-Exchange/stackstorm-jenkins.git=0.6.0\n")}}
+	p, warns, err := load(fsys, "st", testNow, func(rel string) string { return "st/" + rel }, builtinPacks())
+	require.NoError(t, err)
+	require.Equal(t, []string{"core", "ansible", "jenkins"}, p.Dependencies)
+	require.Len(t, warns, 2)
+	require.Equal(t, "st/pack.yaml:3:1: not checked: pack ansible (a dependency) is not loaded; register it before this pack", warns[0].Error())
+
+	fsys["st/pack.yaml"].Data = []byte("name: st\nversion: 0.1.0\ndependencies: [\"Not A Pack\"]\n")
+	require.Equal(t, []string{`st/pack.yaml:3:1: dependencies[0] "Not A Pack" must be a pack ref, ref=version or a git URL of a pack`},
+		problemLines(t, fsys, "st"))
+}
+
+// Packs are registered after the packs they depend on.
+func TestInDependencyOrder(t *testing.T) {
+	t.Parallel()
+	a := &attune.Pack{Ref: "a", Dependencies: []string{"c", "elsewhere"}}
+	b := &attune.Pack{Ref: "b"}
+	c := &attune.Pack{Ref: "c", Dependencies: []string{"b"}}
+	loop1 := &attune.Pack{Ref: "x", Dependencies: []string{"y"}}
+	loop2 := &attune.Pack{Ref: "y", Dependencies: []string{"x"}}
+	require.Equal(t, []*attune.Pack{b, c, a, loop2, loop1}, InDependencyOrder([]*attune.Pack{a, b, c, loop1, loop2}))
 }

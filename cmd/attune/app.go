@@ -208,7 +208,7 @@ func (a *app) registerBuiltins(ctx context.Context) error {
 		}
 		all = append(all, p)
 	}
-	for _, p := range all {
+	for _, p := range packs.InDependencyOrder(all) {
 		a.cfg.applyPackConfig(p)
 		if _, err := a.timers.RegisterPack(ctx, p); err != nil {
 			return fmt.Errorf("register pack %s: %w", p.Ref, err)
