@@ -90,6 +90,10 @@ type Action struct {
 	Runtime      string // one of Runtimes
 	EntryPoint   string // file name under the pack's actions/ directory; empty for noop and http
 	EntryContent []byte // the entry point's content, stored so any replica can run it
+	// Files are other files the entry point needs beside it, by slash-separated path relative
+	// to the pack's actions/ directory: a python-script action's actions/lib/**/*.py. Stored with
+	// the action and written next to the entry point.
+	Files        map[string][]byte
 	Parameters   ParamSchema
 	OutputFormat string // one of OutputFormats; "" means OutputText
 	// ParameterFormat is the format of the parameter document: one of ParamFormats; "" means

@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -122,13 +123,19 @@ func (q *Queries) upsertAction(ctx context.Context, packID int64, packRef string
 			return fmt.Errorf("action %s retry: %w", a.Ref, err)
 		}
 	}
+	files := []byte("{}")
+	if len(a.Files) > 0 {
+		if files, err = json.Marshal(a.Files); err != nil {
+			return fmt.Errorf("action %s files: %w", a.Ref, err)
+		}
+	}
 	_, err = q.q.ActionUpsert(ctx, dbsqlc.ActionUpsertParams{
 		Ref: a.Ref, PackID: packID, PackRef: packRef, Label: a.Label, Description: a.Description,
 		Runtime: a.Runtime, EntryPoint: a.EntryPoint, EntryContent: nonNilBytes(a.EntryContent),
 		ParamSchema: ps, ParameterFormat: orDefault(a.ParameterFormat, attune.ParamsJSON),
 		ParameterDelivery: orDefault(a.ParameterDelivery, attune.DeliveryStdin),
 		OutputFormat:      orDefault(a.OutputFormat, attune.OutputText),
-		TimeoutSeconds:    int32(timeout), Retry: retry,
+		TimeoutSeconds:    int32(timeout), Retry: retry, Files: files,
 	})
 	if err != nil {
 		return fmt.Errorf("upsert action %s: %w", a.Ref, err)

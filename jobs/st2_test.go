@@ -55,8 +55,9 @@ func runST2(t *testing.T, e *attunetest.Env, ref string, params map[string]any) 
 }
 
 // A Python action written as StackStorm writes them, a class with run(), runs on the real
-// pipeline: self.config is the pack's config, self.logger writes to stderr, run()'s return
-// value is the result; (False, value) fails it, and so does an exception, with its traceback.
+// pipeline: it imports its pack's actions/lib (as lib.base, and base's own sibling import),
+// self.config is the pack's config, self.logger writes to stderr, run()'s return value is the
+// result; (False, value) fails it, and so does an exception, with its traceback.
 func TestStackStormPythonActionClass(t *testing.T) {
 	t.Parallel()
 	e := attunetest.New(t)
@@ -64,7 +65,12 @@ func TestStackStormPythonActionClass(t *testing.T) {
 		"pack.yaml": "ref: jk\nname: jk\nversion: 0.1.0\nconfig:\n  url: https://ci.example\n",
 		"actions/build.yaml": "name: build\npack: jk\nrunner_type: python-script\nentry_point: build.py\n" +
 			"parameters:\n  project: {type: string, required: true}\n  mode: {type: string, default: ok}\n",
+		"actions/lib/__init__.py": "",
+		"actions/lib/base.py":     "from helpers import shout\n\n\ndef describe(project):\n    return shout(project)\n",
+		"actions/lib/helpers.py":  "def shout(s):\n    return s.upper()\n",
 		"actions/build.py": `from st2common.runners.base_action import Action
+
+from lib.base import describe
 
 
 class BuildProject(Action):
@@ -77,13 +83,13 @@ class BuildProject(Action):
             raise ValueError("no such project: " + project)
         if mode == "datastore":
             return self.action_service.get_value("k")
-        return {"project": project, "url": self.config["url"]}
+        return {"project": describe(project), "url": self.config["url"]}
 `,
 	})
 
 	x, data := runST2(t, e, "jk.build", map[string]any{"project": "web"})
 	require.Equal(t, attune.StatusCompleted, x.Status, x.Error)
-	require.Equal(t, map[string]any{"project": "web", "url": "https://ci.example"}, data["result"])
+	require.Equal(t, map[string]any{"project": "WEB", "url": "https://ci.example"}, data["result"], "actions/lib is importable")
 	require.Equal(t, "stdout line\n", data["stdout"])
 	require.Contains(t, data["stderr"], "INFO")
 	require.Contains(t, data["stderr"], "building web")

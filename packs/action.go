@@ -83,6 +83,9 @@ func (l *loader) readAction(rel string) (attune.Action, bool) {
 		checkHTTPParams(s, a.Parameters)
 	}
 	a.EntryPoint, a.EntryContent = l.readEntryPoint(s, a.Runtime)
+	if a.Runtime == attune.RuntimePythonScript {
+		a.Files = l.readActionLib()
+	}
 	l.checkST2Action(s, a)
 	return a, ok
 }

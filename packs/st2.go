@@ -1,6 +1,8 @@
 package packs
 
 import (
+	"io/fs"
+	"path"
 	"regexp"
 	"slices"
 	"strings"
@@ -136,4 +138,54 @@ func unsupportedRunner(s scope, name string) bool {
 		s.errorf("runner_type", "runner_type %s is not supported yet: %s", name, why)
 	}
 	return ok
+}
+
+// readActionLib reads the *.py files under actions/lib, recursively, once per load: StackStorm's
+// python actions import them (from lib.base import X). Together they may be as large as one
+// entry point. nil when there is no actions/lib.
+func (l *loader) readActionLib() map[string][]byte {
+	if l.libRead {
+		return l.lib
+	}
+	l.libRead = true
+	root := path.Join(l.dir, "actions", "lib")
+	if _, err := fs.Stat(l.fsys, root); err != nil {
+		return nil
+	}
+	files := map[string][]byte{}
+	var total int64
+	err := fs.WalkDir(l.fsys, root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if p != root && strings.HasPrefix(d.Name(), ".") || d.Name() == "__pycache__" {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if path.Ext(p) != ".py" || strings.HasPrefix(d.Name(), ".") {
+			return nil
+		}
+		rel := strings.TrimPrefix(p, path.Join(l.dir, "actions")+"/")
+		b, err := l.readFile(path.Join("actions", rel), MaxEntryPointSize, "a library file")
+		if err != nil {
+			l.probs.add(l.display(path.Join("actions", rel)), 0, 0, "%v", err)
+			return nil
+		}
+		if total += int64(len(b)); total > MaxEntryPointSize {
+			l.probs.add(l.display("actions/lib"), 0, 0, "actions/lib holds more than %d bytes of Python; python-script actions carry it with them, so keep it smaller", int64(MaxEntryPointSize))
+			return fs.SkipAll
+		}
+		files[rel] = b
+		return nil
+	})
+	if err != nil {
+		l.probs.add(l.display("actions/lib"), 0, 0, "cannot read actions/lib: %v", err)
+	}
+	if len(files) == 0 {
+		files = nil
+	}
+	l.lib = files
+	return files
 }

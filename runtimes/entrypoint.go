@@ -2,7 +2,6 @@ package runtimes
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -31,18 +30,22 @@ func (e *entryPoints) materialise(a attune.Action) (string, error) {
 		return "", fmt.Errorf("action %q: entry point %q is not a file name: %w",
 			a.Ref, a.EntryPoint, attune.ErrInvalid)
 	}
-	sum := sha256.Sum256(a.EntryContent)
+	sum := contentSum(a)
 	dir := filepath.Join(e.dir, hex.EncodeToString(sum[:]))
 	path := filepath.Join(dir, name)
 
 	if existing, err := os.ReadFile(path); err == nil && bytes.Equal(existing, a.EntryContent) {
 		return path, nil
 	}
+
 	if err := os.MkdirAll(e.dir, 0o700); err != nil {
 		return "", fmt.Errorf("create work directory %q: %w", e.dir, err)
 	}
 	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return "", fmt.Errorf("create entry point directory %q: %w", dir, err)
+	}
+	if err := writeFiles(dir, a); err != nil { // before the entry point, whose presence means done
+		return "", err
 	}
 	if err := writeFileAtomic(path, a.EntryContent, 0o500); err != nil {
 		return "", fmt.Errorf("write entry point %q of action %q: %w", path, a.Ref, err)

@@ -493,3 +493,41 @@ func pythonResult(res *Result, file string, limit int) {
 		"exit_code": res.ExitCode,
 	}
 }
+
+// contentSum names the directory of an action's entry point: the hash of its content and of
+// the files it needs beside it (Action.Files), so two actions share a directory only when all
+// of them are equal.
+func contentSum(a attune.Action) [sha256.Size]byte {
+	if len(a.Files) == 0 {
+		return sha256.Sum256(a.EntryContent)
+	}
+	h := sha256.New()
+	h.Write(a.EntryContent)
+	for _, name := range slices.Sorted(maps.Keys(a.Files)) {
+		fmt.Fprintf(h, "\x00%s\x00%d\x00", name, len(a.Files[name]))
+		h.Write(a.Files[name])
+	}
+	var sum [sha256.Size]byte
+	copy(sum[:], h.Sum(nil))
+	return sum
+}
+
+// writeFiles writes a's Files under dir, read-only, refusing a path that would leave dir.
+func writeFiles(dir string, a attune.Action) error {
+	for _, name := range slices.Sorted(maps.Keys(a.Files)) {
+		if !fs.ValidPath(name) || strings.Contains(name, `\`) {
+			return fmt.Errorf("action %q: file %q is not a relative path: %w", a.Ref, name, attune.ErrInvalid)
+		}
+		dst := filepath.Join(dir, filepath.FromSlash(name))
+		if existing, err := os.ReadFile(dst); err == nil && string(existing) == string(a.Files[name]) {
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+			return fmt.Errorf("action %q: create directory for %s: %w", a.Ref, name, err)
+		}
+		if err := writeFileAtomic(dst, a.Files[name], 0o400); err != nil {
+			return fmt.Errorf("action %q: write %s: %w", a.Ref, name, err)
+		}
+	}
+	return nil
+}

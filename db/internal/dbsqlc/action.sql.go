@@ -24,7 +24,7 @@ func (q *Queries) ActionDeleteMissing(ctx context.Context, arg ActionDeleteMissi
 }
 
 const actionGetByID = `-- name: ActionGetByID :one
-SELECT id, ref, pack_id, pack_ref, label, description, runtime, entry_point, entry_content, param_schema, parameter_format, output_format, timeout_seconds, created_at, updated_at, retry, parameter_delivery FROM attune.action WHERE id = $1
+SELECT id, ref, pack_id, pack_ref, label, description, runtime, entry_point, entry_content, param_schema, parameter_format, output_format, timeout_seconds, created_at, updated_at, retry, parameter_delivery, files FROM attune.action WHERE id = $1
 `
 
 func (q *Queries) ActionGetByID(ctx context.Context, id int64) (AttuneAction, error) {
@@ -48,12 +48,13 @@ func (q *Queries) ActionGetByID(ctx context.Context, id int64) (AttuneAction, er
 		&i.UpdatedAt,
 		&i.Retry,
 		&i.ParameterDelivery,
+		&i.Files,
 	)
 	return i, err
 }
 
 const actionGetByRef = `-- name: ActionGetByRef :one
-SELECT id, ref, pack_id, pack_ref, label, description, runtime, entry_point, entry_content, param_schema, parameter_format, output_format, timeout_seconds, created_at, updated_at, retry, parameter_delivery FROM attune.action WHERE ref = $1
+SELECT id, ref, pack_id, pack_ref, label, description, runtime, entry_point, entry_content, param_schema, parameter_format, output_format, timeout_seconds, created_at, updated_at, retry, parameter_delivery, files FROM attune.action WHERE ref = $1
 `
 
 func (q *Queries) ActionGetByRef(ctx context.Context, ref string) (AttuneAction, error) {
@@ -77,6 +78,7 @@ func (q *Queries) ActionGetByRef(ctx context.Context, ref string) (AttuneAction,
 		&i.UpdatedAt,
 		&i.Retry,
 		&i.ParameterDelivery,
+		&i.Files,
 	)
 	return i, err
 }
@@ -129,10 +131,10 @@ func (q *Queries) ActionList(ctx context.Context) ([]ActionListRow, error) {
 const actionUpsert = `-- name: ActionUpsert :one
 INSERT INTO attune.action (ref, pack_id, pack_ref, label, description, runtime, entry_point,
     entry_content, param_schema, parameter_format, parameter_delivery, output_format,
-    timeout_seconds, retry)
+    timeout_seconds, retry, files)
 VALUES ($1, $2, $3, $4, $5, $6, $7,
     $8, $9, $10, $11, $12,
-    $13, $14)
+    $13, $14, $15)
 ON CONFLICT (ref) DO UPDATE
 SET pack_id = EXCLUDED.pack_id, pack_ref = EXCLUDED.pack_ref, label = EXCLUDED.label,
     description = EXCLUDED.description, runtime = EXCLUDED.runtime,
@@ -140,7 +142,7 @@ SET pack_id = EXCLUDED.pack_id, pack_ref = EXCLUDED.pack_ref, label = EXCLUDED.l
     param_schema = EXCLUDED.param_schema, parameter_format = EXCLUDED.parameter_format,
     parameter_delivery = EXCLUDED.parameter_delivery,
     output_format = EXCLUDED.output_format, timeout_seconds = EXCLUDED.timeout_seconds,
-    retry = EXCLUDED.retry, updated_at = now()
+    retry = EXCLUDED.retry, files = EXCLUDED.files, updated_at = now()
 RETURNING id
 `
 
@@ -159,6 +161,7 @@ type ActionUpsertParams struct {
 	OutputFormat      string
 	TimeoutSeconds    int32
 	Retry             []byte
+	Files             []byte
 }
 
 func (q *Queries) ActionUpsert(ctx context.Context, arg ActionUpsertParams) (int64, error) {
@@ -177,6 +180,7 @@ func (q *Queries) ActionUpsert(ctx context.Context, arg ActionUpsertParams) (int
 		arg.OutputFormat,
 		arg.TimeoutSeconds,
 		arg.Retry,
+		arg.Files,
 	)
 	var id int64
 	err := row.Scan(&id)

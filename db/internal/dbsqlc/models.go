@@ -28,6 +28,7 @@ type AttuneAction struct {
 	UpdatedAt         time.Time
 	Retry             []byte
 	ParameterDelivery string
+	Files             []byte
 }
 
 type AttuneEnforcement struct {
