@@ -16,10 +16,21 @@ const (
 	RuntimeHTTP = "http"
 	// RuntimeKV reads and writes the datastore in process (core.kv_set, core.kv_get).
 	RuntimeKV = "kv"
+	// RuntimeShellCmd is StackStorm's local-shell-cmd: the cmd parameter, its {{ name }}
+	// templates filled with shell-quoted parameter values, run by /bin/sh.
+	RuntimeShellCmd = "local-shell-cmd"
+	// RuntimeShellScript is StackStorm's local-shell-script: the entry point run with the
+	// parameters as arguments (--name=value, and positional ones by position); secret
+	// parameters on stdin, never in argv.
+	RuntimeShellScript = "local-shell-script"
+	// RuntimePythonScript is StackStorm's python-script: the entry point's Action subclass run
+	// by attune's st2common compatibility module, its run() return value the result.
+	RuntimePythonScript = "python-script"
 )
 
 // Runtimes lists the runtime names a worker can serve.
-var Runtimes = []string{RuntimeShell, RuntimePython, RuntimeNoop, RuntimeHTTP, RuntimeKV}
+var Runtimes = []string{RuntimeShell, RuntimePython, RuntimeNoop, RuntimeHTTP, RuntimeKV,
+	RuntimeShellCmd, RuntimeShellScript, RuntimePythonScript}
 
 // Output formats an action may declare for its stdout.
 const (
@@ -64,10 +75,13 @@ type Pack struct {
 	Description string
 	Version     string
 	Config      map[string]any // defaults exposed to templates as pack.config
-	Actions     []Action
-	Triggers    []Trigger
-	Rules       []Rule
-	Policies    []Policy // concurrency policies (policies/*.yaml)
+	// Dependencies are the refs of the packs this one needs (StackStorm's dependencies):
+	// registration refuses the pack until they are registered. Not stored.
+	Dependencies []string
+	Actions      []Action
+	Triggers     []Trigger
+	Rules        []Rule
+	Policies     []Policy // concurrency policies (policies/*.yaml)
 }
 
 // Action is something a worker can run.
@@ -79,6 +93,10 @@ type Action struct {
 	Runtime      string // one of Runtimes
 	EntryPoint   string // file name under the pack's actions/ directory; empty for noop and http
 	EntryContent []byte // the entry point's content, stored so any replica can run it
+	// Files are other files the entry point needs beside it, by slash-separated path relative
+	// to the pack's actions/ directory: a python-script action's actions/lib/**/*.py. Stored with
+	// the action and written next to the entry point.
+	Files        map[string][]byte
 	Parameters   ParamSchema
 	OutputFormat string // one of OutputFormats; "" means OutputText
 	// ParameterFormat is the format of the parameter document: one of ParamFormats; "" means
@@ -135,12 +153,19 @@ type ParamSpec struct {
 	Minimum     *float64 `json:"minimum,omitempty" yaml:"minimum"`
 	Maximum     *float64 `json:"maximum,omitempty" yaml:"maximum"`
 	Pattern     string   `json:"pattern,omitempty" yaml:"pattern"`
+	// Position is StackStorm's: the parameter's place among a local-shell-script's positional
+	// arguments, from 0; nil for a --name=value argument.
+	Position *int `json:"position,omitempty" yaml:"position"`
+	// Immutable parameters keep their default: a value given for one is refused.
+	Immutable bool `json:"immutable,omitempty" yaml:"immutable"`
 }
 
-// SplitRef splits "pack.name" into its pack and name.
+// SplitRef splits "pack.name" into its pack and name at the first dot: an action's name may
+// itself hold dots, as in StackStorm (ansible.galaxy.install is action galaxy.install of pack
+// ansible).
 func SplitRef(ref string) (pack, name string, err error) {
 	pack, name, ok := strings.Cut(ref, ".")
-	if !ok || pack == "" || name == "" || strings.Contains(name, ".") {
+	if !ok || pack == "" || name == "" || strings.HasSuffix(name, ".") || strings.Contains(name, "..") {
 		return "", "", fmt.Errorf("%w: ref %q must look like pack.name", ErrInvalid, ref)
 	}
 	return pack, name, nil

@@ -41,10 +41,14 @@ func toAction(r dbsqlc.AttuneAction) attune.Action {
 	if len(r.Env) > 0 && string(r.Env) != "{}" {
 		_ = json.Unmarshal(r.Env, &env)
 	}
+	var files map[string][]byte
+	if len(r.Files) > 0 && string(r.Files) != "{}" {
+		_ = json.Unmarshal(r.Files, &files) // values are base64, as encoding/json writes []byte
+	}
 	return attune.Action{
 		Env: env,
 		Ref: r.Ref, PackRef: r.PackRef, Label: r.Label, Description: r.Description,
-		Runtime: r.Runtime, EntryPoint: r.EntryPoint, EntryContent: r.EntryContent,
+		Runtime: r.Runtime, EntryPoint: r.EntryPoint, EntryContent: r.EntryContent, Files: files,
 		Parameters: params, OutputFormat: r.OutputFormat, ParameterFormat: r.ParameterFormat,
 		ParameterDelivery: r.ParameterDelivery, TimeoutSec: int(r.TimeoutSeconds), Retry: retry,
 	}

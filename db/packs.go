@@ -2,7 +2,10 @@ package db
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/attune-run/attune"
 	"github.com/attune-run/attune/db/internal/dbsqlc"
@@ -25,6 +28,18 @@ type RemovedRule struct {
 // vanished from it. Run it in a transaction: a failure leaves the previous registration intact.
 // Rules that point at a trigger or action that does not exist are rejected.
 func (q *Queries) RegisterPack(ctx context.Context, p *attune.Pack) (*Registration, error) {
+	var missing []string
+	for _, dep := range p.Dependencies {
+		if _, err := q.Pack(ctx, dep); errors.Is(err, attune.ErrNotFound) {
+			missing = append(missing, dep)
+		} else if err != nil {
+			return nil, fmt.Errorf("pack %s: look up dependency %s: %w", p.Ref, dep, err)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("pack %s depends on packs that are not registered: %s; register them first: %w",
+			p.Ref, strings.Join(missing, ", "), attune.ErrInvalid)
+	}
 	cfg, err := jsonb(p.Config)
 	if err != nil {
 		return nil, fmt.Errorf("pack %s config: %w", p.Ref, err)
@@ -115,13 +130,19 @@ func (q *Queries) upsertAction(ctx context.Context, packID int64, packRef string
 	if err != nil {
 		return fmt.Errorf("action %s env: %w", a.Ref, err)
 	}
+	files := []byte("{}")
+	if len(a.Files) > 0 {
+		if files, err = json.Marshal(a.Files); err != nil {
+			return fmt.Errorf("action %s files: %w", a.Ref, err)
+		}
+	}
 	_, err = q.q.ActionUpsert(ctx, dbsqlc.ActionUpsertParams{
 		Ref: a.Ref, PackID: packID, PackRef: packRef, Label: a.Label, Description: a.Description,
 		Runtime: a.Runtime, EntryPoint: a.EntryPoint, EntryContent: nonNilBytes(a.EntryContent),
 		ParamSchema: ps, ParameterFormat: orDefault(a.ParameterFormat, attune.ParamsJSON),
 		ParameterDelivery: orDefault(a.ParameterDelivery, attune.DeliveryStdin),
 		OutputFormat:      orDefault(a.OutputFormat, attune.OutputText),
-		TimeoutSeconds:    int32(timeout), Retry: retry, Env: env,
+		TimeoutSeconds:    int32(timeout), Retry: retry, Env: env, Files: files,
 	})
 	if err != nil {
 		return fmt.Errorf("upsert action %s: %w", a.Ref, err)

@@ -38,6 +38,7 @@ func (w *DispatchWorker) Work(ctx context.Context, job *river.Job[ExecutionDispa
 
 	var x attune.Execution
 	var action attune.Action
+	var packConfig map[string]any // for python-script actions' self.config
 	var done bool
 	err := p.DB.InTx(ctx, func(q *db.Queries) error {
 		var err error
@@ -51,6 +52,13 @@ func (w *DispatchWorker) Work(ctx context.Context, job *river.Job[ExecutionDispa
 		}
 		if action, err = w.action(ctx, q, x); err != nil {
 			return err
+		}
+		if action.Runtime == attune.RuntimePythonScript {
+			pack, err := q.Pack(ctx, action.PackRef)
+			if err != nil {
+				return fmt.Errorf("pack config of action %s: %w", action.Ref, err)
+			}
+			packConfig = pack.Config
 		}
 		_, err = p.River.InsertTx(ctx, q.Tx(), ExecutionStatusArgs{ExecutionID: id, Status: string(attune.StatusRunning)}, nil)
 		return err
@@ -77,6 +85,7 @@ func (w *DispatchWorker) Work(ctx context.Context, job *river.Job[ExecutionDispa
 			ParameterFormat:   action.ParameterFormat,
 			ParameterDelivery: action.ParameterDelivery,
 			Timeout:           time.Duration(x.TimeoutSec) * time.Second,
+			PackConfig:        packConfig,
 			Env:               map[string]string{"ATTUNE_WORKER": p.Worker},
 			Stdout:            out.Stdout(),
 			Stderr:            out.Stderr(),

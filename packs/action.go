@@ -19,10 +19,11 @@ var runnerAliases = map[string]string{
 	"shell":              attune.RuntimeShell,
 	"bash":               attune.RuntimeShell,
 	"sh":                 attune.RuntimeShell,
-	"local-shell-script": attune.RuntimeShell,
+	"local-shell-script": attune.RuntimeShellScript,
+	"local-shell-cmd":    attune.RuntimeShellCmd,
 	"python":             attune.RuntimePython,
 	"python3":            attune.RuntimePython,
-	"python-script":      attune.RuntimePython,
+	"python-script":      attune.RuntimePythonScript,
 	"noop":               attune.RuntimeNoop,
 	"http":               attune.RuntimeHTTP,
 	"http-request":       attune.RuntimeHTTP,
@@ -30,7 +31,7 @@ var runnerAliases = map[string]string{
 }
 
 // knownRunners is the list of runner_type values for messages.
-const knownRunners = "shell (or bash, sh, local-shell-script), python (or python3, python-script), noop, http (or http-request), kv"
+const knownRunners = "shell (or bash, sh), python (or python3), noop, http (or http-request), kv, and StackStorm's local-shell-cmd, local-shell-script, python-script"
 
 // shellName is what a parameter name must look like for dotenv delivery: a shell variable name.
 var shellName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -46,13 +47,14 @@ func (l *loader) readAction(rel string) (attune.Action, bool) {
 		s.errorf("enabled", "enabled: false would be ignored: attune has no disabled actions; remove the action, or disable the rules that run it")
 	}
 	ref, ok := l.componentRef(s, "action")
+	runtime := readRuntime(s)
 	a := attune.Action{
 		Ref:               ref,
 		PackRef:           l.pack.Ref,
 		Label:             s.label("label"),
 		Description:       s.description("description"),
-		Runtime:           readRuntime(s),
-		Parameters:        readSchema(s, "parameters"),
+		Runtime:           runtime,
+		Parameters:        readSchemaInheriting(s, "parameters", inheritedParams(runtime)),
 		OutputFormat:      s.oneOf("output_format", attune.OutputText, attune.OutputFormats...),
 		ParameterFormat:   s.oneOf("parameter_format", attune.ParamsJSON, attune.ParamFormats...),
 		ParameterDelivery: s.oneOf("parameter_delivery", attune.DeliveryStdin, attune.ParamDeliveries...),
@@ -83,6 +85,10 @@ func (l *loader) readAction(rel string) (attune.Action, bool) {
 		checkHTTPParams(s, a.Parameters)
 	}
 	a.EntryPoint, a.EntryContent = l.readEntryPoint(s, a.Runtime)
+	if a.Runtime == attune.RuntimePythonScript {
+		a.Files = l.readActionLib()
+	}
+	l.checkST2Action(s, a)
 	return a, ok
 }
 
@@ -96,7 +102,7 @@ func readRuntime(s scope) string {
 		return "" // not a string, reported
 	}
 	rt, ok := runnerAliases[strings.ToLower(name)]
-	if !ok {
+	if !ok && !unsupportedRunner(s, name) {
 		s.errorf("runner_type", "unknown runner_type %q; known runtimes: %s", name, knownRunners)
 	}
 	return rt
@@ -109,6 +115,11 @@ func (l *loader) readEntryPoint(s scope, runtime string) (string, []byte) {
 	switch {
 	case runtime == "":
 		return ep, nil // unknown runtime, already reported
+	case runtime == attune.RuntimeShellCmd:
+		if ep != "" {
+			s.errorf("entry_point", "a local-shell-cmd action runs its cmd parameter, with no script; remove entry_point, or use local-shell-script")
+		}
+		return "", nil
 	case runtime == attune.RuntimeNoop || runtime == attune.RuntimeHTTP || runtime == attune.RuntimeKV:
 		if s.has("entry_point") {
 			s.errorf("entry_point", "runner_type %s runs in process, with no script; remove entry_point", runtime)

@@ -18,8 +18,8 @@ type keys struct {
 // The keys of every kind of mapping in a pack. To accept a new key, add it here and read it.
 var (
 	packKeys = keys{in: "pack.yaml",
-		read: []string{"ref", "name", "label", "description", "version", "config"},
-		ignored: []string{"author", "email", "contributors", "keywords", "tags", "dependencies",
+		read: []string{"ref", "name", "label", "description", "version", "config", "dependencies"},
+		ignored: []string{"author", "email", "contributors", "keywords", "tags",
 			"python_versions", "stackstorm_version", "system", "files", "uid", "conf_schema", "meta", "runtime_deps"}}
 	actionKeys = keys{in: "an action",
 		read: []string{"ref", "name", "pack", "label", "description", "enabled", "runner_type", "entry_point",
@@ -39,8 +39,8 @@ var (
 	jsonSchemaKeys = keys{in: "a parameter schema", read: []string{"type", "properties", "required"},
 		ignored: []string{"additionalProperties", "description", "title", "$schema"}}
 	// specKeys are those of one parameter's spec. position and immutable are StackStorm's.
-	specKeys = keys{read: []string{"type", "description", "required", "default", "enum", "secret", "minimum", "maximum", "pattern"},
-		ignored: []string{"position", "immutable"}}
+	specKeys = keys{read: []string{"type", "description", "required", "default", "enum", "secret", "minimum", "maximum", "pattern",
+		"position", "immutable"}}
 )
 
 // all returns every key k accepts.

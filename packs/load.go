@@ -82,6 +82,8 @@ type loader struct {
 	pack     *attune.Pack
 	defined  map[string][]definition // kind + " " + name -> every file defining it
 	others   map[string]*attune.Pack // packs a rule's refs into another pack are checked against
+	lib      map[string][]byte       // actions/lib/**/*.py, read once for python-script actions
+	libRead  bool
 }
 
 // definition is where a component ref was defined.

@@ -71,13 +71,14 @@ func TestLoadGoodPack(t *testing.T) {
 		TimeoutSec:        30,
 	}, hello)
 
-	greet := actions["good.greet"] // StackStorm style: name, pack, local-shell-script
+	greet := actions["good.greet"] // StackStorm style: name, pack (its runner is attune's shell)
 	require.Equal(t, attune.RuntimeShell, greet.Runtime)
 	require.Equal(t, "scripts/greet.sh", greet.EntryPoint)
 	require.Contains(t, string(greet.EntryContent), `echo "$greeting"`)
 	require.Equal(t, attune.ParamsDotenv, greet.ParameterFormat)
 	require.Equal(t, attune.OutputText, greet.OutputFormat)
-	require.Equal(t, attune.ParamSchema{"greeting": {Type: "string", Default: "hi"}}, greet.Parameters)
+	one := 1
+	require.Equal(t, attune.ParamSchema{"greeting": {Type: "string", Default: "hi", Position: &one}}, greet.Parameters)
 
 	require.Equal(t, attune.RuntimePython, actions["good.pyaction"].Runtime)
 	require.Equal(t, []byte("print(\"hi\")\n"), actions["good.pyaction"].EntryContent)
@@ -169,7 +170,7 @@ func TestLoadBrokenPackReportsEveryProblem(t *testing.T) {
 		`parameter "message" has unknown type "strin"; use one of string, integer, number, boolean, object, array`,
 		`unknown key "requird" in parameter "count"`,
 		`parameter "count": default the string "ten" is not of type integer`,
-		`unknown runner_type "node"; known runtimes: shell (or bash, sh, local-shell-script), python (or python3, python-script), noop`,
+		`unknown runner_type "node"; known runtimes: shell (or bash, sh), python (or python3), noop, http (or http-request), and StackStorm's`,
 		`duplicate action ref "broken.dup", also defined in testdata/broken/actions/dup2.yaml:2`,
 		`duplicate action ref "broken.dup", also defined in testdata/broken/actions/dup1.yaml:1`,
 		`entry_point "missing.sh" not found: expected the file testdata/broken/actions/missing.sh`,

@@ -2,9 +2,12 @@ package packs
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"path"
 	"regexp"
+	"slices"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/attune-run/attune"
@@ -51,7 +54,48 @@ func (l *loader) readPack() *attune.Pack {
 	p.Description = s.description("description")
 	p.Version = l.readVersion(s)
 	p.Config = s.object("config")
+	p.Dependencies = l.readDependencies(s, p.Ref)
 	return p
+}
+
+// readDependencies reads StackStorm's dependencies: pack refs, each maybe with =version, or a
+// git URL such as https://github.com/StackStorm-Exchange/stackstorm-foo.git=1.0 (pack foo).
+// A dependency the loader does not know gets a warning: registration checks it.
+func (l *loader) readDependencies(s scope, self string) []string {
+	list, ok := s.list("dependencies")
+	if !ok {
+		return nil
+	}
+	var out []string
+	for i, v := range list {
+		raw, isString := v.(string)
+		ref := dependencyRef(raw)
+		if !isString || !packRefPattern.MatchString(ref) {
+			s.errorf("dependencies", "dependencies[%d] %q must be a pack ref, ref=version or a git URL of a pack", i, clip(fmt.Sprint(v)))
+			continue
+		}
+		if ref == self || slices.Contains(out, ref) {
+			continue
+		}
+		out = append(out, ref)
+		if _, known := l.others[ref]; !known {
+			l.warnAt(at{s, "dependencies"}, "not checked: pack %s (a dependency) is not loaded; register it before this pack", ref)
+		}
+	}
+	return out
+}
+
+// dependencyRef is the pack ref of one StackStorm dependency.
+func dependencyRef(dep string) string {
+	if i := strings.LastIndex(dep, "="); i > 0 {
+		dep = dep[:i]
+	}
+	dep = strings.TrimSuffix(strings.TrimSuffix(dep, "/"), ".git")
+	if i := strings.LastIndexAny(dep, "/:"); i >= 0 {
+		dep = dep[i+1:]
+		dep = strings.TrimPrefix(dep, "stackstorm-")
+	}
+	return dep
 }
 
 // readVersion reads pack.yaml's required semantic version.
@@ -68,4 +112,34 @@ func (l *loader) readVersion(s scope) string {
 		return v
 	}
 	return ""
+}
+
+// InDependencyOrder returns ps ordered so that each pack comes after the packs among ps it
+// depends on, keeping the given order otherwise. Dependencies outside ps, and cycles, are left
+// to registration to report.
+func InDependencyOrder(ps []*attune.Pack) []*attune.Pack {
+	byRef := map[string]*attune.Pack{}
+	for _, p := range ps {
+		byRef[p.Ref] = p
+	}
+	out := make([]*attune.Pack, 0, len(ps))
+	state := map[*attune.Pack]int{} // 1 visiting, 2 done
+	var visit func(p *attune.Pack)
+	visit = func(p *attune.Pack) {
+		if state[p] != 0 {
+			return // done, or a cycle: registration names the missing pack
+		}
+		state[p] = 1
+		for _, dep := range p.Dependencies {
+			if d, ok := byRef[dep]; ok {
+				visit(d)
+			}
+		}
+		state[p] = 2
+		out = append(out, p)
+	}
+	for _, p := range ps {
+		visit(p)
+	}
+	return out
 }

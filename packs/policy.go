@@ -49,7 +49,7 @@ func (l *loader) readPolicy(s scope, file string, byAction map[string]string) {
 		s.errorf("", "policy %s needs resource_ref: the action it governs, like resource_ref: %s.deploy", ref, l.pack.Ref)
 		return
 	}
-	actionRef, _, _, ok := l.qualify(target)
+	actionRef, _, _, ok := l.qualify(target, "action")
 	if !ok {
 		s.errorf("resource_ref", "resource_ref %q must be an action name from this pack, or pack.name", target)
 		return

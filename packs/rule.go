@@ -22,7 +22,7 @@ func (l *loader) readRule(rel string) (attune.Rule, bool) {
 		Description: s.description("description"),
 		Enabled:     s.boolean("enabled", true),
 	}
-	trigger, action := readTarget(s, triggerForm), readTarget(s, actionForm)
+	trigger, action := st2Trigger(readTarget(s, triggerForm)), readTarget(s, actionForm)
 	r.TriggerRef, r.TriggerParams = l.resolveTarget(trigger, "trigger"), trigger.params
 	r.ActionRef, r.ActionParams = l.resolveTarget(action, "action"), action.params
 	l.checkTriggerParams(r.TriggerRef, trigger)
@@ -45,6 +45,7 @@ func (l *loader) readRule(rel string) (attune.Rule, bool) {
 			trigger.paramsAt.errorAtField("trigger_params", err)
 		}
 	}
+	l.checkShellCmdParams(r, action)
 	if attune.IsTimerTrigger(r.TriggerRef) {
 		if err := checkSchedule(r.TriggerRef, r.TriggerParams, l.now); err != nil {
 			trigger.paramsAt.errorAtField("trigger_params", err)
@@ -123,7 +124,7 @@ func (l *loader) resolveTarget(t target, kind string) string {
 	if t.ref == "" {
 		return ""
 	}
-	full, packPart, name, ok := l.qualify(t.ref)
+	full, packPart, name, ok := l.qualify(t.ref, kind)
 	switch {
 	case !ok:
 		t.refAt.errorf("%s ref %q must be a name from this pack, or pack.name", kind, clip(t.ref))

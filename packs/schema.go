@@ -18,6 +18,13 @@ var paramTypes = []string{"string", "integer", "number", "boolean", "object", "a
 // readSchema reads the flat parameter schema at key of s: parameter name to spec. A JSON Schema
 // object ({type: object, properties: {...}, required: [...]}) is accepted too and flattened.
 func readSchema(s scope, key string) attune.ParamSchema {
+	return readSchemaInheriting(s, key, nil)
+}
+
+// readSchemaInheriting is readSchema where a parameter named in inherited may leave out its
+// type, taking the one given there: StackStorm's actions re-declare their runner's parameters
+// (cmd, kwarg_op, sudo) with only a default or immutable.
+func readSchemaInheriting(s scope, key string, inherited map[string]string) attune.ParamSchema {
 	out := attune.ParamSchema{}
 	m, ok := s.mapping(key)
 	if !ok {
@@ -54,15 +61,16 @@ func readSchema(s scope, key string) attune.ParamSchema {
 		if !ok {
 			continue
 		}
-		p := readSpec(spec, name)
+		p := readSpec(spec, name, inherited[name])
 		p.Required = p.Required || required[name]
 		out[name] = p
 	}
 	return out
 }
 
-// readSpec reads and checks one parameter spec.
-func readSpec(s scope, name string) attune.ParamSpec {
+// readSpec reads and checks one parameter spec. inheritedType, when not "", is its type when it
+// gives none.
+func readSpec(s scope, name, inheritedType string) attune.ParamSpec {
 	s.checkKeysIn(specKeys, fmt.Sprintf("parameter %q", clip(name)))
 	p := attune.ParamSpec{
 		Type:        s.str("type"),
@@ -74,8 +82,16 @@ func readSpec(s scope, name string) attune.ParamSpec {
 		Maximum:     s.number("maximum"),
 		Default:     s.m["default"],
 	}
-	s.integer("position")
-	s.boolean("immutable", false)
+	if pos, present := s.integer("position"); present {
+		if pos < 0 {
+			s.errorf("position", "parameter %q: position must be 0 or more, found %d", name, pos)
+		}
+		p.Position = &pos
+	}
+	p.Immutable = s.boolean("immutable", false)
+	if inheritedType != "" && !s.has("type") {
+		p.Type = inheritedType
+	}
 	switch {
 	case p.Type == "" && !s.has("type"):
 		s.errorf("", "parameter %q needs a type: one of %s", name, strings.Join(paramTypes, ", "))

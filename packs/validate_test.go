@@ -116,9 +116,9 @@ func TestLoadProblems(t *testing.T) {
 			want:  []string{`actions/a.yaml:1:1: action ref "q.a" names pack "q", but this is pack "p"; write ref: a`},
 		},
 		{
-			name:  "action ref with two dots",
-			files: map[string]string{"actions/a.yaml": "ref: p.a.b\nrunner_type: noop\n"},
-			want:  []string{`actions/a.yaml:1:1: action ref "p.a.b" must be a name, or pack.name`},
+			name:  "trigger ref with two dots", // an action's may have them (StackStorm's galaxy.install)
+			files: map[string]string{"triggers/a.yaml": "ref: p.a.b\n"},
+			want:  []string{`triggers/a.yaml:1:1: trigger ref "p.a.b" must be a name, or pack.name`},
 		},
 		{
 			name:  "action name with a space",
@@ -151,7 +151,7 @@ func TestLoadProblems(t *testing.T) {
 		{
 			name:  "unknown runner_type",
 			files: map[string]string{"actions/a.yaml": "ref: a\nrunner_type: nodejs\nentry_point: a.js\n"},
-			want:  []string{`actions/a.yaml:2:1: unknown runner_type "nodejs"; known runtimes: shell (or bash, sh, local-shell-script), python (or python3, python-script), noop`},
+			want:  []string{`actions/a.yaml:2:1: unknown runner_type "nodejs"; known runtimes: shell (or bash, sh), python (or python3), noop, http (or http-request), and StackStorm's`},
 		},
 		{
 			name:  "shell action without entry_point",

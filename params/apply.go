@@ -3,6 +3,7 @@ package params
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 
 	"github.com/attune-run/attune"
@@ -28,6 +29,17 @@ func Apply(s attune.ParamSchema, params map[string]any) (map[string]any, error) 
 		if v == nil {
 			delete(out, k) // null counts as not given
 		}
+	}
+	var immutable FieldErrors
+	for name, spec := range s {
+		if v, given := out[name]; given && spec.Immutable {
+			if def, err := normalize(spec.Default); err != nil || !reflect.DeepEqual(def, v) {
+				immutable = append(immutable, FieldError{Field: name, Msg: "immutable: it always has its default; leave it out"})
+			}
+		}
+	}
+	if len(immutable) > 0 {
+		return nil, immutable.sorted()
 	}
 	for name, spec := range s {
 		if _, given := out[name]; given || spec.Default == nil {
@@ -72,8 +84,12 @@ func CheckLiteral(s attune.ParamSchema, params map[string]any) error {
 		}
 	}
 	for k := range templated {
-		if _, ok := s[k]; !ok {
+		spec, ok := s[k]
+		switch {
+		case !ok:
 			out = append(out, unknown(k, s))
+		case spec.Immutable:
+			out = append(out, FieldError{Field: k, Msg: "immutable: it always has its default; leave it out"})
 		}
 	}
 	if len(out) == 0 {

@@ -2,7 +2,6 @@ package runtimes
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -41,7 +40,7 @@ func (e *entryPoints) materialise(a attune.Action) (string, error) {
 	if err := PrepareWorkDir(e.dir); err != nil {
 		return "", err
 	}
-	sum := sha256.Sum256(a.EntryContent)
+	sum := contentSum(a)
 	dir := filepath.Join(e.dir, hex.EncodeToString(sum[:]))
 	path := filepath.Join(dir, name)
 
@@ -58,6 +57,9 @@ func (e *entryPoints) materialise(a attune.Action) (string, error) {
 	}
 	if !isNotExist(problem) {
 		_ = os.RemoveAll(path) // a symlink or directory in its place: rename would not replace it
+	}
+	if err := writeFiles(dir, a); err != nil { // before the entry point, whose presence means done
+		return "", err
 	}
 	if err := writeFileAtomic(path, a.EntryContent, 0o500); err != nil {
 		return "", fmt.Errorf("write entry point %q of action %q: %w", path, a.Ref, err)

@@ -41,6 +41,9 @@ type Request struct {
 	ParameterDelivery string
 	// Timeout bounds the run; 0 means attune.DefaultActionTimeoutSec seconds.
 	Timeout time.Duration
+	// PackConfig is the pack's configuration, given to python-script actions as self.config;
+	// may be nil.
+	PackConfig map[string]any
 	// Env holds extra ATTUNE_* context variables (e.g. ATTUNE_WORKER); may be nil. Only ATTUNE_*
 	// names are accepted; ATTUNE_EXECUTION_ID, ATTUNE_ACTION and ATTUNE_PACK always come from the
 	// fields above. See the package documentation for the whole environment.
@@ -151,13 +154,22 @@ type Set struct {
 	runners map[string]Runner
 }
 
-// New returns a Set serving attune.RuntimeShell, RuntimePython, RuntimeNoop and RuntimeHTTP.
+// New returns a Set serving attune.RuntimeShell, RuntimePython, RuntimeNoop, RuntimeHTTP and
+// StackStorm's runners RuntimeShellCmd, RuntimeShellScript and RuntimePythonScript (st2.go).
 // It does no I/O: the work directory is created and the python interpreter resolved on first
 // use.
 func New(cfg Config) *Set {
 	cfg = cfg.withDefaults()
 	entries := &entryPoints{dir: cfg.WorkDir, log: cfg.Logger}
+	shell := &interpreter{name: cfg.ShellInterpreter}
+	python := &interpreter{name: cfg.PythonInterpreter, probe: pythonProbe}
+	st2 := func(kind string) Runner {
+		return &st2Runner{cfg: cfg, entries: entries, kind: kind, shell: shell, python: python}
+	}
 	return &Set{runners: map[string]Runner{
+		attune.RuntimeShellCmd:     st2(attune.RuntimeShellCmd),
+		attune.RuntimeShellScript:  st2(attune.RuntimeShellScript),
+		attune.RuntimePythonScript: st2(attune.RuntimePythonScript),
 		attune.RuntimeShell: &processRunner{
 			cfg: cfg, entries: entries,
 			interp: &interpreter{name: cfg.ShellInterpreter},

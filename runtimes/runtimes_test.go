@@ -119,7 +119,7 @@ func TestSetGet(t *testing.T) {
 		_, err := set.Get(name)
 		require.ErrorIs(t, err, attune.ErrNotFound, name)
 		require.ErrorContains(t, err, strconv.Quote(name))
-		require.ErrorContains(t, err, "noop, python, shell")
+		require.ErrorContains(t, err, "noop, python, python-script, shell")
 	}
 }
 
@@ -155,7 +155,7 @@ func TestSetRunSelectsRuntimeByName(t *testing.T) {
 		res, err := b.set.Run(context.Background(), req)
 		require.ErrorIs(t, err, attune.ErrNotFound)
 		require.EqualError(t, err,
-			`run action "test.action": runtime "bogus": not found; this worker runs http, noop, python, shell`)
+			`run action "test.action": runtime "bogus": not found; this worker runs http, local-shell-cmd, local-shell-script, noop, python, python-script, shell`)
 		require.Equal(t, attune.StatusFailed, res.Status)
 		require.Equal(t, -1, res.ExitCode)
 		require.Equal(t, err.Error(), res.Error)

@@ -102,6 +102,9 @@ func payload(s schedule.Schedule, timer attune.Timer, scheduled, fired, next tim
 		"lateness_ms":  fired.Sub(scheduled).Milliseconds(),
 		"missed":       missed,
 		"count":        timer.FireCount,
+		// StackStorm's timer payload, so that criteria written for its timers match.
+		"executed_at": fired.UTC().Format("2006-01-02 15:04:05.000000+00:00"),
+		"schedule":    nil,
 	}
 	if !next.IsZero() {
 		p["next_fire_at"] = next.UTC().Format(time.RFC3339Nano)

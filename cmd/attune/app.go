@@ -274,7 +274,7 @@ func (a *app) registerBuiltins(ctx context.Context) error {
 
 // registerPacks registers packs, each with its packs.config overrides.
 func (a *app) registerPacks(ctx context.Context, all []*attune.Pack) error {
-	for _, p := range all {
+	for _, p := range packs.InDependencyOrder(all) {
 		a.cfg.applyPackConfig(p)
 		if _, err := a.timers.RegisterPack(ctx, p); err != nil {
 			return fmt.Errorf("register pack %s: %w", p.Ref, err)

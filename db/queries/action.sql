@@ -1,10 +1,10 @@
 -- name: ActionUpsert :one
 INSERT INTO attune.action (ref, pack_id, pack_ref, label, description, runtime, entry_point,
     entry_content, param_schema, parameter_format, parameter_delivery, output_format,
-    timeout_seconds, retry, env)
+    timeout_seconds, retry, env, files)
 VALUES (@ref, @pack_id, @pack_ref, @label, @description, @runtime, @entry_point,
     @entry_content, @param_schema, @parameter_format, @parameter_delivery, @output_format,
-    @timeout_seconds, @retry, @env)
+    @timeout_seconds, @retry, @env, @files)
 ON CONFLICT (ref) DO UPDATE
 SET pack_id = EXCLUDED.pack_id, pack_ref = EXCLUDED.pack_ref, label = EXCLUDED.label,
     description = EXCLUDED.description, runtime = EXCLUDED.runtime,
@@ -12,7 +12,7 @@ SET pack_id = EXCLUDED.pack_id, pack_ref = EXCLUDED.pack_ref, label = EXCLUDED.l
     param_schema = EXCLUDED.param_schema, parameter_format = EXCLUDED.parameter_format,
     parameter_delivery = EXCLUDED.parameter_delivery,
     output_format = EXCLUDED.output_format, timeout_seconds = EXCLUDED.timeout_seconds,
-    retry = EXCLUDED.retry, env = EXCLUDED.env, updated_at = now()
+    retry = EXCLUDED.retry, env = EXCLUDED.env, files = EXCLUDED.files, updated_at = now()
 RETURNING id;
 
 -- name: ActionDeleteMissing :exec

@@ -24,7 +24,7 @@ func (q *Queries) ActionDeleteMissing(ctx context.Context, arg ActionDeleteMissi
 }
 
 const actionGetByID = `-- name: ActionGetByID :one
-SELECT id, ref, pack_id, pack_ref, label, description, runtime, entry_point, entry_content, param_schema, parameter_format, output_format, timeout_seconds, created_at, updated_at, retry, parameter_delivery, env FROM attune.action WHERE id = $1
+SELECT id, ref, pack_id, pack_ref, label, description, runtime, entry_point, entry_content, param_schema, parameter_format, output_format, timeout_seconds, created_at, updated_at, retry, parameter_delivery, env, files FROM attune.action WHERE id = $1
 `
 
 func (q *Queries) ActionGetByID(ctx context.Context, id int64) (AttuneAction, error) {
@@ -49,12 +49,13 @@ func (q *Queries) ActionGetByID(ctx context.Context, id int64) (AttuneAction, er
 		&i.Retry,
 		&i.ParameterDelivery,
 		&i.Env,
+		&i.Files,
 	)
 	return i, err
 }
 
 const actionGetByRef = `-- name: ActionGetByRef :one
-SELECT id, ref, pack_id, pack_ref, label, description, runtime, entry_point, entry_content, param_schema, parameter_format, output_format, timeout_seconds, created_at, updated_at, retry, parameter_delivery, env FROM attune.action WHERE ref = $1
+SELECT id, ref, pack_id, pack_ref, label, description, runtime, entry_point, entry_content, param_schema, parameter_format, output_format, timeout_seconds, created_at, updated_at, retry, parameter_delivery, env, files FROM attune.action WHERE ref = $1
 `
 
 func (q *Queries) ActionGetByRef(ctx context.Context, ref string) (AttuneAction, error) {
@@ -79,6 +80,7 @@ func (q *Queries) ActionGetByRef(ctx context.Context, ref string) (AttuneAction,
 		&i.Retry,
 		&i.ParameterDelivery,
 		&i.Env,
+		&i.Files,
 	)
 	return i, err
 }
@@ -131,10 +133,10 @@ func (q *Queries) ActionList(ctx context.Context) ([]ActionListRow, error) {
 const actionUpsert = `-- name: ActionUpsert :one
 INSERT INTO attune.action (ref, pack_id, pack_ref, label, description, runtime, entry_point,
     entry_content, param_schema, parameter_format, parameter_delivery, output_format,
-    timeout_seconds, retry, env)
+    timeout_seconds, retry, env, files)
 VALUES ($1, $2, $3, $4, $5, $6, $7,
     $8, $9, $10, $11, $12,
-    $13, $14, $15)
+    $13, $14, $15, $16)
 ON CONFLICT (ref) DO UPDATE
 SET pack_id = EXCLUDED.pack_id, pack_ref = EXCLUDED.pack_ref, label = EXCLUDED.label,
     description = EXCLUDED.description, runtime = EXCLUDED.runtime,
@@ -142,7 +144,7 @@ SET pack_id = EXCLUDED.pack_id, pack_ref = EXCLUDED.pack_ref, label = EXCLUDED.l
     param_schema = EXCLUDED.param_schema, parameter_format = EXCLUDED.parameter_format,
     parameter_delivery = EXCLUDED.parameter_delivery,
     output_format = EXCLUDED.output_format, timeout_seconds = EXCLUDED.timeout_seconds,
-    retry = EXCLUDED.retry, env = EXCLUDED.env, updated_at = now()
+    retry = EXCLUDED.retry, env = EXCLUDED.env, files = EXCLUDED.files, updated_at = now()
 RETURNING id
 `
 
@@ -162,6 +164,7 @@ type ActionUpsertParams struct {
 	TimeoutSeconds    int32
 	Retry             []byte
 	Env               []byte
+	Files             []byte
 }
 
 func (q *Queries) ActionUpsert(ctx context.Context, arg ActionUpsertParams) (int64, error) {
@@ -181,6 +184,7 @@ func (q *Queries) ActionUpsert(ctx context.Context, arg ActionUpsertParams) (int
 		arg.TimeoutSeconds,
 		arg.Retry,
 		arg.Env,
+		arg.Files,
 	)
 	var id int64
 	err := row.Scan(&id)

@@ -29,6 +29,7 @@ type AttuneAction struct {
 	Retry             []byte
 	ParameterDelivery string
 	Env               []byte
+	Files             []byte
 }
 
 type AttuneApiKey struct {

@@ -1,0 +1,71 @@
+"""Runs one StackStorm-style Python action for attune.
+
+argv: the entry point file. stdin: one JSON document {"parameters": {...}, "config": {...}}.
+The result, {"ok": bool, "result": value, "raised": bool}, goes to the file named in ATTUNE_ST2_RESULT_FILE;
+stdout and stderr are the action's own. Exit 0 when run() succeeded, 1 otherwise.
+"""
+
+import importlib.util
+import inspect
+import json
+import os
+import sys
+import traceback
+
+
+def fail(message):
+    print("attune: " + message, file=sys.stderr)
+    sys.exit(1)
+
+
+def write_result(ok, value, raised=False):
+    with open(os.environ["ATTUNE_ST2_RESULT_FILE"], "w", encoding="utf-8") as f:
+        json.dump({"ok": ok, "result": value, "raised": raised}, f, default=str)
+
+
+def load_action_class(entry):
+    here = os.path.dirname(os.path.abspath(entry))
+    for p in (os.path.join(here, "lib"), here):
+        if p not in sys.path:
+            sys.path.insert(1, p)
+    spec = importlib.util.spec_from_file_location("attune_st2_action", entry)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+    except ModuleNotFoundError as e:
+        traceback.print_exc()
+        fail("the action imports module %r, which is not installed for %s; install it on the "
+             "worker (attune does not make per-pack virtualenvs yet)" % (e.name, sys.executable))
+    from st2common.runners.base_action import Action
+    found = [c for c in vars(module).values()
+             if inspect.isclass(c) and issubclass(c, Action) and c is not Action
+             and c.__module__ == module.__name__]
+    if len(found) != 1:
+        fail("%s must define exactly one subclass of st2common.runners.base_action.Action, found %d%s"
+             % (os.path.basename(entry), len(found),
+                (" (" + ", ".join(sorted(c.__name__ for c in found)) + ")") if found else ""))
+    return found[0]
+
+
+def main():
+    entry = sys.argv[1]
+    doc = json.load(sys.stdin)
+    cls = load_action_class(entry)
+    action = cls(config=doc.get("config") or {})
+    try:
+        value = action.run(**(doc.get("parameters") or {}))
+    except Exception:
+        traceback.print_exc()
+        write_result(False, None, raised=True)
+        sys.exit(1)
+    ok = True
+    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], bool):
+        ok, value = value
+    write_result(ok, value)
+    sys.stdout.flush()
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+# See st2common/__init__.py.
