@@ -170,7 +170,7 @@ func TestLoadBrokenPackReportsEveryProblem(t *testing.T) {
 		`parameter "message" has unknown type "strin"; use one of string, integer, number, boolean, object, array`,
 		`unknown key "requird" in parameter "count"`,
 		`parameter "count": default the string "ten" is not of type integer`,
-		`unknown runner_type "node"; known runtimes: shell (or bash, sh), python (or python3), noop, http (or http-request), and StackStorm's`,
+		`unknown runner_type "node"; known runtimes: shell (or bash, sh), python (or python3), noop, http (or http-request), kv, and StackStorm's`,
 		`duplicate action ref "broken.dup", also defined in testdata/broken/actions/dup2.yaml:2`,
 		`duplicate action ref "broken.dup", also defined in testdata/broken/actions/dup1.yaml:1`,
 		`entry_point "missing.sh" not found: expected the file testdata/broken/actions/missing.sh`,

@@ -151,7 +151,7 @@ func TestLoadProblems(t *testing.T) {
 		{
 			name:  "unknown runner_type",
 			files: map[string]string{"actions/a.yaml": "ref: a\nrunner_type: nodejs\nentry_point: a.js\n"},
-			want:  []string{`actions/a.yaml:2:1: unknown runner_type "nodejs"; known runtimes: shell (or bash, sh), python (or python3), noop, http (or http-request), and StackStorm's`},
+			want:  []string{`actions/a.yaml:2:1: unknown runner_type "nodejs"; known runtimes: shell (or bash, sh), python (or python3), noop, http (or http-request), kv, and StackStorm's`},
 		},
 		{
 			name:  "shell action without entry_point",
