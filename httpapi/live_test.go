@@ -4,12 +4,16 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/attune-run/attune/httpapi"
 )
 
 // livePack has a shell action that prints lines with pauses between, and one that prints, then
@@ -257,4 +261,31 @@ func TestStreamsEndOnShutdown(t *testing.T) {
 		}
 		require.Equal(t, "shutdown", last.name)
 	}
+}
+
+// A stream outlives the server's read and write timeouts, which bound every other request.
+func TestStreamOutlivesTimeouts(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.registerPack(livePack)
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	s := httpapi.New(httpapi.Config{Listen: "127.0.0.1:0", MaxBody: 1 << 20, ReadHeaderTimeout: time.Second,
+		ReadTimeout: time.Second, WriteTimeout: time.Second, IdleTimeout: time.Second},
+		httpapi.Deps{DB: b.env.DB, Pipeline: b.env.P, Hub: b.env.Hub, RiverStarted: func() bool { return true }, Log: log})
+	require.NoError(t, s.Listen())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s.Serve(ctx)
+	t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
+	id := b.run("live.graceful")
+	real := &bundle{t: t, env: b.env, url: "http://" + s.Addr(), key: b.key}
+	out := real.stream(fmt.Sprintf("/stream/v1/executions/%d/output", id))
+	ev, ok := out.next()
+	require.True(t, ok)
+	require.Contains(t, ev.data, "started")
+	time.Sleep(3 * time.Second) // past both timeouts
+	require.Equal(t, 202, b.do("POST", fmt.Sprintf("/api/v1/executions/%d/cancel", id), nil).code)
+	evs := out.untilEOF()
+	require.Contains(t, evs[0].data, "got TERM")
+	require.Contains(t, evs[len(evs)-1].data, `"status":"cancelled"`)
 }

@@ -73,20 +73,27 @@ func (s *sse) write(text string) error {
 	return s.rc.Flush()
 }
 
-// keepAlive sends a comment every KeepAlive until ctx ends.
-func (s *sse) keepAlive(ctx context.Context) {
-	tick := time.NewTicker(KeepAlive)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-			if s.write(": keep-alive\n\n") != nil {
+// keepAlive sends a comment every KeepAlive until ctx ends or the returned func is called,
+// which returns once it no longer writes: a handler must not write after it returned.
+func (s *sse) keepAlive(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(KeepAlive)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
 				return
+			case <-tick.C:
+				if s.write(": keep-alive\n\n") != nil {
+					return
+				}
 			}
 		}
-	}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // errShutdown is the cause of a stream's context when the server stops.
@@ -145,7 +152,7 @@ func (s *Server) streamOutput(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.streamContext(r)
 	defer cancel()
 	out := startSSE(w)
-	go out.keepAlive(ctx)
+	defer out.keepAlive(ctx)()
 	x, err := s.d.DB.FollowOutput(ctx, s.d.Hub, id, after, func(c attune.OutputChunk) error {
 		return out.event(strconv.FormatInt(c.Seq, 10), eventOutput, toOutputView(c))
 	})
@@ -211,7 +218,7 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.streamContext(r)
 	defer cancel()
 	out := startSSE(w)
-	go out.keepAlive(ctx)
+	defer out.keepAlive(ctx)()
 	actions := map[int64]string{} // execution id → action ref, for output notices
 	for {
 		var n db.Notice
@@ -234,10 +241,18 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// maxActionCache bounds the execution → action map of one filtered event stream.
+const maxActionCache = 10000
+
 // sendNotice sends one notice as an event when it concerns action ("" for any).
 func (s *Server) sendNotice(ctx context.Context, out *sse, n db.Notice, action string, actions map[int64]string) error {
+	if action != "" && len(actions) > maxActionCache {
+		clear(actions) // a long stream must not grow without bound; misses are re-read
+	}
 	if n.Channel == db.ChannelExecution {
-		actions[n.ExecutionID] = n.ActionRef
+		if action != "" {
+			actions[n.ExecutionID] = n.ActionRef
+		}
 		if action != "" && n.ActionRef != action {
 			return nil
 		}
