@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,9 +20,12 @@ import (
 // livePack has a shell action that prints lines with pauses between, and one that prints, then
 // waits to be stopped and says so when it gets SIGTERM.
 var livePack = map[string]string{
-	"pack.yaml":             "ref: live\nversion: 1.0.0\n",
-	"actions/lines.yaml":    "ref: lines\nentry_point: lines.sh\n",
-	"actions/lines.sh":      "for i in 1 2 3; do echo line $i; sleep 0.3; done\necho oops >&2\n",
+	"pack.yaml": "ref: live\nversion: 1.0.0\n",
+	"actions/lines.yaml": "ref: lines\nentry_point: lines.sh\nparameter_format: dotenv\n" +
+		"parameters:\n  dir: {type: string, default: /nonexistent}\n",
+	// The last line waits for $dir/go, when dir is given.
+	"actions/lines.sh": "eval \"$(cat)\"\nfor i in 1 2 3; do echo line $i; sleep 0.3; done\necho oops >&2\n" +
+		"while [ \"$dir\" != /nonexistent ] && [ ! -e \"$dir/go\" ]; do sleep 0.02; done\necho done\n",
 	"actions/graceful.yaml": "ref: graceful\nentry_point: graceful.sh\n",
 	"actions/graceful.sh":   "trap 'echo got TERM; exit 0' TERM\necho started\nwhile :; do sleep 0.05; done\n",
 }
@@ -169,7 +173,10 @@ func TestOutputStream(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	b.registerPack(livePack)
-	id := b.run("live.lines")
+	gate := t.TempDir()
+	r := b.do("POST", "/api/v1/executions", []byte(`{"action": "live.lines", "parameters": {"dir": "`+gate+`"}}`))
+	require.Equal(t, 201, r.code, r.raw)
+	id := int64(r.body["id"].(float64))
 	s := b.stream(fmt.Sprintf("/stream/v1/executions/%d/output", id))
 	first, ok := s.next()
 	require.True(t, ok)
@@ -178,13 +185,15 @@ func TestOutputStream(t *testing.T) {
 	x, err := b.env.DB.Read().Execution(context.Background(), id)
 	require.NoError(t, err)
 	require.False(t, x.Status.Terminal(), "the first line arrived while the action ran")
+	require.NoError(t, os.WriteFile(filepath.Join(gate, "go"), nil, 0o644))
 	evs := append([]sseEvent{first}, s.untilEOF()...)
 	var all strings.Builder
 	for i, ev := range evs[:len(evs)-1] {
 		require.Equal(t, fmt.Sprint(i+1), ev.id)
 		all.WriteString(ev.data)
 	}
-	require.Regexp(t, `line 1\\n.*line 2\\n.*line 3\\n.*oops`, all.String())
+	require.Regexp(t, `line 1\\n.*line 2\\n.*line 3\\n.*done`, all.String())
+	require.Contains(t, all.String(), `"stream":"stderr","data":"oops\n"`)
 	require.JSONEq(t, fmt.Sprintf(`{"id": %d, "status": "completed"}`, id), evs[len(evs)-1].data)
 
 	again := b.stream(fmt.Sprintf("/stream/v1/executions/%d/output", id), "Last-Event-ID", "1").untilEOF()

@@ -90,9 +90,12 @@ func TestE2EStreams(t *testing.T) {
 
 	pack := filepath.Join(in.dir, "live")
 	writeFiles(t, pack, map[string]string{
-		"pack.yaml":             "ref: live\nversion: 1.0.0\n",
-		"actions/lines.yaml":    "ref: lines\nentry_point: lines.sh\n",
-		"actions/lines.sh":      "for i in 1 2 3 4 5; do echo line $i; sleep 0.4; done\n",
+		"pack.yaml": "ref: live\nversion: 1.0.0\n",
+		"actions/lines.yaml": "ref: lines\nentry_point: lines.sh\nparameter_format: dotenv\n" +
+			"parameters:\n  dir: {type: string, required: true}\n",
+		// The last line waits for the test to have read the first while the action ran.
+		"actions/lines.sh": "eval \"$(cat)\"\nfor i in 1 2 3 4; do echo line $i; sleep 0.3; done\n" +
+			"while [ ! -e \"$dir/go\" ]; do sleep 0.02; done\necho line 5\n",
 		"actions/graceful.yaml": "ref: graceful\nentry_point: graceful.sh\n",
 		"actions/graceful.sh":   "trap 'echo got TERM; exit 0' TERM\necho started\nwhile :; do sleep 0.05; done\n",
 	})
@@ -100,7 +103,9 @@ func TestE2EStreams(t *testing.T) {
 	require.Equal(t, 0, exit, stderr)
 
 	// Output line by line, in order, the first while the action still runs, then EOF.
-	code, body := api.call("POST", "/api/v1/executions", `{"action": "live.lines"}`)
+	gate := t.TempDir()
+	require.NoError(t, os.Chmod(gate, 0o777))
+	code, body := api.call("POST", "/api/v1/executions", `{"action": "live.lines", "parameters": {"dir": "`+gate+`"}}`)
 	require.Equal(t, 201, code, body)
 	id := jsonNumber(int64(body["id"].(float64)))
 	s := api.stream("/stream/v1/executions/" + id + "/output")
@@ -117,6 +122,7 @@ func TestE2EStreams(t *testing.T) {
 		if lastSeq == 0 {
 			_, x := api.call("GET", "/api/v1/executions/"+id, "")
 			require.Equal(t, "running", x["status"], "the first line arrives while the action runs")
+			require.NoError(t, os.WriteFile(filepath.Join(gate, "go"), nil, 0o644))
 		}
 		lastSeq++
 		require.Equal(t, jsonNumber(int64(lastSeq)), ev.id, "ids are the seqs, in order")
