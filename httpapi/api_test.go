@@ -30,6 +30,7 @@ type bundle struct {
 	env *attunetest.Env
 	url string
 	key string
+	srv *httpapi.Server
 }
 
 func setup(t *testing.T, opts ...attunetest.Options) *bundle {
@@ -38,14 +39,14 @@ func setup(t *testing.T, opts ...attunetest.Options) *bundle {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	s := httpapi.New(httpapi.Config{MaxBody: 1 << 20, MetricsRefresh: 10 * time.Millisecond}, httpapi.Deps{
 		DB: env.DB, Pipeline: env.P, Timers: env.Timers, Secrets: env.P.Secrets,
-		RiverStarted: func() bool { return true }, Log: log,
+		RiverStarted: func() bool { return true }, Log: log, Hub: env.Hub,
 	})
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(ts.Close)
 	key, hash := httpapi.NewKey()
 	_, err := env.DB.Read().APIKeyInsert(context.Background(), "test", hash)
 	require.NoError(t, err)
-	return &bundle{t: t, env: env, url: ts.URL, key: key}
+	return &bundle{t: t, env: env, url: ts.URL, key: key, srv: s}
 }
 
 // registerPack writes and registers a pack.

@@ -74,12 +74,22 @@ func (s *Server) authenticate(ctx context.Context, r *http.Request) (string, err
 // requireKey lets a request through only with a live API key; 401 otherwise.
 func (s *Server) requireKey(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if _, err := s.authenticate(r.Context(), r); err != nil {
+		name, err := s.authenticate(r.Context(), r)
+		if err != nil {
 			s.unauthorized(w, r, err)
 			return
 		}
-		next(w, r)
+		next(w, r.WithContext(context.WithValue(r.Context(), keyNameCtx{}, name)))
 	}
+}
+
+// keyNameCtx is the context key of the name of the API key a request was authenticated with.
+type keyNameCtx struct{}
+
+// keyName is the name of the API key that authenticated r ("" when none did).
+func keyName(r *http.Request) string {
+	name, _ := r.Context().Value(keyNameCtx{}).(string)
+	return name
 }
 
 // unauthorized answers 401 for errNoKey and errBadKey, and 500 for anything else.

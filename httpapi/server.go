@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"syscall"
 	"time"
 
@@ -40,6 +41,9 @@ type Deps struct {
 	Pipeline *jobs.Pipeline
 	Timers   *sensors.Timers // rule enable/disable
 	Secrets  *secrets.Box    // opens webhook secrets; nil when secrets.key is unset
+	// Hub is the process's LISTEN connection, which the streams follow; without it the output
+	// stream polls and /stream/v1/stream answers 503.
+	Hub *db.Hub
 	// RiverStarted reports whether this replica's River client is running (for /readyz).
 	RiverStarted func() bool
 	Log          *slog.Logger
@@ -55,11 +59,14 @@ type Server struct {
 	ln      net.Listener
 	metrics *metrics
 	riverUI *riverui.Handler // nil when it could not be built
+
+	closing   chan struct{} // closed on shutdown: the streams send a final event and end
+	closeOnce sync.Once
 }
 
 // New builds the server and its routes; Listen and Serve run it.
 func New(cfg Config, d Deps) *Server {
-	s := &Server{cfg: cfg, d: d, log: d.Log.With("component", "http")}
+	s := &Server{cfg: cfg, d: d, log: d.Log.With("component", "http"), closing: make(chan struct{})}
 	s.metrics = newMetrics(d.DB, s.log, cfg.MetricsRefresh)
 	if d.Pipeline != nil && d.Pipeline.River != nil {
 		ui, err := riverui.NewHandler(&riverui.HandlerOpts{
@@ -112,6 +119,7 @@ func (s *Server) Serve(ctx context.Context) {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	s.srv.RegisterOnShutdown(s.closeStreams)
 	s.startRiverUI(ctx)
 	go func() {
 		if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -121,8 +129,10 @@ func (s *Server) Serve(ctx context.Context) {
 	s.log.Info("http api listening", "addr", s.Addr())
 }
 
-// Shutdown stops accepting connections and waits for in-flight requests until ctx ends.
+// Shutdown stops accepting connections, ends the streams with a final event, and waits for
+// in-flight requests until ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.closeStreams() // also for a handler served by another server (tests)
 	if s.srv == nil {
 		return nil
 	}
@@ -151,6 +161,16 @@ func (s *Server) routes() http.Handler {
 	handle("POST /api/v1/executions", key(s.createExecution))
 	handle("GET /api/v1/executions", key(s.listExecutions))
 	handle("GET /api/v1/executions/{id}", key(s.getExecution))
+	handle("DELETE /api/v1/executions/{id}", key(s.cancelExecution))
+	handle("POST /api/v1/executions/{id}/cancel", key(s.cancelExecution))
+	handle("POST /api/v1/executions/{id}/re_run", key(s.rerunExecution))
+	handle("GET /api/v1/executions/{id}/output", key(s.getOutput))
+	handle("GET /stream/v1/executions/{id}/output", key(s.streamOutput))
+	handle("GET /stream/v1/stream", key(s.streamEvents))
+	handle("GET /api/v1/keys", key(s.listKeys))
+	handle("GET /api/v1/keys/{name}", key(s.getKey))
+	handle("PUT /api/v1/keys/{name}", key(s.putKey))
+	handle("DELETE /api/v1/keys/{name}", key(s.deleteKey))
 	handle("POST /api/v1/events", key(s.createEvent))
 	handle("GET /api/v1/events", key(s.listEvents))
 	handle("GET /api/v1/events/{id}", key(s.getEvent))

@@ -17,6 +17,7 @@ type executionView struct {
 	EnforcementID *int64          `json:"enforcement_id"`
 	Attempt       int             `json:"attempt"`
 	OriginalID    *int64          `json:"original_id"`
+	RerunOf       *int64          `json:"rerun_of"`
 	Status        string          `json:"status"`
 	Parameters    map[string]any  `json:"parameters"`
 	Result        json.RawMessage `json:"result"`
@@ -31,7 +32,7 @@ type executionView struct {
 
 func toExecutionView(x attune.Execution) executionView {
 	v := executionView{ID: x.ID, ActionRef: x.ActionRef, Runtime: x.Runtime, EnforcementID: x.EnforcementID,
-		Attempt: x.Attempt, OriginalID: x.OriginalID, Status: string(x.Status), Parameters: x.Parameters,
+		Attempt: x.Attempt, OriginalID: x.OriginalID, RerunOf: x.RerunOf, Status: string(x.Status), Parameters: x.Parameters,
 		Result: x.Result, Error: x.Error, Worker: x.Worker, TimeoutSec: x.TimeoutSec, CreatedAt: x.CreatedAt,
 		ScheduledAt: x.ScheduledAt, StartedAt: x.StartedAt, FinishedAt: x.FinishedAt}
 	if len(v.Result) == 0 {

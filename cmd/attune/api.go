@@ -23,7 +23,7 @@ type apiServer struct {
 // listenAPI binds the HTTP server when roles include api. When http.listen was left at its
 // default and another process serves it (another replica on this host), it logs that and
 // returns roles without api; when it was set explicitly, that is an error naming the address.
-func (a *app) listenAPI(roles []string) ([]string, *apiServer, error) {
+func (a *app) listenAPI(roles []string, hub *db.Hub) ([]string, *apiServer, error) {
 	if !slices.Contains(roles, RoleAPI) {
 		return roles, nil, nil
 	}
@@ -35,7 +35,7 @@ func (a *app) listenAPI(roles []string) ([]string, *apiServer, error) {
 		WriteTimeout: cfg.WriteTimeout, IdleTimeout: cfg.IdleTimeout,
 		MetricsPublic: a.cfg.Metrics.Public,
 	}, httpapi.Deps{
-		DB: a.db, Pipeline: a.p, Timers: a.timers, Secrets: a.p.Secrets,
+		DB: a.db, Pipeline: a.p, Timers: a.timers, Secrets: a.p.Secrets, Hub: hub,
 		RiverStarted: s.riverStarted.Load, Log: a.log,
 	})
 	err := s.srv.Listen()

@@ -48,7 +48,10 @@ func (c *cli) start(ctx context.Context) error {
 	if err := a.registerBuiltins(ctx); err != nil {
 		return err
 	}
-	roles, api, err := a.listenAPI(roles)
+	// One LISTEN connection per process: cancels, and the API's streams, follow it.
+	hub, stopListening := a.listen(ctx)
+	defer stopListening()
+	roles, api, err := a.listenAPI(roles, hub)
 	if err != nil {
 		return err
 	}
@@ -72,8 +75,6 @@ func (c *cli) start(ctx context.Context) error {
 	defer stopWatch()
 
 	stopBeat := a.heartbeat(ctx, roles)
-	hub, stopListening := a.listen(ctx)
-	defer stopListening()
 	if slices.Contains(roles, RoleWorkers) {
 		defer a.watchCancels(hub)() // past shutdown: actions finishing in the grace can be cancelled
 	}
