@@ -2,15 +2,19 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"os"
 	"runtime/pprof"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/attune-run/attune/internal/bench"
+	"github.com/attune-run/attune/secrets"
 )
 
 func (c *cli) benchCmd() *cobra.Command {
@@ -61,7 +65,9 @@ func (c *cli) bench(ctx context.Context, cfg bench.Config, jsonFile string) erro
 	}
 	log := newLogger(quiet, os.Stderr)
 	cfg.Binary, cfg.Log, cfg.Progress = binary, log, os.Stderr
-	cfg.Start = c.benchReplica(quiet)
+	if cfg.Start, err = c.benchReplica(quiet); err != nil {
+		return err
+	}
 	cfg.Settings = bench.Settings{
 		FetchCooldown:     c.cfg.River.FetchCooldown,
 		FetchPollInterval: c.cfg.River.FetchPollInterval,
@@ -108,14 +114,26 @@ func startCPUProfile(file string) (stop func(), err error) {
 }
 
 // benchReplica builds bench replicas exactly as `attune start` builds one, from this process's
-// configuration, on the bench's databases, logging warnings only.
-func (c *cli) benchReplica(logCfg LogConfig) bench.StartFunc {
+// configuration, on the bench's databases, logging warnings only. A replica with the api role
+// listens on a free loopback port of its own. Without secrets.key configured, every replica of
+// the run shares one generated key, so webhook secrets stored by one open on another.
+func (c *cli) benchReplica(logCfg LogConfig) (bench.StartFunc, error) {
+	secretsKey := c.cfg.Secrets.Key
+	if secretsKey == "" {
+		key := make([]byte, secrets.KeySize)
+		if _, err := rand.Read(key); err != nil {
+			return nil, fmt.Errorf("generate the bench's secrets key: %w", err)
+		}
+		secretsKey = base64.StdEncoding.EncodeToString(key)
+	}
 	var n atomic.Int64
 	return func(ctx context.Context, url string, roles []string) (*bench.Replica, error) {
 		cfg := *c.cfg
 		cfg.Database.URL = url
 		cfg.Database.AutoMigrate = false // the bench migrates its template database itself
 		cfg.Log = logCfg
+		cfg.Secrets.Key = secretsKey
+		cfg.HTTP.Listen, cfg.HTTP.ListenSet = "127.0.0.1:0", true
 		cfg.Worker.Name = fmt.Sprintf("bench-%d-%s", n.Add(1), strings.Join(roles, "+"))
 		log := newLogger(logCfg, os.Stderr).With("worker", cfg.Worker.Name)
 		a, err := open(ctx, &cfg, log, false)
@@ -126,10 +144,34 @@ func (c *cli) benchReplica(logCfg LogConfig) bench.StartFunc {
 			a.close()
 			return nil, err
 		}
-		return &bench.Replica{
+		roles, api, err := a.listenAPI(roles)
+		if err != nil {
+			a.close()
+			return nil, err
+		}
+		r := &bench.Replica{
 			DB: a.db, P: a.p, Timers: a.timers, River: a.river,
 			Heartbeat: func(ctx context.Context) func() { return a.heartbeat(ctx, roles) },
 			Close:     a.close,
-		}, nil
-	}
+		}
+		if api != nil {
+			r.ServeAPI = func(ctx context.Context) (string, func()) {
+				// Ended first on shutdown, as attune start's signal context is: it stops the
+				// River UI's background queries before the pool closes.
+				ctx, cancelServe := context.WithCancel(ctx)
+				api.riverStarted.Store(true)
+				api.srv.Serve(ctx)
+				return api.srv.Addr(), func() {
+					cancelServe()
+					sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+					defer cancel()
+					if err := api.srv.Shutdown(sctx); err != nil {
+						log.Warn("http requests did not finish in time", "error", err)
+					}
+					api.riverStarted.Store(false)
+				}
+			}
+		}
+		return r, nil
+	}, nil
 }
