@@ -29,8 +29,10 @@ second (B2) and single-row insert transactions (B3); then attune's pipeline thro
 shell; until every job the run inserted has finished) with what one execution costs (CPU ms of
 attune and of PostgreSQL, statements, commits, River jobs), latency at a steady 100 events/s, the
 precision of 50 one-second timers, throughput and CPU per execution with 1, 2 and 4 worker
-replica processes, and a worker's peak RSS. Prints one table; --json writes the same figures
-under stable keys. Takes about 5 minutes; --quick about one.`,
+replica processes, and a worker's peak RSS; then the HTTP API on loopback: GitHub-signed webhook
+deliveries acknowledged per second from 20 clients (against a bare net/http handler answering
+202) and their latency, and POST /api/v1/executions of core.noop until terminal. Prints one
+table; --json writes the same figures under stable keys. Takes about 5 minutes; --quick about one.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cpuProfile != "" {
@@ -48,6 +50,8 @@ under stable keys. Takes about 5 minutes; --quick about one.`,
 	f.StringVar(&jsonFile, "json", "", "also write the figures as JSON to this file")
 	f.IntVar(&cfg.Events, "events", 0, "events per throughput run and backlog size (default 20000, quick 2000)")
 	f.IntVar(&cfg.ShellEvents, "shell-events", 0, "events of the shell throughput run (default: a quarter of --events)")
+	f.IntVar(&cfg.Webhooks, "webhooks", 0, "signed webhook deliveries of the webhook phase, and requests of its HTTP baseline (default 5000, quick 1000)")
+	f.IntVar(&cfg.APIRuns, "api-runs", 0, "POST /api/v1/executions of core.noop in the api_run phase (default 500, quick 100)")
 	f.BoolVar(&cfg.Statements, "statements", false, "print each phase's top statements from pg_stat_statements (an error if the server lacks it)")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of this process (the in-process replicas) for go tool pprof")
 	f.StringSliceVar(&cfg.Only, "only", nil, "run only these phases: "+strings.Join(bench.Phases, ", "))

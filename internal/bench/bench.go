@@ -22,6 +22,12 @@ type Config struct {
 	// ShellEvents is how many events the shell throughput run drains; 0 means a quarter of
 	// Events.
 	ShellEvents int
+	// Webhooks is how many signed webhook deliveries (and HTTP baseline requests) the webhook
+	// phase posts; 0 means 5,000 (quick: 1,000).
+	Webhooks int
+	// APIRuns is how many POST /api/v1/executions the api_run phase makes; 0 means 500 (quick:
+	// 100).
+	APIRuns int
 	// Settings are attune's River and pool settings, for the River baseline.
 	Settings Settings
 	// Start builds an attune replica in this process, wired as `attune start` wires one.
@@ -69,6 +75,12 @@ func (c Config) plan() plan {
 	}
 	if c.Events > 0 {
 		p.events = c.Events
+	}
+	if c.Webhooks > 0 {
+		p.webhooks = c.Webhooks
+	}
+	if c.APIRuns > 0 {
+		p.apiRuns = c.APIRuns
 	}
 	// The shell run spawns processes at a few hundred a second: a quarter of the events keeps
 	// the whole bench under five minutes and still measures a steady rate.
