@@ -2,15 +2,19 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"os"
 	"runtime/pprof"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/attune-run/attune/internal/bench"
+	"github.com/attune-run/attune/secrets"
 )
 
 func (c *cli) benchCmd() *cobra.Command {
@@ -25,8 +29,10 @@ second (B2) and single-row insert transactions (B3); then attune's pipeline thro
 shell; until every job the run inserted has finished) with what one execution costs (CPU ms of
 attune and of PostgreSQL, statements, commits, River jobs), latency at a steady 100 events/s, the
 precision of 50 one-second timers, throughput and CPU per execution with 1, 2 and 4 worker
-replica processes, and a worker's peak RSS. Prints one table; --json writes the same figures
-under stable keys. Takes about 5 minutes; --quick about one.`,
+replica processes, and a worker's peak RSS; then the HTTP API on loopback: GitHub-signed webhook
+deliveries acknowledged per second from 20 clients (against a bare net/http handler answering
+202) and their latency, and POST /api/v1/executions of core.noop until terminal. Prints one
+table; --json writes the same figures under stable keys. Takes about 5 minutes; --quick about one.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cpuProfile != "" {
@@ -44,6 +50,8 @@ under stable keys. Takes about 5 minutes; --quick about one.`,
 	f.StringVar(&jsonFile, "json", "", "also write the figures as JSON to this file")
 	f.IntVar(&cfg.Events, "events", 0, "events per throughput run and backlog size (default 20000, quick 2000)")
 	f.IntVar(&cfg.ShellEvents, "shell-events", 0, "events of the shell throughput run (default: a quarter of --events)")
+	f.IntVar(&cfg.Webhooks, "webhooks", 0, "signed webhook deliveries of the webhook phase, and requests of its HTTP baseline (default 5000, quick 1000)")
+	f.IntVar(&cfg.APIRuns, "api-runs", 0, "POST /api/v1/executions of core.noop in the api_run phase (default 500, quick 100)")
 	f.BoolVar(&cfg.Statements, "statements", false, "print each phase's top statements from pg_stat_statements (an error if the server lacks it)")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of this process (the in-process replicas) for go tool pprof")
 	f.StringSliceVar(&cfg.Only, "only", nil, "run only these phases: "+strings.Join(bench.Phases, ", "))
@@ -61,7 +69,9 @@ func (c *cli) bench(ctx context.Context, cfg bench.Config, jsonFile string) erro
 	}
 	log := newLogger(quiet, os.Stderr)
 	cfg.Binary, cfg.Log, cfg.Progress = binary, log, os.Stderr
-	cfg.Start = c.benchReplica(quiet)
+	if cfg.Start, err = c.benchReplica(quiet); err != nil {
+		return err
+	}
 	cfg.Settings = bench.Settings{
 		FetchCooldown:     c.cfg.River.FetchCooldown,
 		FetchPollInterval: c.cfg.River.FetchPollInterval,
@@ -108,14 +118,26 @@ func startCPUProfile(file string) (stop func(), err error) {
 }
 
 // benchReplica builds bench replicas exactly as `attune start` builds one, from this process's
-// configuration, on the bench's databases, logging warnings only.
-func (c *cli) benchReplica(logCfg LogConfig) bench.StartFunc {
+// configuration, on the bench's databases, logging warnings only. A replica with the api role
+// listens on a free loopback port of its own. Without secrets.key configured, every replica of
+// the run shares one generated key, so webhook secrets stored by one open on another.
+func (c *cli) benchReplica(logCfg LogConfig) (bench.StartFunc, error) {
+	secretsKey := c.cfg.Secrets.Key
+	if secretsKey == "" {
+		key := make([]byte, secrets.KeySize)
+		if _, err := rand.Read(key); err != nil {
+			return nil, fmt.Errorf("generate the bench's secrets key: %w", err)
+		}
+		secretsKey = base64.StdEncoding.EncodeToString(key)
+	}
 	var n atomic.Int64
 	return func(ctx context.Context, url string, roles []string) (*bench.Replica, error) {
 		cfg := *c.cfg
 		cfg.Database.URL = url
 		cfg.Database.AutoMigrate = false // the bench migrates its template database itself
 		cfg.Log = logCfg
+		cfg.Secrets.Key = secretsKey
+		cfg.HTTP.Listen, cfg.HTTP.ListenSet = "127.0.0.1:0", true
 		cfg.Worker.Name = fmt.Sprintf("bench-%d-%s", n.Add(1), strings.Join(roles, "+"))
 		log := newLogger(logCfg, os.Stderr).With("worker", cfg.Worker.Name)
 		a, err := open(ctx, &cfg, log, false)
@@ -126,10 +148,34 @@ func (c *cli) benchReplica(logCfg LogConfig) bench.StartFunc {
 			a.close()
 			return nil, err
 		}
-		return &bench.Replica{
+		roles, api, err := a.listenAPI(roles)
+		if err != nil {
+			a.close()
+			return nil, err
+		}
+		r := &bench.Replica{
 			DB: a.db, P: a.p, Timers: a.timers, River: a.river,
 			Heartbeat: func(ctx context.Context) func() { return a.heartbeat(ctx, roles) },
 			Close:     a.close,
-		}, nil
-	}
+		}
+		if api != nil {
+			r.ServeAPI = func(ctx context.Context) (string, func()) {
+				// Ended first on shutdown, as attune start's signal context is: it stops the
+				// River UI's background queries before the pool closes.
+				ctx, cancelServe := context.WithCancel(ctx)
+				api.riverStarted.Store(true)
+				api.srv.Serve(ctx)
+				return api.srv.Addr(), func() {
+					cancelServe()
+					sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+					defer cancel()
+					if err := api.srv.Shutdown(sctx); err != nil {
+						log.Warn("http requests did not finish in time", "error", err)
+					}
+					api.riverStarted.Store(false)
+				}
+			}
+		}
+		return r, nil
+	}, nil
 }

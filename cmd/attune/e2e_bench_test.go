@@ -11,7 +11,8 @@ import (
 
 // attune bench end to end, cut down to seconds: its own throwaway cluster, the template database,
 // an in-process replica draining events, worker replica processes on a paused backlog, and the
-// JSON under its stable keys. It asserts that every phase ran and reported, never how fast: the
+// JSON under its stable keys; a replica serving the API on a loopback port, taking signed
+// webhook deliveries and runs through POST /api/v1/executions. It asserts that every phase ran and reported, never how fast: the
 // cost of an execution (CPU, statements, commits, River jobs) is produced, whatever it is.
 func TestBenchSmoke(t *testing.T) {
 	if testing.Short() {
@@ -19,7 +20,8 @@ func TestBenchSmoke(t *testing.T) {
 	}
 	in := newInstance(t)
 	file := filepath.Join(in.dir, "bench.json")
-	out, errOut, code := in.attune("bench", "--quick", "--only", "b1,noop_throughput,shell_throughput,scaleout", "--events", "300", "--json", file)
+	out, errOut, code := in.attune("bench", "--quick", "--only", "b1,noop_throughput,shell_throughput,scaleout,webhook,api_run", "--events", "300",
+		"--webhooks", "200", "--api-runs", "20", "--json", file)
 	require.Equal(t, 0, code, "attune bench: %s\n%s", out, errOut)
 	require.Contains(t, out, "METRIC")
 	require.Regexp(t, `noop pipeline exec/s +[0-9,]+ +B1 `, out)
@@ -60,6 +62,18 @@ func TestBenchSmoke(t *testing.T) {
 			positive(kind+k, costs[kind+k])
 		}
 	}
+	// The HTTP API's figures: signed webhook deliveries acknowledged with 202, against a bare
+	// net/http handler, and POST /api/v1/executions of core.noop until terminal.
+	positive("webhook_events_per_s", costs["webhook_events_per_s"])
+	positive("http_baseline_req_per_s", costs["http_baseline_req_per_s"])
+	for _, key := range []string{"webhook_ack_ms", "api_run_noop_ms"} {
+		l, ok := costs[key].(map[string]any)
+		require.True(t, ok, "%s is %v", key, costs[key])
+		positive(key+".p50", l["p50"])
+		positive(key+".p99", l["p99"])
+	}
+	require.Regexp(t, `webhook signed deliveries 202/s \(20 clients\) +[0-9,]+ +HTTP [0-9,]+ `, out)
+
 	scaleCPU, ok := costs["scaleout_cpu_ms_per_exec"].(map[string]any)
 	require.True(t, ok, "scaleout_cpu_ms_per_exec is %v", costs["scaleout_cpu_ms_per_exec"])
 	for _, n := range []string{"1", "2", "4"} {

@@ -22,6 +22,12 @@ type Config struct {
 	// ShellEvents is how many events the shell throughput run drains; 0 means a quarter of
 	// Events.
 	ShellEvents int
+	// Webhooks is how many signed webhook deliveries (and HTTP baseline requests) the webhook
+	// phase posts; 0 means 5,000 (quick: 1,000).
+	Webhooks int
+	// APIRuns is how many POST /api/v1/executions the api_run phase makes; 0 means 500 (quick:
+	// 100).
+	APIRuns int
 	// Settings are attune's River and pool settings, for the River baseline.
 	Settings Settings
 	// Start builds an attune replica in this process, wired as `attune start` wires one.
@@ -43,7 +49,7 @@ type Config struct {
 
 // Phases are the bench's phases, in the order they run.
 var Phases = []string{"b3", "b1", "b2", "noop_throughput", "shell_throughput", "noop_latency",
-	"shell_latency", "timers", "scaleout"}
+	"shell_latency", "timers", "scaleout", "webhook", "api_run"}
 
 // plan is the size of each phase.
 type plan struct {
@@ -55,16 +61,26 @@ type plan struct {
 	timerWindow         time.Duration
 	replicas            []int
 	scaleWindow         time.Duration // each scale-out run's measured window
+	webhooks            int           // signed webhook deliveries (and HTTP baseline requests)
+	apiRuns             int           // sequential POST /api/v1/executions of core.noop
 }
 
 func (c Config) plan() plan {
 	p := plan{events: 20000, baseline: 4 * time.Second, latency: 30 * time.Second, latencyRate: 100,
-		timers: 50, timerWindow: 30 * time.Second, replicas: []int{1, 2, 4}, scaleWindow: 8 * time.Second}
+		timers: 50, timerWindow: 30 * time.Second, replicas: []int{1, 2, 4}, scaleWindow: 8 * time.Second,
+		webhooks: 5000, apiRuns: 500}
 	if c.Quick {
 		p.events, p.baseline, p.latency, p.timerWindow, p.scaleWindow = 2000, 1500*time.Millisecond, 4*time.Second, 4*time.Second, 2*time.Second
+		p.webhooks, p.apiRuns = 1000, 100
 	}
 	if c.Events > 0 {
 		p.events = c.Events
+	}
+	if c.Webhooks > 0 {
+		p.webhooks = c.Webhooks
+	}
+	if c.APIRuns > 0 {
+		p.apiRuns = c.APIRuns
 	}
 	// The shell run spawns processes at a few hundred a second: a quarter of the events keeps
 	// the whole bench under five minutes and still measures a steady rate.
@@ -108,6 +124,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		"noop_throughput": b.noopThroughput, "shell_throughput": b.shellThroughput,
 		"noop_latency": b.noopLatency, "shell_latency": b.shellLatency,
 		"timers": b.timers, "scaleout": b.scaleOut,
+		"webhook": b.webhook, "api_run": b.apiRun,
 	}
 	for _, name := range Phases {
 		if len(cfg.Only) > 0 && !slices.Contains(cfg.Only, name) {

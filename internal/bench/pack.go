@@ -15,11 +15,13 @@ const (
 	timerPack       = "benchtimers"
 	actionNoop      = "core.noop"
 	actionEcho      = "core.echo"
+	benchWebhook    = "bench"                // POST /api/v1/webhooks/bench
 	renderedMessage = "event {{ event.id }}" // a template, so enforcement renders something
 )
 
 // eventPack is the pack of the throughput and latency phases: one rule on each bench trigger,
-// running core.noop (in process) and core.echo (shell).
+// running core.noop (in process) and core.echo (shell); and, for the webhook phase, one rule on
+// core.webhook {url: bench} running core.noop.
 func eventPack() *attune.Pack {
 	rule := func(name, trigger, action string) attune.Rule {
 		return attune.Rule{
@@ -28,6 +30,8 @@ func eventPack() *attune.Pack {
 			ActionParams: map[string]any{"message": renderedMessage},
 		}
 	}
+	hook := rule("webhook", attune.TriggerWebhook, actionNoop)
+	hook.TriggerParams = map[string]any{"url": benchWebhook}
 	return &attune.Pack{
 		Ref: benchPack, Version: "1.0.0", Label: "attune bench",
 		Triggers: []attune.Trigger{
@@ -37,6 +41,7 @@ func eventPack() *attune.Pack {
 		Rules: []attune.Rule{
 			rule("noop", triggerNoop, actionNoop),
 			rule("echo", triggerShell, actionEcho),
+			hook,
 		},
 	}
 }

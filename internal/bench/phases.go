@@ -182,3 +182,50 @@ func (b *runner) scaleOut(ctx context.Context) error {
 	}
 	return b.cl.dropDatabase(ctx, backlogDB)
 }
+
+// webhook is issue 9's webhook figures: signed deliveries acknowledged per second by the api
+// role, their request -> 202 latency, and the same client loop against a bare net/http handler;
+// and, to tell what limits the figure, the acknowledgements of a replica processing no events.
+func (b *runner) webhook(ctx context.Context) error {
+	var w webhookResult
+	var err error
+	if w.Baseline, err = httpBaseline(ctx, b.plan.webhooks); err != nil {
+		return err
+	}
+	b.r.HTTPBaselineReqPerS = round(w.Baseline.PerS, 0)
+	b.say("HTTP baseline: %d requests from %d clients to a bare net/http handler, %s/s", w.Baseline.N, webhookClients, num(w.Baseline.PerS))
+	err = b.onCopy(ctx, "webhook_alone", templateDB, func(url string) error {
+		w.Alone, _, err = webhookRate(ctx, b.cfg.Start, url, ackRoles, b.plan.webhooks, false)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	b.say("webhook, replica processing no events: %s/s acknowledged, 202 in p50 %.1f ms, p99 %.1f ms", num(w.Alone.PerS), w.Alone.Ack.P50, w.Alone.Ack.P99)
+	return b.onCopy(ctx, "webhook", templateDB, func(url string) error {
+		w.Webhook, w.Drained, err = webhookRate(ctx, b.cfg.Start, url, apiRoles, b.plan.webhooks, true)
+		if err != nil {
+			return err
+		}
+		b.r.Details.Webhook = w
+		b.r.WebhookEventsPerS, b.r.WebhookAckMS = round(w.Webhook.PerS, 0), latencyOf(w.Webhook.Ack)
+		b.say("webhook: %d signed deliveries from %d clients, %s/s acknowledged, 202 in p50 %.1f ms, p99 %.1f ms; their executions all terminal %.1f s after the first request",
+			w.Webhook.N, webhookClients, num(w.Webhook.PerS), w.Webhook.Ack.P50, w.Webhook.Ack.P99, w.Drained.Seconds())
+		return nil
+	})
+}
+
+// apiRun is issue 9's API figure: POST /api/v1/executions of core.noop until it is terminal.
+func (b *runner) apiRun(ctx context.Context) error {
+	return b.onCopy(ctx, "api_run", templateDB, func(url string) error {
+		a, err := apiRun(ctx, b.cfg.Start, url, b.plan.apiRuns)
+		if err != nil {
+			return err
+		}
+		b.r.Details.APIRun = a
+		b.r.APIRunNoopMS = latencyOf(a.Terminal)
+		b.say("api run: %d POST /api/v1/executions of core.noop one after the other, terminal in p50 %.1f ms, p99 %.1f ms (201 in p50 %.1f ms)",
+			a.Terminal.N, a.Terminal.P50, a.Terminal.P99, a.Created.P50)
+		return nil
+	})
+}

@@ -24,18 +24,26 @@ type Replica struct {
 	// called; without it the reaper would take the replica's running executions for abandoned.
 	// Nil: no heartbeat.
 	Heartbeat func(ctx context.Context) (stop func())
+	// ServeAPI serves the api role's HTTP API, as `attune start` does once River runs, and
+	// returns the address it listens on (a free loopback port) and how to shut it down. Nil:
+	// the replica has no api role.
+	ServeAPI func(ctx context.Context) (addr string, shutdown func())
 	// Close closes the replica's pool (and whatever else it opened). Call it after River stopped.
 	Close func()
+	// APIAddr is where the HTTP API listens (host:port) once Start served it; empty without
+	// ServeAPI.
+	APIAddr string
 
 	started   bool
 	stopBeats func()
+	stopAPI   func()
 }
 
 // StartFunc builds a replica on the database at url working the queues of roles (none: an
 // insert-only client). It does not start River; Replica.Start does.
 type StartFunc func(ctx context.Context, url string, roles []string) (*Replica, error)
 
-// Start starts working jobs. River's start context ends the client when cancelled, so it is
+// Start starts working jobs, and serves the API when the replica has the api role. River's start context ends the client when cancelled, so it is
 // detached from ctx; Stop ends it.
 func (r *Replica) Start(ctx context.Context) error {
 	if err := r.River.Start(context.WithoutCancel(ctx)); err != nil {
@@ -45,12 +53,19 @@ func (r *Replica) Start(ctx context.Context) error {
 	if r.Heartbeat != nil {
 		r.stopBeats = r.Heartbeat(ctx)
 	}
+	if r.ServeAPI != nil {
+		r.APIAddr, r.stopAPI = r.ServeAPI(ctx)
+	}
 	return nil
 }
 
 // Stop stops River without waiting for a backlog (running jobs are cancelled after a short
 // grace) and closes the pool.
 func (r *Replica) Stop() {
+	if r.stopAPI != nil { // as attune start: stop accepting, let requests finish, then River
+		r.stopAPI()
+		r.stopAPI = nil
+	}
 	if r.stopBeats != nil {
 		r.stopBeats()
 		r.stopBeats = nil

@@ -58,6 +58,14 @@ type Report struct {
 	// worker processes) per execution with 1, 2 and 4 worker processes.
 	ScaleoutCPUms map[string]float64 `json:"scaleout_cpu_ms_per_exec"`
 
+	// The HTTP API (issue 9): signed webhook deliveries acknowledged (202) per second from 20
+	// clients on loopback and their request -> 202 latency, the same client loop against a bare
+	// net/http handler answering 202, and POST /api/v1/executions of core.noop until terminal.
+	WebhookEventsPerS   float64 `json:"webhook_events_per_s"`
+	WebhookAckMS        Latency `json:"webhook_ack_ms"`
+	HTTPBaselineReqPerS float64 `json:"http_baseline_req_per_s"`
+	APIRunNoopMS        Latency `json:"api_run_noop_ms"`
+
 	Details Details `json:"-"`
 }
 
@@ -75,6 +83,8 @@ type Details struct {
 	Timers                timerResult
 	TimerRules            int
 	Scale                 []scaleResult
+	Webhook               webhookResult
+	APIRun                apiRunResult
 	Took                  time.Duration
 	Ran                   map[string]bool // phases that ran (all but those --only left out)
 }
@@ -184,6 +194,16 @@ func (r *Report) WriteTable(w io.Writer) error {
 		rss = fmt.Sprintf("%.1f", r.WorkerPeakRSSMB)
 	}
 	row("scaleout", fmt.Sprintf("worker peak RSS MB (%d backlog)", d.Events), rss, "-", "-", "< 150", yes(r.WorkerPeakRSSMB > 0 && r.WorkerPeakRSSMB < targetWorkerRSSMB))
+	wb := Ratio(r.WebhookEventsPerS, r.HTTPBaselineReqPerS)
+	row("webhook", fmt.Sprintf("HTTP baseline: bare net/http 202/s (%d clients)", webhookClients), num(r.HTTPBaselineReqPerS), "-", "-", "-", "-")
+	row("webhook", fmt.Sprintf("webhook signed deliveries 202/s (%d clients)", webhookClients), num(r.WebhookEventsPerS), "HTTP "+num(r.HTTPBaselineReqPerS), pct(wb), "-", "-")
+	wa, al := r.WebhookAckMS, d.Webhook.Alone
+	row("webhook", "webhook request->202 ms p50/p95/p99", trio(wa.P50, wa.P95, wa.P99), "-", "-", "-", "-")
+	row("webhook", "webhook 202/s, replica processing no events", num(al.PerS), "HTTP "+num(r.HTTPBaselineReqPerS), pct(Ratio(al.PerS, r.HTTPBaselineReqPerS)), "-", "-")
+	row("webhook", "  its request->202 ms p50/p95/p99", trio(al.Ack.P50, al.Ack.P95, al.Ack.P99), "-", "-", "-", "-")
+	ar, ac := r.APIRunNoopMS, latencyOf(d.APIRun.Created)
+	row("api_run", "API run core.noop->terminal ms p50/p95/p99", trio(ar.P50, ar.P95, ar.P99), "-", "-", "-", "-")
+	row("api_run", "API run core.noop POST->201 ms p50/p95/p99", trio(ac.P50, ac.P95, ac.P99), "-", "-", "-", "-")
 	if err := tw.Flush(); err != nil {
 		return err
 	}
@@ -200,7 +220,17 @@ func (r *Report) WriteTable(w io.Writer) error {
 				t.name, t.t.ExecElapsed.Seconds(), num(Rate(t.t.Executed, t.t.ExecElapsed)), t.t.JobsAfter, t.t.Elapsed.Seconds()))
 		}
 	}
-	notes = append(notes, fmt.Sprintf("latency runs emitted %.0f and %.0f events/s", d.NoopLatency.Rate, d.ShellLatency.Rate))
+	if d.Ran["noop_latency"] || d.Ran["shell_latency"] {
+		notes = append(notes, fmt.Sprintf("latency runs emitted %.0f and %.0f events/s", d.NoopLatency.Rate, d.ShellLatency.Rate))
+	}
+	if d.Ran["webhook"] {
+		w := d.Webhook
+		notes = append(notes, fmt.Sprintf("webhook 202/s is the acknowledgement rate of %d GitHub-signed deliveries (HMAC checked, event + delivery id + processing job committed per 202) over loopback to one replica (rules, workers, api); its rule on core.webhook ran core.noop alongside, every execution terminal %.1f s after the first request (%s/s)",
+			w.Webhook.N, w.Drained.Seconds(), num(Rate(w.Webhook.N, w.Drained))))
+	}
+	if d.Ran["api_run"] {
+		notes = append(notes, fmt.Sprintf("API run: %d POST /api/v1/executions one after the other; the terminal status is heard by LISTEN attune_execution on the bench's own connection (NOTIFY in each transition's transaction), not by polling", d.APIRun.Terminal.N))
+	}
 	for _, n := range notes {
 		fmt.Fprintln(w, "  "+n)
 	}

@@ -85,9 +85,14 @@ func TestPlan(t *testing.T) {
 	require.Less(t, quick.events, full.events)
 	require.Less(t, quick.latency, full.latency)
 
-	own := Config{Events: 300, ShellEvents: 30}.plan()
+	require.Less(t, quick.webhooks, full.webhooks)
+	require.Less(t, quick.apiRuns, full.apiRuns)
+
+	own := Config{Events: 300, ShellEvents: 30, Webhooks: 200, APIRuns: 20}.plan()
 	require.Equal(t, 300, own.events)
 	require.Equal(t, 30, own.shellEvents)
+	require.Equal(t, 200, own.webhooks)
+	require.Equal(t, 20, own.apiRuns)
 }
 
 // The JSON keys are a contract: runs are compared over time by them.
@@ -112,6 +117,7 @@ func TestReportJSONKeys(t *testing.T) {
 		"noop_cpu_ms_per_exec", "noop_statements_per_exec", "noop_commits_per_exec", "noop_river_jobs_per_exec",
 		"shell_cpu_ms_per_exec", "shell_statements_per_exec", "shell_commits_per_exec", "shell_river_jobs_per_exec",
 		"scaleout_cpu_ms_per_exec",
+		"webhook_events_per_s", "webhook_ack_ms", "http_baseline_req_per_s", "api_run_noop_ms",
 	}, keys)
 	objectKeys := func(key string) []string {
 		var o map[string]any
@@ -122,7 +128,7 @@ func TestReportJSONKeys(t *testing.T) {
 		}
 		return ks
 	}
-	for _, k := range []string{"noop_latency_ms", "shell_latency_ms", "noop_start_latency_ms"} {
+	for _, k := range []string{"noop_latency_ms", "shell_latency_ms", "noop_start_latency_ms", "webhook_ack_ms", "api_run_noop_ms"} {
 		require.ElementsMatch(t, []string{"p50", "p95", "p99"}, objectKeys(k), k)
 	}
 	require.ElementsMatch(t, []string{"p50", "p99", "max"}, objectKeys("timer_lateness_ms"))
