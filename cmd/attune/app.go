@@ -34,6 +34,9 @@ type app struct {
 	p        *jobs.Pipeline
 	timers   *sensors.Timers
 	river    *river.Client[pgx.Tx]
+	// works is whether this process's River client works queues: false for a replica whose
+	// only role is api, which inserts jobs and never starts River.
+	works bool
 }
 
 // open connects to the configured database, or acquires the embedded cluster under the data
@@ -218,6 +221,7 @@ func (a *app) build(roles []string) error {
 	}
 	if len(queues) > 0 {
 		rc.Queues = queues
+		a.works = true
 	}
 	client, err := river.NewClient(riverpgxv5.New(a.db.Pool), rc)
 	if err != nil {

@@ -148,15 +148,17 @@ func (c *cli) benchReplica(logCfg LogConfig) (bench.StartFunc, error) {
 			a.close()
 			return nil, err
 		}
-		roles, api, err := a.listenAPI(roles)
+		hub, stopListening := a.listen(ctx) // as attune start: one LISTEN connection per process
+		roles, api, err := a.listenAPI(roles, hub)
 		if err != nil {
+			stopListening()
 			a.close()
 			return nil, err
 		}
 		r := &bench.Replica{
 			DB: a.db, P: a.p, Timers: a.timers, River: a.river,
 			Heartbeat: func(ctx context.Context) func() { return a.heartbeat(ctx, roles) },
-			Close:     a.close,
+			Close:     func() { stopListening(); a.close() },
 		}
 		if api != nil {
 			r.ServeAPI = func(ctx context.Context) (string, func()) {

@@ -211,3 +211,42 @@ func TestE2EHTTPAddressTaken(t *testing.T) {
 	require.Contains(t, stderr, "cannot listen on "+def)
 	require.Equal(t, 0, stop())
 }
+
+// An api-only replica (--roles api, as the README suggests behind a load balancer) starts
+// without working any queue, reports ready, accepts an execution, and a worker replica started
+// later runs it.
+func TestE2EAPIOnlyReplica(t *testing.T) {
+	in := newInstance(t)
+	addr := freeAddr(t)
+	in.env = append(in.env, "ATTUNE_HTTP_LISTEN="+addr, "ATTUNE_ROLES=api")
+	stop, logs := in.start()
+	anon := apiClient{t: t, base: "http://" + addr}
+	require.Eventually(t, func() bool {
+		res, err := http.Get(anon.base + "/readyz")
+		if err != nil {
+			return false
+		}
+		res.Body.Close()
+		return res.StatusCode == 200
+	}, 90*time.Second, 100*time.Millisecond, "the api-only replica never became ready; logs:\n%s", logs)
+	require.Contains(t, logs.String(), `"roles":"api"`)
+
+	raw, err := os.ReadFile(filepath.Join(in.dir, "data", "api-key"))
+	require.NoError(t, err)
+	api := apiClient{t: t, base: anon.base, key: strings.TrimSpace(string(raw))}
+	code, body := api.call("POST", "/api/v1/executions", `{"action": "core.echo", "parameters": {"message": "from the api replica"}}`)
+	require.Equal(t, 201, code, body)
+	id := jsonNumber(int64(body["id"].(float64)))
+	_, x := api.call("GET", "/api/v1/executions/"+id, "")
+	require.Equal(t, "scheduled", x["status"], "no replica works the runtime queues yet")
+
+	workers := append(append([]string{}, in.env...), "ATTUNE_ROLES=workers", "ATTUNE_HTTP_LISTEN="+freeAddr(t))
+	w := &instance{t: t, dir: in.dir, env: workers}
+	stopWorker, workerLogs := w.start()
+	require.Eventually(t, func() bool {
+		_, x := api.call("GET", "/api/v1/executions/"+id, "")
+		return x["status"] == "completed"
+	}, 60*time.Second, 100*time.Millisecond, "worker logs:\n%s", workerLogs)
+	require.Equal(t, 0, stopWorker())
+	require.Equal(t, 0, stop(), "logs:\n%s", logs)
+}

@@ -57,8 +57,10 @@ func (c *cli) start(ctx context.Context) error {
 	}
 	// Not ctx: cancelling River's start context is a hard stop that kills running actions at
 	// once. The first signal leads to a graceful Stop instead (see shutdown).
-	if err := a.river.Start(context.WithoutCancel(ctx)); err != nil {
-		return fmt.Errorf("start river: %w", err)
+	if a.works { // an api-only replica only inserts jobs
+		if err := a.river.Start(context.WithoutCancel(ctx)); err != nil {
+			return fmt.Errorf("start river: %w", err)
+		}
 	}
 	if api != nil {
 		api.riverStarted.Store(true)
@@ -174,6 +176,10 @@ func (a *app) shutdown(log *slog.Logger) {
 		case <-graceCtx.Done():
 		}
 	}()
+	if !a.works {
+		log.Info("attune stopped")
+		return
+	}
 	if err := a.river.Stop(graceCtx); err != nil {
 		log.Warn("running actions did not finish in time; killing them", "error", err)
 		cctx, ccancel := context.WithTimeout(context.Background(), a.cfg.Runtimes.KillGrace+15*time.Second)
