@@ -38,7 +38,9 @@ attune configuration.`,
 			if err != nil {
 				return exitError{code: 2, msg: fmt.Sprintf("pack %s is not valid; nothing was registered:\n%v", args[0], err)}
 			}
-			c.cfg.applyPackConfig(p)
+			if err := c.cfg.applyPackConfig(p); err != nil {
+				return exitError{code: 2, msg: fmt.Sprintf("%v\nnothing was registered", err)}
+			}
 			return c.withApp(cmd.Context(), func(a *app) error {
 				if err := a.build(nil); err != nil {
 					return err
