@@ -75,6 +75,9 @@ type Pack struct {
 	Description string
 	Version     string
 	Config      map[string]any // defaults exposed to templates as pack.config
+	// ConfigSchema is the pack's config.schema.yaml (StackStorm's flat schema shape), which the
+	// effective config is checked against at registration (see packs.ApplyConfig). Not stored.
+	ConfigSchema ParamSchema
 	// Dependencies are the refs of the packs this one needs (StackStorm's dependencies):
 	// registration refuses the pack until they are registered. Not stored.
 	Dependencies []string

@@ -11,8 +11,8 @@ import (
 	"github.com/attune-run/attune/runtimes"
 )
 
-// kvRunner is the kv runtime: core.kv_set and core.kv_get, in process, each in its own
-// transaction. A secret key's value never enters a result: kv_get answers secret: true and no
+// kvRunner is the kv runtime, core's in-process database actions: core.kv_set, core.kv_get and
+// core.inject_trigger, each in its own transaction. A secret key's value never enters a result: kv_get answers secret: true and no
 // value.
 type kvRunner struct{ p *Pipeline }
 
@@ -20,6 +20,8 @@ type kvRunner struct{ p *Pipeline }
 const (
 	kvActionSet = "core.kv_set"
 	kvActionGet = "core.kv_get"
+	// injectAction is StackStorm's core.inject_trigger: it emits an event.
+	injectAction = "core.inject_trigger"
 )
 
 // Run implements runtimes.Runner. Bad input (a bad name, a value too long, no secrets.key for
@@ -33,8 +35,10 @@ func (r kvRunner) Run(ctx context.Context, req runtimes.Request) (runtimes.Resul
 		data, err = r.set(ctx, req.Parameters)
 	case kvActionGet:
 		data, err = r.get(ctx, req.Parameters)
+	case injectAction:
+		data, err = r.inject(ctx, req.Parameters)
 	default:
-		err = fmt.Errorf("the kv runtime runs %s and %s, not %s", kvActionSet, kvActionGet, req.Action.Ref)
+		err = fmt.Errorf("the kv runtime runs %s, %s and %s, not %s", kvActionSet, kvActionGet, injectAction, req.Action.Ref)
 	}
 	if err != nil {
 		return runtimes.Result{Status: attune.StatusFailed, ExitCode: -1, Error: err.Error(), Duration: time.Since(start)}, nil
@@ -75,6 +79,31 @@ func (r kvRunner) get(ctx context.Context, params map[string]any) (map[string]an
 		return nil, err
 	}
 	return keyData(k, true), nil
+}
+
+// inject emits an event on params' trigger with its payload, as attune event emit does: the
+// event and its attune.event.process job in one transaction (Pipeline.EmitEvent).
+func (r kvRunner) inject(ctx context.Context, params map[string]any) (map[string]any, error) {
+	trigger := str(params["trigger"])
+	ok, err := r.p.DB.Read().TriggerExists(ctx, trigger)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("trigger %q is not registered; register the pack that defines it", trigger)
+	}
+	if attune.IsTimerTrigger(trigger) {
+		return nil, fmt.Errorf("%s is a timer trigger: each timer rule fires its own events; inject a trigger your pack defines", trigger)
+	}
+	payload, _ := params["payload"].(map[string]any)
+	if payload == nil {
+		payload = map[string]any{}
+	}
+	ev, err := r.p.EmitEvent(ctx, db.NewEvent{TriggerRef: trigger, Payload: payload})
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"event_id": ev.ID, "trigger": trigger}, nil
 }
 
 // keyData is a key as an action's result: a secret key shows no value.

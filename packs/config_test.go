@@ -2,6 +2,8 @@ package packs
 
 import (
 	"testing"
+	"testing/fstest"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -47,4 +49,21 @@ func TestMergeConfigSharesNothing(t *testing.T) {
 	require.Equal(t, "a", defaults["api"].(map[string]any)["url"])
 	require.Equal(t, "v", defaults["list"].([]any)[0].(map[string]any)["k"])
 	require.Equal(t, 1.0, override["extra"].(map[string]any)["n"])
+}
+
+// config.schema.yaml is read in the flat shape of action parameters; secret: true is refused at
+// its line, since attune cannot seal config values yet.
+func TestConfigSchemaFile(t *testing.T) {
+	fsys := fstest.MapFS{
+		"p/pack.yaml":          {Data: []byte("ref: p\nversion: 1.0.0\n")},
+		"p/config.schema.yaml": {Data: []byte("host:\n  type: string\n  required: true\nport:\n  type: integer\n  default: 22\n")},
+	}
+	p, err := Load(fsys, "p", time.Now())
+	require.NoError(t, err)
+	require.Equal(t, "integer", p.ConfigSchema["port"].Type)
+	require.True(t, p.ConfigSchema["host"].Required)
+
+	fsys["p/config.schema.yaml"] = &fstest.MapFile{Data: []byte("host:\n  type: string\ntoken:\n  type: string\n  secret: true\n")}
+	_, err = Load(fsys, "p", time.Now())
+	require.ErrorContains(t, err, "config.schema.yaml:5:3: config key \"token\": secret: true is not supported yet")
 }

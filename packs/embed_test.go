@@ -33,7 +33,7 @@ func TestCore(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "core", core.Ref)
 	require.Equal(t, "1.0.0", core.Version)
-	require.ElementsMatch(t, []string{"core.echo", "core.http_request", "core.kv_get", "core.kv_set", "core.local", "core.noop", "core.sleep"}, actionRefs(core))
+	require.ElementsMatch(t, []string{"core.echo", "core.http_request", "core.kv_get", "core.kv_set", "core.local", "core.noop", "core.sleep", "core.inject_trigger", "core.pause"}, actionRefs(core))
 	require.ElementsMatch(t, []string{attune.TriggerInterval, attune.TriggerCron, attune.TriggerDatetime, attune.TriggerWebhook}, triggerRefs(core))
 	require.Empty(t, core.Rules)
 

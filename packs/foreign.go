@@ -54,6 +54,10 @@ func (l *loader) checkForeignRef(t target, kind, full, packRef string) {
 	if slices.Contains(refs, full) {
 		return
 	}
+	if full == "core.local_sudo" {
+		t.refAt.errorf("action core.local_sudo is not supported: attune never runs actions through sudo; run a worker as the user the command needs and use core.local")
+		return
+	}
 	slices.Sort(refs)
 	t.refAt.errorf("%s %q is not defined: pack %s has no %s of that name (its %ss: %s)",
 		kind, clip(full), packRef, kind, kind, strings.Join(refs, ", "))

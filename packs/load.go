@@ -114,6 +114,7 @@ func (l *loader) load(now time.Time, others map[string]*attune.Pack) (*attune.Pa
 	}
 	l.now, l.defined, l.others = now, map[string][]definition{}, others
 	l.pack = l.readPack()
+	l.pack.ConfigSchema = l.readConfigSchema()
 	for _, file := range l.yamlFiles("triggers") {
 		if l.stopped() {
 			return nil, nil, l.ctx.Err()

@@ -25,11 +25,16 @@ func readSchema(s scope, key string) attune.ParamSchema {
 // type, taking the one given there: StackStorm's actions re-declare their runner's parameters
 // (cmd, kwarg_op, sudo) with only a default or immutable.
 func readSchemaInheriting(s scope, key string, inherited map[string]string) attune.ParamSchema {
-	out := attune.ParamSchema{}
 	m, ok := s.mapping(key)
 	if !ok {
-		return out
+		return attune.ParamSchema{}
 	}
+	return readSchemaMapping(m, inherited)
+}
+
+// readSchemaMapping reads the parameter schema m: flat (name to spec), or a JSON Schema object.
+func readSchemaMapping(m scope, inherited map[string]string) attune.ParamSchema {
+	out := attune.ParamSchema{}
 	props, required := m, map[string]bool{}
 	if t, isJSONSchema := m.m["type"].(string); isJSONSchema {
 		m.checkKeys(jsonSchemaKeys)

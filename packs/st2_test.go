@@ -123,8 +123,17 @@ func TestStackStormTimerRules(t *testing.T) {
 		problemLines(t, rule("core.st2.IntervalTimer", "{delta: 1, unit: fortnights}"), "st"))
 	require.Equal(t, []string{`st/rules/r.yaml:6:3: core.st2.CronTimer: year is not supported yet: attune's cron has no year field; leave it out`},
 		problemLines(t, rule("core.st2.CronTimer", "{year: 2030, hour: 1}"), "st"))
-	require.Equal(t, []string{`st/rules/r.yaml:5:3: trigger core.st2.webhook is not supported yet: webhooks have not landed in attune`},
-		problemLines(t, rule("core.st2.webhook", "{url: hook}"), "st"))
+	hook, err := Load(rule("core.st2.webhook", "{url: hook}"), "st", testNow)
+	require.NoError(t, err, "core.st2.webhook is an alias of core.webhook")
+	require.Equal(t, "core.webhook", hook.Rules[0].TriggerRef)
+	require.Equal(t, map[string]any{"url": "hook"}, hook.Rules[0].TriggerParams)
+	require.Equal(t, []string{`st/rules/r.yaml:6:3: core.st2.webhook: unknown parameter "path"; its parameters: url`},
+		problemLines(t, rule("core.st2.webhook", "{url: hook, path: x}"), "st"))
+
+	sudo := rule("core.st2.IntervalTimer", "{delta: 10, unit: seconds}")
+	sudo["st/rules/r.yaml"].Data = []byte(strings.Replace(string(sudo["st/rules/r.yaml"].Data), `ref: core.local`, `ref: core.local_sudo`, 1))
+	require.Equal(t, []string{`st/rules/r.yaml:10:3: action core.local_sudo is not supported: attune never runs actions through sudo; run a worker as the user the command needs and use core.local`},
+		problemLines(t, sudo, "st"))
 
 	fsys := rule("core.st2.IntervalTimer", "{delta: 10, unit: seconds}")
 	fsys["st/rules/r.yaml"].Data = []byte(strings.Replace(string(fsys["st/rules/r.yaml"].Data), `echo hi`, `echo {{ event.payload.fired_at }}`, 1))

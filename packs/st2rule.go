@@ -15,11 +15,12 @@ const (
 	st2IntervalTimer = "core.st2.IntervalTimer"
 	st2CronTimer     = "core.st2.CronTimer"
 	st2DateTimer     = "core.st2.DateTimer"
+	st2Webhook       = "core.st2.webhook"
 )
 
 // st2Trigger translates a rule's StackStorm timer trigger (core.st2.IntervalTimer, CronTimer,
-// DateTimer) with its parameters into attune's timer and parameters. Other triggers are
-// returned as they are; core.st2.webhook is refused for now.
+// DateTimer) with its parameters into attune's timer and parameters, and core.st2.webhook {url}
+// into core.webhook. Other triggers are returned as they are.
 func st2Trigger(t target) target {
 	if !strings.HasPrefix(t.ref, "core.st2.") {
 		return t
@@ -91,9 +92,11 @@ func st2Trigger(t target) target {
 			tz = "UTC"
 		}
 		t.ref, t.params = attune.TriggerCron, map[string]any{"expression": expr, "timezone": tz}
-	case "core.st2.webhook":
-		t.refAt.errorf("trigger core.st2.webhook is not supported yet: webhooks have not landed in attune")
-		t.ref = ""
+	case st2Webhook:
+		if !known("url") {
+			return t
+		}
+		t.ref = attune.TriggerWebhook
 	}
 	return t
 }

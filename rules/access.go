@@ -62,6 +62,11 @@ func (p accessPatcher) Visit(node *ast.Node) {
 		}
 	case *ast.ChainNode:
 		ast.Walk(&n.Node, lenient{})
+	case *ast.CallNode:
+		// Jinja's default(x, fallback) is for a missing x, as the left of ??.
+		if id, ok := n.Callee.(*ast.IdentifierNode); ok && id.Value == fnDefault && len(n.Arguments) > 0 {
+			ast.Walk(&n.Arguments[0], lenient{})
+		}
 	}
 }
 

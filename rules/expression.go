@@ -51,14 +51,15 @@ func compile(src string, strict bool) (*vm.Program, error) {
 		return nil, errors.New("empty expression")
 	}
 	opts := append([]expr.Option{expr.Env(compileEnv)}, accessOptions(strict)...)
+	opts = append(opts, filterOptions()...)
 	// Type-check the expression as written, so errors name what the user wrote; then compile
 	// the program that runs, with the builtins that allocate charged to the budget.
-	checked, err := expr.Compile(pipeDecryptKV(src), opts...)
+	checked, err := expr.Compile(pipeFilters(src), opts...)
 	if err != nil {
 		return nil, err
 	}
 	resultTypes.Store(key, checked.Node().Type())
-	p, err := expr.Compile(pipeDecryptKV(src), append(opts, budgetOptions()...)...)
+	p, err := expr.Compile(pipeFilters(src), append(opts, budgetOptions()...)...)
 	if err != nil {
 		return nil, err
 	}

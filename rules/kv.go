@@ -3,9 +3,7 @@ package rules
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/expr-lang/expr/ast"
@@ -278,29 +276,4 @@ func quoteList(names []string) string {
 		out += fmt.Sprintf("%q", n)
 	}
 	return out
-}
-
-// pipeDecrypt finds StackStorm's filter spelling, `| decrypt_kv`.
-var pipeDecrypt = regexp.MustCompile(`\|\s*` + FnDecryptKV + `\b`)
-
-// pipeDecryptKV rewrites `x | decrypt_kv` (StackStorm's Jinja filter, which expr's pipe cannot
-// parse without parentheses) into `x | decrypt_kv()`.
-func pipeDecryptKV(src string) string {
-	if !strings.Contains(src, FnDecryptKV) {
-		return src
-	}
-	var b strings.Builder
-	rest := src
-	for {
-		loc := pipeDecrypt.FindStringIndex(rest)
-		if loc == nil {
-			b.WriteString(rest)
-			return b.String()
-		}
-		b.WriteString(rest[:loc[1]])
-		rest = rest[loc[1]:]
-		if !strings.HasPrefix(strings.TrimLeft(rest, " \t\n"), "(") {
-			b.WriteString("()")
-		}
-	}
 }

@@ -279,7 +279,9 @@ func (a *app) registerBuiltins(ctx context.Context) error {
 // registerPacks registers packs, each with its packs.config overrides.
 func (a *app) registerPacks(ctx context.Context, all []*attune.Pack) error {
 	for _, p := range packs.InDependencyOrder(all) {
-		a.cfg.applyPackConfig(p)
+		if err := a.cfg.applyPackConfig(p); err != nil {
+			return err
+		}
 		if _, err := a.timers.RegisterPack(ctx, p); err != nil {
 			return fmt.Errorf("register pack %s: %w", p.Ref, err)
 		}

@@ -137,6 +137,9 @@ type PacksConfig struct {
 	// merged with this (see packs.MergeConfig). Read from the config file with its keys' case
 	// kept, or from ATTUNE_PACKS_CONFIG as a JSON object; see loadPackConfig.
 	Config map[string]map[string]any `mapstructure:"-" json:"config"`
+	// ConfigDir is a directory of <pack>.yaml config files, as StackStorm's
+	// /opt/stackstorm/configs; Config is merged over them.
+	ConfigDir string `mapstructure:"config_dir" json:"config_dir"`
 }
 
 // LogConfig configures logging.
@@ -189,6 +192,7 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("river.fetch_poll_interval", "200ms")
 	v.SetDefault("packs.demo", "auto")
 	v.SetDefault("packs.dirs", []string{})
+	v.SetDefault("packs.config_dir", "")
 	v.SetDefault("log.format", "text")
 	v.SetDefault("log.level", "info")
 	v.SetDefault("secrets.key", "")

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/attune-run/attune"
 	"github.com/attune-run/attune/packs"
 )
 
@@ -22,37 +24,52 @@ func (c *cli) packCmd() *cobra.Command {
 
 func (c *cli) packRegisterCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "register DIR",
-		Short: "Validate and register (upsert) the pack in DIR",
-		Long: `Validate the pack in DIR, as attune pack validate does, and register it: its actions,
-triggers and rules are created or updated, and the ones that vanished from the pack are removed
-(their timers stop). When the pack has errors, every error is listed as file:line:col: message
-and nothing changes. The pack's config defaults are overridden by packs.config.<pack> of the
-attune configuration.`,
-		Args: cobra.ExactArgs(1),
+		Use:   "register DIR...",
+		Short: "Validate and register (upsert) the packs in DIR...",
+		Long: `Validate the packs in DIR..., as attune pack validate does, and register them in dependency
+order (a pack after the packs its pack.yaml depends on, whatever the order given): their
+actions, triggers and rules are created or updated, and the ones that vanished from a pack are
+removed (their timers stop). When any pack has errors, or its config does not match its
+config.schema.yaml, every error of every pack is listed as file:line:col: message and nothing
+is registered. A pack's config defaults are overridden by packs.config_dir/<pack>.yaml, then by
+packs.config.<pack> of the attune configuration.`,
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := packs.LoadDirContext(cmd.Context(), args[0], time.Now())
-			if errors.Is(err, context.Canceled) {
-				return exitError{code: 130, msg: "interrupted; nothing was registered"}
+			var all []*attune.Pack
+			var problems []string
+			for _, dir := range args {
+				p, err := packs.LoadDirContext(cmd.Context(), dir, time.Now())
+				if errors.Is(err, context.Canceled) {
+					return exitError{code: 130, msg: "interrupted; nothing was registered"}
+				}
+				if err == nil {
+					err = c.cfg.applyPackConfig(p)
+				}
+				if err != nil {
+					problems = append(problems, fmt.Sprintf("pack %s is not valid; nothing was registered:\n%v", dir, err))
+					continue
+				}
+				all = append(all, p)
 			}
-			if err != nil {
-				return exitError{code: 2, msg: fmt.Sprintf("pack %s is not valid; nothing was registered:\n%v", args[0], err)}
+			if len(problems) > 0 {
+				return exitError{code: 2, msg: strings.Join(problems, "\n")}
 			}
-			c.cfg.applyPackConfig(p)
 			return c.withApp(cmd.Context(), func(a *app) error {
 				if err := a.build(nil); err != nil {
 					return err
 				}
-				reg, err := a.timers.RegisterPack(cmd.Context(), p)
-				if err != nil {
-					return fmt.Errorf("register pack %s: %w (nothing was changed)", p.Ref, err)
+				for _, p := range packs.InDependencyOrder(all) {
+					reg, err := a.timers.RegisterPack(cmd.Context(), p)
+					if err != nil {
+						return fmt.Errorf("register pack %s: %w (that pack was not changed)", p.Ref, err)
+					}
+					fmt.Fprintf(c.stdout, "registered pack %s %s: %s, %s, %s",
+						p.Ref, p.Version, plural(len(p.Actions), "action"), plural(len(p.Triggers), "trigger"), plural(len(reg.Rules), "rule"))
+					if n := len(reg.RemovedRules); n > 0 {
+						fmt.Fprintf(c.stdout, ", %s removed", plural(n, "rule"))
+					}
+					fmt.Fprintln(c.stdout)
 				}
-				fmt.Fprintf(c.stdout, "registered pack %s %s: %s, %s, %s",
-					p.Ref, p.Version, plural(len(p.Actions), "action"), plural(len(p.Triggers), "trigger"), plural(len(reg.Rules), "rule"))
-				if n := len(reg.RemovedRules); n > 0 {
-					fmt.Fprintf(c.stdout, ", %s removed", plural(n, "rule"))
-				}
-				fmt.Fprintln(c.stdout)
 				return nil
 			})
 		},

@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -66,9 +68,33 @@ func loadPackConfig(v *viper.Viper, file string) (map[string]map[string]any, err
 	return out, nil
 }
 
-// applyPackConfig sets p's config to its pack.yaml defaults overridden by packs.config.<ref>.
-func (c *Config) applyPackConfig(p *attune.Pack) {
-	if override, ok := c.Packs.Config[p.Ref]; ok {
-		p.Config = packs.MergeConfig(p.Config, override)
+// applyPackConfig sets p's config: its pack.yaml defaults, overridden by packs.config_dir's
+// <ref>.yaml (StackStorm's /opt/stackstorm/configs/<pack>.yaml), overridden by packs.config.<ref>,
+// checked against the pack's config.schema.yaml (see packs.ApplyConfig).
+func (c *Config) applyPackConfig(p *attune.Pack) error {
+	var fromDir map[string]any
+	if c.Packs.ConfigDir != "" {
+		file := filepath.Join(c.Packs.ConfigDir, p.Ref+".yaml")
+		data, err := os.ReadFile(file)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			return fmt.Errorf("pack %s: packs.config_dir: %w", p.Ref, err)
+		default:
+			var raw any
+			if err := yaml.Unmarshal(data, &raw); err != nil {
+				return fmt.Errorf("pack %s: packs.config_dir: %s: %w", p.Ref, file, err)
+			}
+			if raw != nil {
+				b, err := json.Marshal(raw)
+				if err == nil {
+					err = json.Unmarshal(b, &fromDir)
+				}
+				if err != nil {
+					return fmt.Errorf("pack %s: %s must be a mapping of config keys, like greeting: hi: %w", p.Ref, file, err)
+				}
+			}
+		}
 	}
+	return packs.ApplyConfig(p, fromDir, c.Packs.Config[p.Ref])
 }

@@ -43,11 +43,11 @@ packs:
 	}, cfg.Packs.Config)
 
 	p := &attune.Pack{Ref: "mon", Config: map[string]any{"apiKey": "default", "nested": map[string]any{"keep": "me"}, "url": "u"}}
-	cfg.applyPackConfig(p)
+	require.NoError(t, cfg.applyPackConfig(p))
 	require.Equal(t, map[string]any{"apiKey": "k1", "nested": map[string]any{"keep": "me", "MixedCase": 2.0}, "url": "u"}, p.Config)
 
 	untouched := &attune.Pack{Ref: "solo", Config: map[string]any{"a": 1.0}}
-	cfg.applyPackConfig(untouched)
+	require.NoError(t, cfg.applyPackConfig(untouched))
 	require.Equal(t, map[string]any{"a": 1.0}, untouched.Config)
 }
 
@@ -82,4 +82,36 @@ func TestPackConfigErrors(t *testing.T) {
 		require.NoError(t, err)
 		require.ErrorContains(t, cfg.Validate(), `packs.config.My.Pack: "My.Pack" is not a pack ref`)
 	})
+}
+
+// packs.config_dir holds StackStorm-style <pack>.yaml config files; packs.config of attune's
+// own config is merged over them key by key, and the result is checked against the pack's
+// config.schema.yaml, whose defaults fill the keys neither gives.
+func TestPackConfigDirAndSchema(t *testing.T) {
+	configs := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(configs, "mon.yaml"), []byte("apiKey: fromDir\nregion: eu\n"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(configs, "bad.yaml"), []byte("port: many\nextra: 1\n"), 0o600))
+	file := writeConfig(t, "attune.yaml", "packs:\n  config_dir: "+configs+"\n  config:\n    mon: {region: us}\n")
+	cfg, err := loadConfig(viper.New(), file)
+	require.NoError(t, err)
+	require.NoError(t, cfg.Validate())
+
+	schema := attune.ParamSchema{
+		"apiKey":  {Type: "string", Required: true},
+		"region":  {Type: "string", Enum: []any{"eu", "us"}},
+		"timeout": {Type: "integer", Default: 30},
+	}
+	p := &attune.Pack{Ref: "mon", ConfigSchema: schema}
+	require.NoError(t, cfg.applyPackConfig(p))
+	require.Equal(t, map[string]any{"apiKey": "fromDir", "region": "us", "timeout": 30.0}, p.Config, "packs.config wins over the file; the schema's default fills timeout")
+
+	bad := &attune.Pack{Ref: "bad", ConfigSchema: attune.ParamSchema{"port": {Type: "integer"}}}
+	err = cfg.applyPackConfig(bad)
+	require.ErrorContains(t, err, "pack bad: config does not match its config.schema.yaml")
+	require.ErrorContains(t, err, "port:")
+	require.ErrorContains(t, err, "extra:")
+
+	unconfigured := &attune.Pack{Ref: "solo", ConfigSchema: schema}
+	require.NoError(t, cfg.applyPackConfig(unconfigured), "a pack the site does not configure is not checked")
+	require.Equal(t, map[string]any{"timeout": 30}, unconfigured.Config)
 }
