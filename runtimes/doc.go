@@ -147,12 +147,15 @@
 // worker itself.
 //
 // On Linux the child is a small sh guard (see guardScript) that leads the process group and runs
-// the action as its own child; it is started with Pdeathsig = SIGUSR1, on which it SIGKILLs the
-// whole group, so neither the action nor anything it started outlives a crashed worker. The kernel sends that signal when the thread that started the child exits, not
-// the process, and the Go runtime does retire threads (a goroutine that exits while locked to its
+// the action as its own child. For the shell runtime the guard is the shell interpreter itself,
+// and its child is a forked subshell that sources the script (see sourcingGuardScript), so a shell
+// action execs one program, not two. The guard is started with Pdeathsig = SIGUSR1, on which it
+// SIGKILLs the whole group, so neither the action nor anything it started outlives a crashed
+// worker. The kernel sends that signal when the thread that started the child exits, not the
+// process, and the Go runtime does retire threads (a goroutine that exits while locked to its
 // thread takes the thread with it). Locking the thread only around the start would not be enough,
-// since the thread could be handed to such a goroutine afterwards, so the goroutine that starts the
-// process stays locked to its thread until the process has been waited for. That costs nothing
+// since the thread could be handed to such a goroutine afterwards, so the goroutine that starts
+// the process stays locked to its thread until the process has been waited for. That costs nothing
 // extra: waiting blocks a thread anyway. Pdeathsig reaches only the direct child, which is why the
 // guard exists.
 //

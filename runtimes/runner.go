@@ -21,6 +21,9 @@ type processRunner struct {
 	entries *entryPoints
 	interp  *interpreter
 	args    []string // interpreter arguments before the entry point file
+	// sourced runs the entry point, a POSIX shell script, in a subshell of the guard, which is
+	// then the interpreter itself (see guardedScript); args are not used.
+	sourced bool
 }
 
 // Run materialises the entry point, starts `<interpreter> <args> <file>` with the parameters on
@@ -69,6 +72,9 @@ func (r *processRunner) Run(ctx context.Context, req Request) (Result, error) {
 	env = append(env, marker)
 
 	argv := guarded(append(append([]string{interp}, r.args...), file))
+	if r.sourced {
+		argv = guardedScript(interp, file)
+	}
 	cmd := &exec.Cmd{
 		Path: argv[0],
 		Args: argv,

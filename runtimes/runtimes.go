@@ -172,7 +172,8 @@ func New(cfg Config) *Set {
 		attune.RuntimePythonScript: st2(attune.RuntimePythonScript),
 		attune.RuntimeShell: &processRunner{
 			cfg: cfg, entries: entries,
-			interp: &interpreter{name: cfg.ShellInterpreter},
+			interp:  &interpreter{name: cfg.ShellInterpreter},
+			sourced: true,
 		},
 		attune.RuntimePython: &processRunner{
 			cfg: cfg, entries: entries,

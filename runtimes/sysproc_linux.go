@@ -17,10 +17,24 @@ func sysProcAttr() *syscall.SysProcAttr {
 // guard ignores TERM (with a handler, so the action does not inherit an ignored TERM) and
 // waits for the action to decide. The action's stdin is passed through fd 3, because an
 // asynchronous command's stdin is otherwise /dev/null.
-const guardScript = `trap 'kill -KILL 0' USR1
+//
+// The action runs asynchronously because a trap does not run while the shell waits for a
+// foreground command, and `wait` is interrupted by one.
+const guardScript = guardHead + `"$@" <&3 3<&- &` + guardTail
+
+// sourcingGuardScript is guardScript for a shell script, named by $0: the guard's own
+// asynchronous subshell sources it with `.` instead of exec'ing a second shell, so a shell
+// action costs a fork, not a fork and an exec. The subshell starts with the traps reset and
+// without the guard's variables, and $0 is the script's path, as when a shell runs the file.
+// Unlike a separate shell, $$ and $PPID are the guard's (POSIX: a subshell keeps them).
+const sourcingGuardScript = guardHead + `. "$0" <&3 3<&- &` + guardTail
+
+const guardHead = `trap 'kill -KILL 0' USR1
 trap ':' TERM INT HUP
 exec 3<&0
-"$@" <&3 3<&- &
+`
+
+const guardTail = `
 pid=$!
 exec 3<&- 0</dev/null
 while :; do
@@ -36,4 +50,10 @@ exit "$st"`
 // guarded returns the command line that runs argv under the guard.
 func guarded(argv []string) []string {
 	return append([]string{"/bin/sh", "-c", guardScript, "attune-guard"}, argv...)
+}
+
+// guardedScript returns the command line that runs the shell script file with the POSIX shell
+// at path shell, which is also its guard (see sourcingGuardScript).
+func guardedScript(shell, file string) []string {
+	return []string{shell, "-c", sourcingGuardScript, file}
 }

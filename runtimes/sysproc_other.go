@@ -12,3 +12,7 @@ func sysProcAttr() *syscall.SysProcAttr {
 
 // guarded returns argv unchanged: without Pdeathsig there is nothing for a guard to act on.
 func guarded(argv []string) []string { return argv }
+
+// guardedScript returns the command line that runs the shell script file with the shell at path
+// shell.
+func guardedScript(shell, file string) []string { return []string{shell, file} }
