@@ -21,9 +21,6 @@ type processRunner struct {
 	entries *entryPoints
 	interp  *interpreter
 	args    []string // interpreter arguments before the entry point file
-	// sourced runs the entry point, a POSIX shell script, in a subshell of the guard, which is
-	// then the interpreter itself (see guardedScript); args are not used.
-	sourced bool
 }
 
 // Run materialises the entry point, starts `<interpreter> <args> <file>` with the parameters on
@@ -71,10 +68,7 @@ func (r *processRunner) Run(ctx context.Context, req Request) (Result, error) {
 	}
 	env = append(env, marker)
 
-	argv := guarded(append(append([]string{interp}, r.args...), file))
-	if r.sourced {
-		argv = guardedScript(interp, file)
-	}
+	argv := append(append([]string{interp}, r.args...), file)
 	cmd := &exec.Cmd{
 		Path: argv[0],
 		Args: argv,

@@ -172,8 +172,7 @@ func New(cfg Config) *Set {
 		attune.RuntimePythonScript: st2(attune.RuntimePythonScript),
 		attune.RuntimeShell: &processRunner{
 			cfg: cfg, entries: entries,
-			interp:  &interpreter{name: cfg.ShellInterpreter},
-			sourced: true,
+			interp: &interpreter{name: cfg.ShellInterpreter},
 		},
 		attune.RuntimePython: &processRunner{
 			cfg: cfg, entries: entries,
