@@ -3,11 +3,13 @@ package runtimes
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/attune-run/attune"
 	"github.com/stretchr/testify/require"
@@ -56,4 +58,54 @@ echo "got $line"`))
 	for cmdline, n := range cmdlines {
 		require.Equal(t, 1, n, "%d processes run %s", n, cmdline)
 	}
+}
+
+// TestWatchdogIsRestarted kills the worker's watchdog while an action runs, then the worker: a
+// new watchdog, told of the running group, still kills the action's own child.
+func TestWatchdogIsRestarted(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	worker := exec.Command(os.Args[0], "-test.run=^TestHelperWorker$", "-test.count=1")
+	worker.Env = append(os.Environ(), "ATTUNE_RUNTIMES_HELPER_DIR="+dir)
+	require.NoError(t, worker.Start())
+	t.Cleanup(func() { _ = worker.Process.Kill(); _ = worker.Wait() })
+	b := &testBundle{dir: dir}
+	b.waitPID(t, "child.pid")
+	grandchild := b.waitPID(t, "grandchild.pid")
+
+	first := watchdogOf(t, worker.Process.Pid, 0)
+	require.NoError(t, syscall.Kill(first, syscall.SIGKILL))
+	watchdogOf(t, worker.Process.Pid, first)
+	require.NoError(t, worker.Process.Kill())
+	_ = worker.Wait()
+
+	require.Eventually(t, func() bool { return !alive(grandchild) }, 5*time.Second, 10*time.Millisecond,
+		"the action's own child outlived the worker")
+}
+
+// watchdogOf waits for the watchdog process of the worker with pid parent, other than not, and
+// returns its pid.
+func watchdogOf(t *testing.T, parent, not int) int {
+	t.Helper()
+	var found int
+	require.Eventually(t, func() bool {
+		entries, err := os.ReadDir("/proc")
+		if err != nil {
+			return false
+		}
+		for _, e := range entries {
+			pid, err := strconv.Atoi(e.Name())
+			if err != nil || pid == not {
+				continue
+			}
+			st, err := readStat(pid)
+			cmdline, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+			if err == nil && st.ppid == parent && st.state != 'Z' && strings.Contains(string(cmdline), "attune-watchdog") {
+				found = pid
+				return true
+			}
+		}
+		return false
+	}, 5*time.Second, 10*time.Millisecond, "no watchdog under worker %d", parent)
+	return found
 }
