@@ -153,7 +153,8 @@ func (r *reaper) killEscaped(marker string) int {
 				roots = append(roots, pid)
 			}
 			// A process in the middle of an exec shows an empty environment for a moment
-			// (an escapee exec'ing its command after setsid, say): look at it again.
+			// (an escapee exec'ing its command after setsid, say): look at it again. One
+			// that really has none (env -i) costs a few milliseconds of looking.
 			if err == nil && len(env) == 0 {
 				if st, err := readStat(pid); err == nil && st.state != 'Z' {
 					blank = true

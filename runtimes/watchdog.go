@@ -97,11 +97,13 @@ func (d *watchdog) startErr() error {
 	if err != nil {
 		return fmt.Errorf("create pipe: %w", err)
 	}
-	// An empty environment: nothing of the worker's (secrets key, database URL) is in it. Its
-	// own process group, so that a signal to the worker's group does not reach it.
+	// Nothing of the worker's environment (secrets key, database URL) is in its own; not an
+	// empty one either, which the reaper would take for a process in the middle of an exec
+	// (see killEscaped). Its own process group, so that a signal to the worker's group does
+	// not reach it.
 	cmd := &exec.Cmd{
 		Path: "/bin/sh", Args: []string{"/bin/sh", "-c", watchdogScript, "attune-watchdog"},
-		Env: []string{}, Dir: "/", Stdin: r,
+		Env: []string{"ATTUNE_WATCHDOG=1"}, Dir: "/", Stdin: r,
 		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
 	}
 	err = cmd.Start()
