@@ -45,7 +45,8 @@ func TestCore(t *testing.T) {
 			require.Equal(t, attune.ParamsDotenv, a.ParameterFormat)
 			require.Equal(t, attune.OutputText, a.OutputFormat)
 			require.Equal(t, attune.ParamSpec{Type: "string", Description: "The message to print.", Default: ""}, a.Parameters["message"])
-			require.Contains(t, string(a.EntryContent), `eval "$(cat)"`)
+			require.Contains(t, string(a.EntryContent), `eval "$params"`)
+			require.NotContains(t, string(a.EntryContent), `eval "$(cat)"`, "no cat process per run")
 			require.Contains(t, string(a.EntryContent), `printf '%s\n' "$message"`)
 		case "core.noop":
 			require.Equal(t, attune.RuntimeNoop, a.Runtime)

@@ -134,11 +134,11 @@
 // the worker that carries the run's id in its initial environment (/proc/PID/environ) is killed
 // with SIGKILL together with all its descendants, whatever their environment, and reaped. The
 // worker also reaps the zombies reparented to it, without taking an exit status that os/exec
-// waits for: only members of an action's process group other than its guard, processes in
+// waits for: only members of an action's process group other than its leader, processes in
 // another session than the worker's, and processes it killed itself. Nothing can outlive its run
 // this way except a process that both cleared its environment (env -i) and detached before its
 // parent exited, and, when the worker itself is killed with SIGKILL, what had detached from the
-// group (the guard below kills only the group).
+// group (the watchdog below kills only the group).
 //
 // Entry points are checked just before they are run (see entryPoints.materialise): a private
 // directory, a regular file of the worker's user that nobody else may write, reached without a
@@ -146,15 +146,17 @@
 // file only the worker's own user (or root) could change it, and that user could change the
 // worker itself.
 //
-// On Linux the child is a small sh guard (see guardScript) that leads the process group and runs
-// the action as its own child; it is started with Pdeathsig = SIGUSR1, on which it SIGKILLs the
-// whole group, so neither the action nor anything it started outlives a crashed worker. The kernel sends that signal when the thread that started the child exits, not
-// the process, and the Go runtime does retire threads (a goroutine that exits while locked to its
-// thread takes the thread with it). Locking the thread only around the start would not be enough,
-// since the thread could be handed to such a goroutine afterwards, so the goroutine that starts the
-// process stays locked to its thread until the process has been waited for. That costs nothing
-// extra: waiting blocks a thread anyway. Pdeathsig reaches only the direct child, which is why the
-// guard exists.
+// An action is one process, its interpreter, started in its own process group. On Linux it is
+// started with Pdeathsig = SIGKILL, so it dies with a crashed worker. The kernel sends that signal
+// when the thread that started the child exits, not the process, and the Go runtime does retire
+// threads (a goroutine that exits while locked to its thread takes the thread with it). Locking
+// the thread only around the start would not be enough, since the thread could be handed to such
+// a goroutine afterwards, so the goroutine that starts the process stays locked to its thread
+// until the process has been waited for. That costs nothing extra: waiting blocks a thread
+// anyway. Pdeathsig reaches only the action's own process, not what it started, so each group is
+// also told to the worker's watchdog (see watchdog): one sh per worker, in its own process group,
+// that reads the running groups from a pipe and SIGKILLs the ones still listed when the pipe
+// closes, that is when the worker is gone.
 //
 // The package needs a Unix host; process-group handling is Linux-tested.
 package runtimes

@@ -28,8 +28,9 @@ type child struct {
 	pgid int
 	log  *slog.Logger
 
-	reaper *reaper
-	marker string // the NAME=value environment entry that marks this run's processes
+	reaper   *reaper
+	watchdog *watchdog
+	marker   string // the NAME=value environment entry that marks this run's processes
 
 	exited  chan error // receives cmd.Wait's result, once
 	reaped  bool       // exited has been received from
@@ -47,7 +48,8 @@ type child struct {
 // limit bytes each, copying them to live's writers as well when set.
 //
 // The goroutine that starts the process stays locked to its OS thread until the process has
-// been waited for, because Pdeathsig fires when that thread, not the worker, exits.
+// been waited for, because Pdeathsig fires when that thread, not the worker, exits. The group is
+// told to the watchdog, which kills it if the worker dies before the run ends.
 //
 // marker is an entry of cmd.Env found only in this run's processes: when the run ends, the
 // processes carrying it that escaped the process group are killed (see reaper).
@@ -75,7 +77,7 @@ func startChild(cmd *exec.Cmd, input []byte, limit int, marker string, rp *reape
 	cmd.SysProcAttr = sysProcAttr()
 
 	c := &child{
-		cmd: cmd, log: log, reaper: rp, marker: marker,
+		cmd: cmd, log: log, reaper: rp, watchdog: watch(log), marker: marker,
 		exited:    make(chan error, 1),
 		stdin:     parentEnds[0],
 		stdinDone: make(chan struct{}),
@@ -92,6 +94,7 @@ func startChild(cmd *exec.Cmd, input []byte, limit int, marker string, rp *reape
 			started <- err
 			return
 		}
+		c.watchdog.add(cmd.Process.Pid) // at once: the action may start children any time now
 		started <- nil
 		c.exited <- cmd.Wait()
 	}()
@@ -130,7 +133,7 @@ func (c *child) wait(ctx context.Context, timeout, grace time.Duration) (timedOu
 	select {
 	case err := <-c.exited:
 		c.reap(err)
-		c.reaper.reapZombies() // members that died after the guard are zombies of the worker's
+		c.reaper.reapZombies() // members that died after the leader are zombies of the worker's
 		if groupAlive(c.pgid) {
 			c.log.Debug("terminating processes the action left behind", "pgid", c.pgid)
 			c.terminate(grace)
@@ -149,6 +152,7 @@ func (c *child) wait(ctx context.Context, timeout, grace time.Duration) (timedOu
 	}
 	c.finishIO()
 	c.reaper.endGroup(c.pgid)
+	c.watchdog.remove(c.pgid)
 	return timedOut, cancelled
 }
 

@@ -20,10 +20,10 @@ import (
 // is reparented to the worker instead of to init. The worker then finds it by its parentage and
 // its run marker when the run ends, kills it, and reaps it.
 //
-// Reaping must not steal the exit status of a child that os/exec waits for (the guards, the
+// Reaping must not steal the exit status of a child that os/exec waits for (the actions, the
 // python probe, the embedded cluster's pg_ctl). So a zombie child is reaped only when it is one
 // of these, none of which os/exec started:
-//   - a member of an action's process group other than its leader (the leader is the guard);
+//   - a member of an action's process group other than its leader (the action's own process);
 //   - in another session than the worker's (it called setsid; os/exec children keep the
 //     worker's session, as nothing in attune starts one with Setsid);
 //   - a process the worker killed as an escapee.
@@ -143,16 +143,31 @@ func (r *reaper) killEscaped(marker string) int {
 	}
 	entry := []byte("\x00" + marker + "\x00")
 	n := 0
+	unsure := 0
 	for range 10 { // an escapee may fork while it is being killed: look again
 		var roots []int
+		blank := false
 		for _, pid := range r.children() {
 			env, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
 			if err == nil && bytes.Contains(append([]byte{0}, env...), entry) {
 				roots = append(roots, pid)
 			}
+			// A process in the middle of an exec shows an empty environment for a moment
+			// (an escapee exec'ing its command after setsid, say): look at it again. One
+			// that really has none (env -i) costs a few milliseconds of looking.
+			if err == nil && len(env) == 0 {
+				if st, err := readStat(pid); err == nil && st.state != 'Z' {
+					blank = true
+				}
+			}
 		}
 		if len(roots) == 0 {
-			break
+			if !blank || unsure >= 5 {
+				break
+			}
+			unsure++
+			time.Sleep(time.Millisecond)
+			continue
 		}
 		victims := descendants(roots)
 		r.mu.Lock()

@@ -68,7 +68,7 @@ func (r *processRunner) Run(ctx context.Context, req Request) (Result, error) {
 	}
 	env = append(env, marker)
 
-	argv := guarded(append(append([]string{interp}, r.args...), file))
+	argv := append(append([]string{interp}, r.args...), file)
 	cmd := &exec.Cmd{
 		Path: argv[0],
 		Args: argv,

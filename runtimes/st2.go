@@ -51,7 +51,7 @@ type st2Runner struct {
 	compatDir  string
 }
 
-// invocation is how one run is started: argv before guarding, stdin, working directory.
+// invocation is how one run is started: argv, stdin, working directory.
 type invocation struct {
 	argv  []string
 	stdin []byte
@@ -112,7 +112,7 @@ func (r *st2Runner) Run(ctx context.Context, req Request) (Result, error) {
 		return prepFailed(err)
 	}
 	env = append(env, marker)
-	argv := guarded(inv.argv)
+	argv := inv.argv
 	cmd := &exec.Cmd{Path: argv[0], Args: argv, Env: env, Dir: inv.dir}
 	log := r.cfg.Logger.With("execution_id", req.ExecutionID, "action", req.Action.Ref)
 	c, err := startChild(cmd, inv.stdin, r.cfg.OutputCap, marker, startReaper(r.cfg.Logger), liveOutput{req.Stdout, req.Stderr}, log)

@@ -4,11 +4,8 @@ package runtimes
 
 import "syscall"
 
-// sysProcAttr puts the child in its own process group. Pdeathsig is Linux-only here, so a child
-// may outlive a crashed worker on this platform.
+// sysProcAttr puts the child in its own process group. Pdeathsig is Linux-only: on this
+// platform the watchdog alone kills a crashed worker's actions.
 func sysProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true}
 }
-
-// guarded returns argv unchanged: without Pdeathsig there is nothing for a guard to act on.
-func guarded(argv []string) []string { return argv }

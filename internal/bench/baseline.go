@@ -188,7 +188,7 @@ func pgBaseline(ctx context.Context, url string, clients int, d time.Duration) (
 
 // runtimeBaseline (B2') runs an action through attune's runtime alone, with parallel runs at
 // once for d, and returns runs per second: what the action's own processes cost (for core.echo:
-// the guard shell, the script's shell and its cat), with no database in the way.
+// one shell), with no database in the way.
 func runtimeBaseline(ctx context.Context, set *runtimes.Set, action attune.Action, parallel int, d time.Duration) (float64, error) {
 	var runs atomic.Int64
 	var firstErr error
