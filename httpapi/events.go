@@ -111,8 +111,7 @@ func (s *Server) getEvent(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ctx, q := r.Context(), s.d.DB.Read()
-	ev, err := q.Event(ctx, id)
+	rep, err := s.d.DB.Read().EventReport(r.Context(), id)
 	if errors.Is(err, attune.ErrNotFound) {
 		writeProblem(w, problem(http.StatusNotFound, "event %d does not exist (or was pruned after retention.days)", id))
 		return
@@ -121,60 +120,21 @@ func (s *Server) getEvent(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	outs, err := q.RuleOutcomesByEvent(ctx, id)
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	enfs, err := q.EnforcementsByEvent(ctx, id)
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	xs, err := q.ExecutionsByEvent(ctx, id)
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	job, err := q.EventProcessJob(ctx, id)
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	rules := make([]ruleOutcomeView, 0, len(outs))
-	index := map[string]int{}
-	for _, o := range outs {
-		index[o.RuleRef] = len(rules)
-		rules = append(rules, ruleOutcomeView{RuleRef: o.RuleRef, Outcome: string(o.Outcome), Reason: o.Reason, Executions: []executionBrief{}})
-	}
-	byEnforcement := map[int64]int{}
-	for _, e := range enfs {
-		i, ok := index[e.RuleRef]
-		if !ok {
-			index[e.RuleRef], i = len(rules), len(rules)
-			rules = append(rules, ruleOutcomeView{RuleRef: e.RuleRef, Outcome: string(attune.OutcomeMatched), Executions: []executionBrief{}})
+	rules := make([]ruleOutcomeView, len(rep.Rules))
+	for i, rr := range rep.Rules {
+		rules[i] = ruleOutcomeView{RuleRef: rr.RuleRef, Outcome: string(rr.Outcome), Reason: rr.Reason,
+			Executions: make([]executionBrief, len(rr.Executions))}
+		if e := rr.Enforcement; e != nil {
+			rules[i].Enforcement = &enforcementView{ID: e.ID, Status: string(e.Status), Reason: e.Reason, CreatedAt: e.CreatedAt}
 		}
-		rules[i].Enforcement = &enforcementView{ID: e.ID, Status: string(e.Status), Reason: e.Reason, CreatedAt: e.CreatedAt}
-		byEnforcement[e.ID] = i
-	}
-	for _, x := range xs {
-		if x.EnforcementID == nil {
-			continue
+		for j, x := range rr.Executions {
+			rules[i].Executions[j] = executionBrief{ID: x.ID, ActionRef: x.ActionRef, Attempt: x.Attempt,
+				Status: string(x.Status), Error: x.Error}
 		}
-		if i, ok := byEnforcement[*x.EnforcementID]; ok {
-			rules[i].Executions = append(rules[i].Executions, executionBrief{ID: x.ID, ActionRef: x.ActionRef,
-				Attempt: x.Attempt, Status: string(x.Status), Error: x.Error})
-		}
-	}
-	processing := "unknown"
-	if job.Found {
-		processing = job.State
-	} else if len(outs) > 0 {
-		processing = "completed"
 	}
 	writeJSON(w, http.StatusOK, struct {
 		eventView
 		Processing string            `json:"processing"`
 		Rules      []ruleOutcomeView `json:"rules"`
-	}{toEventView(ev), processing, rules})
+	}{toEventView(rep.Event), rep.Processing, rules})
 }

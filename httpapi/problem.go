@@ -10,6 +10,9 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/attune-run/attune"
+	"github.com/attune-run/attune/params"
 )
 
 // FieldError is one field at fault in a request.
@@ -59,7 +62,7 @@ func encode(w io.Writer, v any) {
 }
 
 // MaxDepth is the deepest nesting of arrays and objects accepted in a JSON body.
-const MaxDepth = 64
+const MaxDepth = attune.MaxNestingDepth
 
 // readBody reads the whole request body, within the cap set by the server (413 past it).
 func readBody(r *http.Request) ([]byte, *Problem) {
@@ -81,42 +84,13 @@ func checkJSON(b []byte) *Problem {
 	if !utf8.Valid(b) {
 		return problem(http.StatusBadRequest, "the request body is not valid UTF-8; send JSON encoded as UTF-8")
 	}
-	if err := checkDepth(b, MaxDepth); err != nil {
+	if err := params.CheckJSONDepth("the JSON body", b, MaxDepth); err != nil {
 		return problem(http.StatusBadRequest, "%v", err)
 	}
 	if !json.Valid(b) {
 		var v any
 		err := json.Unmarshal(b, &v)
 		return problem(http.StatusBadRequest, "the request body is not valid JSON: %v", err)
-	}
-	return nil
-}
-
-// checkDepth reports JSON nested deeper than max, without decoding it: it counts brackets
-// outside strings, so a hostile body costs one pass and no allocation.
-func checkDepth(b []byte, max int) error {
-	depth, inString, escaped := 0, false, false
-	for i, c := range b {
-		switch {
-		case inString:
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-		case c == '"':
-			inString = true
-		case c == '{' || c == '[':
-			depth++
-			if depth > max {
-				return fmt.Errorf("the JSON body is nested more than %d levels deep (at byte %d); flatten it", max, i)
-			}
-		case c == '}' || c == ']':
-			depth--
-		}
 	}
 	return nil
 }

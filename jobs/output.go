@@ -186,23 +186,10 @@ func (s *outputStream) take(sc *params.Scrubber, hold int, final bool) string {
 			cut--
 		}
 		if cut == len(buf) { // an incomplete sequence at the very end waits for its rest
-			cut = len(trimIncomplete(buf))
+			cut = len(runtimes.TrimIncompleteRune(buf))
 		}
 	}
 	out := buf[:cut]
 	s.pending = append([]byte(nil), buf[cut:]...)
 	return strings.ReplaceAll(strings.ToValidUTF8(string(out), "\uFFFD"), "\x00", "\uFFFD")
-}
-
-// trimIncomplete drops a UTF-8 sequence cut short at the end of b.
-func trimIncomplete(b []byte) []byte {
-	for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax; i-- {
-		if utf8.RuneStart(b[i]) {
-			if !utf8.FullRune(b[i:]) {
-				return b[:i]
-			}
-			return b
-		}
-	}
-	return b
 }

@@ -54,7 +54,7 @@ func (c *capture) text() string {
 	if !c.truncated() {
 		return string(c.head)
 	}
-	kept := trimIncompleteRune(c.head)
+	kept := TrimIncompleteRune(c.head)
 	return fmt.Sprintf("%s\n…[truncated %d bytes]", kept, c.total-int64(len(kept)))
 }
 
@@ -84,8 +84,9 @@ func lastNonEmptyLine(b []byte, complete bool) string {
 	return ""
 }
 
-// trimIncompleteRune drops a UTF-8 sequence cut short at the end of b.
-func trimIncompleteRune(b []byte) []byte {
+// TrimIncompleteRune drops a UTF-8 sequence cut short at the end of b: what a cap or a pipe
+// read split in two. Live output (jobs) holds it back until its rest arrives.
+func TrimIncompleteRune(b []byte) []byte {
 	for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax; i-- {
 		if utf8.RuneStart(b[i]) {
 			if !utf8.FullRune(b[i:]) {

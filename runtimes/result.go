@@ -79,7 +79,7 @@ func oneLine(s string) string {
 	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
 	s = strings.TrimSpace(s)
 	if len(s) > maxErrorLen {
-		s = string(trimIncompleteRune([]byte(s[:maxErrorLen]))) + "…"
+		s = string(TrimIncompleteRune([]byte(s[:maxErrorLen]))) + "…"
 	}
 	return s
 }

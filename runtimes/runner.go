@@ -62,30 +62,33 @@ func (r *processRunner) Run(ctx context.Context, req Request) (Result, error) {
 	}
 	defer params.cleanup()
 	env = append(env, params.env...)
+	argv := append(append([]string{interp}, r.args...), file)
+	res, err := runChild(ctx, r.cfg, req, argv, filepath.Dir(file), env, params.stdin)
+	if err != nil {
+		return prepFailed(err)
+	}
+	res.Duration = time.Since(start)
+	return res, nil
+}
+
+// runChild runs argv in dir with env and the run's marker (see reaper), stdin on its standard
+// input: it starts the process, waits for it, its timeout or ctx, and returns its outcome
+// (without Duration). An error is the worker's: the process could not be started.
+func runChild(ctx context.Context, cfg Config, req Request, argv []string, dir string, env []string, stdin []byte) (Result, error) {
 	marker, err := runMarker()
 	if err != nil {
-		return prepFailed(err)
+		return Result{}, err
 	}
-	env = append(env, marker)
-
-	argv := append(append([]string{interp}, r.args...), file)
-	cmd := &exec.Cmd{
-		Path: argv[0],
-		Args: argv,
-		Env:  env,
-		Dir:  filepath.Dir(file),
-	}
-	log := r.cfg.Logger.With("execution_id", req.ExecutionID, "action", req.Action.Ref)
-	c, err := startChild(cmd, params.stdin, r.cfg.OutputCap, marker, startReaper(r.cfg.Logger), liveOutput{req.Stdout, req.Stderr}, log)
+	cmd := &exec.Cmd{Path: argv[0], Args: argv, Env: append(env, marker), Dir: dir}
+	log := cfg.Logger.With("execution_id", req.ExecutionID, "action", req.Action.Ref)
+	c, err := startChild(cmd, stdin, cfg.OutputCap, marker, startReaper(cfg.Logger), liveOutput{req.Stdout, req.Stderr}, log)
 	if err != nil {
-		return prepFailed(err)
+		return Result{}, err
 	}
 	log.Debug("action started", "pid", c.pgid, "runtime", req.Action.Runtime)
-	timedOut, wasCancelled := c.wait(ctx, req.timeout(), r.cfg.KillGrace)
-
+	timedOut, wasCancelled := c.wait(ctx, req.timeout(), cfg.KillGrace)
 	res := outcome(ctx, req, c, timedOut, wasCancelled)
-	res.Duration = time.Since(start)
-	log.Debug("action finished", "status", res.Status, "exit_code", res.ExitCode, "duration", res.Duration)
+	log.Debug("action finished", "status", res.Status, "exit_code", res.ExitCode)
 	return res, nil
 }
 

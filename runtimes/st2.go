@@ -13,7 +13,6 @@ import (
 	"maps"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -107,29 +106,17 @@ func (r *st2Runner) Run(ctx context.Context, req Request) (Result, error) {
 	if err != nil {
 		return prepFailed(err)
 	}
-	marker, err := runMarker()
-	if err != nil {
-		return prepFailed(err)
-	}
-	env = append(env, marker)
-	argv := inv.argv
-	cmd := &exec.Cmd{Path: argv[0], Args: argv, Env: env, Dir: inv.dir}
-	log := r.cfg.Logger.With("execution_id", req.ExecutionID, "action", req.Action.Ref)
-	c, err := startChild(cmd, inv.stdin, r.cfg.OutputCap, marker, startReaper(r.cfg.Logger), liveOutput{req.Stdout, req.Stderr}, log)
-	if err != nil {
-		return prepFailed(err)
-	}
-	log.Debug("action started", "pid", c.pgid, "runtime", r.kind)
-	timedOut, wasCancelled := c.wait(ctx, req.timeout(), r.cfg.KillGrace)
 	req.Action.OutputFormat = attune.OutputText // StackStorm's shape below, not attune's parsing
-	res := outcome(ctx, req, c, timedOut, wasCancelled)
+	res, err := runChild(ctx, r.cfg, req, inv.argv, inv.dir, env, inv.stdin)
+	if err != nil {
+		return prepFailed(err)
+	}
 	if r.kind == attune.RuntimePythonScript {
 		pythonResult(&res, resultFile, r.cfg.OutputCap)
 	} else {
 		res.Data = shellResult(res)
 	}
 	res.Duration = time.Since(start)
-	log.Debug("action finished", "status", res.Status, "exit_code", res.ExitCode, "duration", res.Duration)
 	return res, nil
 }
 

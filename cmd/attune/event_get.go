@@ -84,63 +84,25 @@ type executionReport struct {
 	Error     string `json:"error"`
 }
 
-// loadEventReport reads an event, its rule outcomes, enforcements and executions.
+// loadEventReport reads an event and what its rules made of it (db.Queries.EventReport), in
+// the shape `attune event get` prints.
 func loadEventReport(ctx context.Context, q *db.Queries, id int64) (eventReport, error) {
-	ev, err := q.Event(ctx, id)
+	rep, err := q.EventReport(ctx, id)
 	if err != nil {
 		return eventReport{}, err
 	}
-	job, err := q.EventProcessJob(ctx, id)
-	if err != nil {
-		return eventReport{}, err
-	}
-	outs, err := q.RuleOutcomesByEvent(ctx, id)
-	if err != nil {
-		return eventReport{}, err
-	}
-	enfs, err := q.EnforcementsByEvent(ctx, id)
-	if err != nil {
-		return eventReport{}, err
-	}
-	xs, err := q.ExecutionsByEvent(ctx, id)
-	if err != nil {
-		return eventReport{}, err
-	}
+	ev := rep.Event
 	r := eventReport{ID: ev.ID, TriggerRef: ev.TriggerRef, RuleID: ev.RuleID, Payload: ev.Payload,
-		CreatedAt: ev.CreatedAt, Processing: "unknown", Rules: []ruleReport{}}
-	if job.Found {
-		r.Processing, r.Error = job.State, job.LastError
-	} else if len(outs) > 0 {
-		r.Processing = "completed" // processed in the step that recorded it (a timer fire)
-	}
-	if ev.ProcessingError != "" { // given up on without evaluating its rules
-		r.Processing, r.Error = "failed", ev.ProcessingError
-	}
-	index := map[string]int{} // rule ref -> position in r.Rules
-	for _, o := range outs {
-		index[o.RuleRef] = len(r.Rules)
-		r.Rules = append(r.Rules, ruleReport{RuleRef: o.RuleRef, RuleID: o.RuleID, Outcome: string(o.Outcome),
-			Reason: o.Reason, Executions: []executionReport{}})
-	}
-	byEnforcement := map[int64]int{} // enforcement id -> position in r.Rules
-	for _, n := range enfs {
-		i, ok := index[n.RuleRef]
-		if !ok { // recorded before rule outcomes were: an enforcement means a match
-			i = len(r.Rules)
-			index[n.RuleRef] = i
-			r.Rules = append(r.Rules, ruleReport{RuleRef: n.RuleRef, RuleID: n.RuleID,
-				Outcome: string(attune.OutcomeMatched), Executions: []executionReport{}})
+		CreatedAt: ev.CreatedAt, Processing: rep.Processing, Error: rep.Error, Rules: make([]ruleReport, len(rep.Rules))}
+	for i, rr := range rep.Rules {
+		r.Rules[i] = ruleReport{RuleRef: rr.RuleRef, RuleID: rr.RuleID, Outcome: string(rr.Outcome), Reason: rr.Reason,
+			Executions: make([]executionReport, len(rr.Executions))}
+		if n := rr.Enforcement; n != nil {
+			r.Rules[i].Enforcement = &enforcementReport{ID: n.ID, Status: string(n.Status), Reason: n.Reason}
 		}
-		r.Rules[i].Enforcement = &enforcementReport{ID: n.ID, Status: string(n.Status), Reason: n.Reason}
-		byEnforcement[n.ID] = i
-	}
-	for _, x := range xs {
-		if x.EnforcementID == nil {
-			continue
-		}
-		if i, ok := byEnforcement[*x.EnforcementID]; ok {
-			r.Rules[i].Executions = append(r.Rules[i].Executions, executionReport{ID: x.ID, ActionRef: x.ActionRef,
-				Attempt: x.Attempt, Status: string(x.Status), Error: x.Error})
+		for j, x := range rr.Executions {
+			r.Rules[i].Executions[j] = executionReport{ID: x.ID, ActionRef: x.ActionRef, Attempt: x.Attempt,
+				Status: string(x.Status), Error: x.Error}
 		}
 	}
 	return r, nil
