@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -99,4 +100,23 @@ func TestEmitSQL(t *testing.T) {
 		_, err := e.DB.Pool.Exec(ctx, sql)
 		require.ErrorContains(t, err, want, sql)
 	}
+
+	// The limits of every other entry point: 64 levels (64 pass, 65 do not, 10,000 do not) and
+	// 1 MiB, and nothing is stored when they are passed.
+	before := count(`SELECT count(*) FROM attune.event`)
+	nested := func(levels int) string {
+		return strings.Repeat(`{"a":`, levels-1) + "{}" + strings.Repeat("}", levels-1)
+	}
+	_, err = e.DB.Pool.Exec(ctx, `SELECT attune.emit('mypack.order_paid', $1::jsonb)`, nested(64))
+	require.NoError(t, err, "64 levels are accepted")
+	for name, payload := range map[string]string{
+		"65 levels":     nested(65),
+		"10,000 levels": nested(10000),
+	} {
+		_, err := e.DB.Pool.Exec(ctx, `SELECT attune.emit('mypack.order_paid', $1::jsonb)`, payload)
+		require.ErrorContains(t, err, "nested more than 64 levels deep", name)
+	}
+	_, err = e.DB.Pool.Exec(ctx, `SELECT attune.emit('mypack.order_paid', jsonb_build_object('s', repeat('x', 1100000)))`)
+	require.ErrorContains(t, err, "larger than 1 MiB")
+	require.Equal(t, before+1, count(`SELECT count(*) FROM attune.event`), "only the 64-level payload was stored")
 }

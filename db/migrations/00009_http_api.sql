@@ -63,6 +63,15 @@ BEGIN
         RAISE EXCEPTION 'attune.emit: payload must be a JSON object, got %', coalesce(jsonb_typeof(emit.payload), 'NULL')
             USING ERRCODE = 'check_violation';
     END IF;
+    -- The limits of every other entry point (attune.MaxPayloadBytes, attune.MaxNestingDepth).
+    IF pg_catalog.octet_length(emit.payload::text) > 1048576 THEN
+        RAISE EXCEPTION 'attune.emit: payload is larger than 1 MiB as JSON (% bytes); send less, or a reference to the data', pg_catalog.octet_length(emit.payload::text)
+            USING ERRCODE = 'program_limit_exceeded';
+    END IF;
+    IF pg_catalog.jsonb_path_exists(emit.payload, '$.**{64} ? (@.type() == "object" || @.type() == "array")') THEN
+        RAISE EXCEPTION 'attune.emit: payload is nested more than 64 levels deep; flatten it, or pass the deep part as a JSON string'
+            USING ERRCODE = 'program_limit_exceeded';
+    END IF;
     INSERT INTO attune.event (trigger_ref, payload) VALUES (emit.trigger_ref, emit.payload)
     RETURNING id INTO event_id;
     INSERT INTO public.river_job (args, kind, max_attempts, priority, queue, state, scheduled_at,
