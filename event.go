@@ -13,6 +13,11 @@ const (
 // trigger_params.url and fires on POST /api/v1/webhooks/<url>.
 const TriggerWebhook = "core.webhook"
 
+// TriggerAction is the core trigger that fires when an execution ends, once per execution
+// (StackStorm's core.st2.generic.actiontrigger). Its events are recorded only while an enabled
+// rule listens on it.
+const TriggerAction = "core.actiontrigger"
+
 // IsTimerTrigger reports whether ref is one of the core timer triggers.
 func IsTimerTrigger(ref string) bool {
 	return ref == TriggerInterval || ref == TriggerCron || ref == TriggerDatetime

@@ -9,4 +9,9 @@ const (
 	MaxNestingDepth = 64
 	// MaxPayloadBytes bounds an event payload, as JSON.
 	MaxPayloadBytes = 1 << 20
+	// MaxActionTriggerDepth is how many links a chain of core.actiontrigger events may have:
+	// an execution's event is one link deeper than the event that caused the execution. A
+	// deeper event is recorded with a processing error and not processed, so a rule that
+	// reacts to the end of its own action stops instead of looping forever.
+	MaxActionTriggerDepth = 10
 )

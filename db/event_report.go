@@ -56,6 +56,10 @@ func (q *Queries) EventReport(ctx context.Context, id int64) (EventReport, error
 	r := EventReport{Event: ev, Processing: "unknown", Rules: []RuleReport{}}
 	if job.Found {
 		r.Processing, r.Error = job.State, job.LastError
+		if job.State == "running" && len(outs) > 0 {
+			// The step committed; River's batched completer has not marked its job yet.
+			r.Processing = "completed"
+		}
 	} else if len(outs) > 0 {
 		r.Processing = "completed" // processed in the step that recorded it (a timer fire)
 	}

@@ -73,3 +73,13 @@ func (q *Queries) EventProcessJob(ctx context.Context, eventID int64) (EventJob,
 	r := rows[0]
 	return EventJob{Found: true, ID: r.ID, State: r.State, Attempt: int(r.Attempt), LastError: r.LastError}, nil
 }
+
+// EventConsidered reports whether a processing attempt of an event committed: a rule outcome
+// is recorded for it. An event whose trigger had no enabled rule leaves none.
+func (q *Queries) EventConsidered(ctx context.Context, eventID int64) (bool, error) {
+	ok, err := q.q.RuleOutcomeExists(ctx, eventID)
+	if err != nil {
+		return false, fmt.Errorf("rule outcomes of event %d: %w", eventID, err)
+	}
+	return ok, nil
+}

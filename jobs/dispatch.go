@@ -18,8 +18,9 @@ import (
 
 // DispatchWorker runs executions. It claims an execution with a compare-and-set from scheduled
 // to running (so a redelivered job never runs the action again), runs the action outside any
-// transaction, then records the outcome, announces it and completes its own job in one
-// transaction.
+// transaction, then records the outcome and announces it in one transaction. River's batched
+// completer finishes the job: a redelivery finds the execution claimed or finished and does
+// nothing (alreadyClaimed).
 type DispatchWorker struct {
 	river.WorkerDefaults[ExecutionDispatchArgs]
 	P *Pipeline
@@ -36,35 +37,24 @@ func (w *DispatchWorker) Work(ctx context.Context, job *river.Job[ExecutionDispa
 	id := job.Args.ExecutionID
 	log := p.Log.With("execution_id", id)
 
-	var x attune.Execution
-	var action attune.Action
-	var packConfig map[string]any // for python-script actions' self.config
+	var c db.Claim
 	var done bool
 	err := p.DB.InTx(ctx, func(q *db.Queries) error {
 		var err error
-		x, err = q.ExecutionStart(ctx, id, p.Worker)
+		c, err = q.ExecutionClaim(ctx, id, p.Worker)
 		if errors.Is(err, attune.ErrConflict) {
 			done = true
 			return w.alreadyClaimed(ctx, q, job)
 		}
-		if err != nil {
-			return err
-		}
-		if action, err = w.action(ctx, q, x); err != nil {
-			return err
-		}
-		if action.Runtime == attune.RuntimePythonScript {
-			pack, err := q.Pack(ctx, action.PackRef)
-			if err != nil {
-				return fmt.Errorf("pack config of action %s: %w", action.Ref, err)
-			}
-			packConfig = pack.Config
-		}
-		_, err = p.River.InsertTx(ctx, q.Tx(), ExecutionStatusArgs{ExecutionID: id, Status: string(attune.StatusRunning)}, nil)
 		return err
 	})
 	if err != nil || done {
 		return err
+	}
+	x, action := c.Execution, c.Action
+	var packConfig map[string]any // for python-script actions' self.config
+	if action.Runtime == attune.RuntimePythonScript {
+		packConfig = c.PackConfig
 	}
 	log.Info("execution started", "action", x.ActionRef, "runtime", x.Runtime)
 
@@ -105,7 +95,7 @@ func (w *DispatchWorker) Work(ctx context.Context, job *river.Job[ExecutionDispa
 	return w.finish(ctx, job, res, log)
 }
 
-// finish records the outcome of a run, announces it and completes the job in one transaction.
+// finish records the outcome of a run and announces it in one transaction.
 // The run happened, so its outcome is recorded even when the job's context is done (shutdown),
 // and a database that is briefly away (a restart) is waited for rather than losing the result:
 // a lost result would leave the next delivery to call the execution abandoned.
@@ -123,7 +113,7 @@ func (w *DispatchWorker) finish(ctx context.Context, job *river.Job[ExecutionDis
 			}
 			if errors.Is(err, attune.ErrConflict) {
 				log.Warn("execution changed while running; outcome not recorded", "status", res.Status)
-				return completeTx(fctx, q, job)
+				return nil
 			}
 			if err != nil {
 				return err
@@ -136,7 +126,7 @@ func (w *DispatchWorker) finish(ctx context.Context, job *river.Job[ExecutionDis
 				attrs = append(attrs, "error", fx.Error)
 			}
 			log.Info("execution finished", attrs...)
-			return completeTx(fctx, q, job)
+			return nil
 		})
 	}
 	wait := 100 * time.Millisecond
@@ -177,33 +167,42 @@ func (w *DispatchWorker) finishCanceling(ctx context.Context, q *db.Queries, id 
 // leaves the execution to be declared abandoned.
 const finishPatience = 2 * time.Minute
 
-// alreadyClaimed handles a dispatch whose execution is no longer scheduled. A first delivery
+// alreadyClaimed handles a dispatch whose execution could not be claimed. A first delivery
 // that finds it claimed is a duplicate and does nothing. A retried or rescued delivery that finds
 // it still running means the worker that claimed it was lost: the action is not started again,
-// and the execution ends abandoned.
+// and the execution ends abandoned. One still scheduled has lost its action (the pack was
+// registered again without it): it ends failed, saying so.
 func (w *DispatchWorker) alreadyClaimed(ctx context.Context, q *db.Queries, job *river.Job[ExecutionDispatchArgs]) error {
 	p := w.P
 	x, err := q.Execution(ctx, job.Args.ExecutionID)
+	if errors.Is(err, attune.ErrNotFound) {
+		return nil // pruned
+	}
 	if err != nil {
 		return err
 	}
-	if (x.Status == attune.StatusRunning || x.Status == attune.StatusCanceling) && job.Attempt > 1 {
+	var f db.Finish
+	switch {
+	case x.Status == attune.StatusScheduled:
+		f = db.Finish{From: x.Status, To: attune.StatusFailed, Worker: p.Worker,
+			Error: fmt.Sprintf("action %s no longer exists: register its pack again with the action, or re-run the execution with another", x.ActionRef)}
+	case (x.Status == attune.StatusRunning || x.Status == attune.StatusCanceling) && job.Attempt > 1:
 		reason := fmt.Sprintf("worker %s was lost while running the action (dispatch job %d rescued at attempt %s)",
 			x.Worker, job.ID, strconv.Itoa(job.Attempt))
-		fx, err := q.ExecutionFinish(ctx, x.ID, lostWorker(x, reason, p.Worker))
-		if err != nil && !errors.Is(err, attune.ErrConflict) {
-			return err
-		}
-		if err == nil {
-			p.Log.Warn("execution ended: worker lost", "execution_id", x.ID, "status", fx.Status, "reason", reason)
-			if err := p.announceTerminal(ctx, q.Tx(), fx); err != nil {
-				return err
-			}
-		}
-	} else {
+		f = lostWorker(x, reason, p.Worker)
+	default:
 		p.Log.Debug("dispatch already handled", "execution_id", x.ID, "status", x.Status)
+		return nil
 	}
-	return completeTx(ctx, q, job)
+	fx, err := q.ExecutionFinish(ctx, x.ID, f)
+	if errors.Is(err, attune.ErrConflict) {
+		return nil // it moved on meanwhile: whoever moved it announces it
+	}
+	if err != nil {
+		return err
+	}
+	p.Log.Warn("execution ended without running", "execution_id", x.ID, "status", fx.Status, "reason", fx.Error)
+	return p.announceTerminal(ctx, q.Tx(), fx)
 }
 
 // lostWorker is the outcome of an execution whose worker was lost: abandoned when it was
@@ -216,28 +215,34 @@ func lostWorker(x attune.Execution, reason, worker string) db.Finish {
 	return db.Finish{From: x.Status, To: attune.StatusAbandoned, Error: reason, Worker: worker}
 }
 
-func (w *DispatchWorker) action(ctx context.Context, q *db.Queries, x attune.Execution) (attune.Action, error) {
-	a, _, err := q.Action(ctx, x.ActionRef)
-	if err != nil {
-		return a, fmt.Errorf("execution %d: %w", x.ID, err)
-	}
-	// The runtime recorded on the execution is the one it was scheduled for, by name.
-	a.Runtime = x.Runtime
-	return a, nil
-}
-
-// announceTerminal inserts the status and completion jobs of a terminal transition.
-// It also gives back the execution's concurrency slot, admitting the next waiter, in the same
-// transaction: every path to a terminal status comes through here.
+// announceTerminal follows a terminal transition up, in its transaction: it gives back the
+// execution's concurrency slot, admitting the next waiters, inserts a status job when an enabled
+// rule listens on core.actiontrigger (the job records the event), and a completion job when
+// the action's retry policy asks for another attempt. Every path to a terminal status comes
+// through here; live watchers hear of the transition from the NOTIFY sent by the status change
+// itself.
 func (p *Pipeline) announceTerminal(ctx context.Context, tx pgx.Tx, x attune.Execution) error {
-	if err := p.releaseSlot(ctx, db.WithTx(tx), x.ID); err != nil {
+	q := db.WithTx(tx)
+	f, err := q.ExecutionTerminalFollowUps(ctx, x, attune.TriggerAction)
+	if err != nil {
 		return err
 	}
-	_, err := p.River.InsertManyTx(ctx, tx, []river.InsertManyParams{
-		{Args: ExecutionStatusArgs{ExecutionID: x.ID, Status: string(x.Status)}},
-		{Args: ExecutionCompleteArgs{ExecutionID: x.ID}},
-	})
-	if err != nil {
+	if f.Released {
+		if err := p.releaseSlot(ctx, q, f.Slot); err != nil {
+			return err
+		}
+	}
+	var next []river.InsertManyParams
+	if f.Listened {
+		next = append(next, river.InsertManyParams{Args: ExecutionStatusArgs{ExecutionID: x.ID, Status: string(x.Status)}})
+	}
+	if _, retry := f.Retry.Next(x.Attempt, x.Status); retry {
+		next = append(next, river.InsertManyParams{Args: ExecutionCompleteArgs{ExecutionID: x.ID}})
+	}
+	if len(next) == 0 {
+		return nil
+	}
+	if _, err := p.River.InsertManyTx(ctx, tx, next); err != nil {
 		return fmt.Errorf("announce execution %d %s: %w", x.ID, x.Status, err)
 	}
 	return nil

@@ -1,8 +1,11 @@
 // Package jobs holds attune's River job kinds and the workers that run the pipeline: one
-// transaction per step, in which the step writes its rows, inserts the next job with InsertTx
-// and completes its own job with JobCompleteTx. A handler never inserts the kind it consumes,
-// so the completion loop of the predecessor system cannot be built; every args struct carries
-// ids only, and every kind is unique on those ids, so a redelivered job finds its work done.
+// transaction per step, in which the step writes its rows and inserts the next job with
+// InsertTx. Every step is idempotent (compare-and-set on the execution's status, unique keys on
+// what it records), so River's batched completer finishes the jobs and a redelivered job finds
+// its work done. A job is inserted only when it has work to do: a status job while a rule
+// listens on core.actiontrigger, a completion job when a retry is due. A handler never inserts
+// the kind it consumes, so the completion loop of the predecessor system cannot be built; every
+// args struct carries ids only, and every kind is unique on those ids.
 package jobs
 
 import (
@@ -90,7 +93,8 @@ type ExecutionDispatchArgs struct {
 // Kind implements river.JobArgs.
 func (ExecutionDispatchArgs) Kind() string { return KindExecutionDispatch }
 
-// ExecutionStatusArgs announces one recorded status transition.
+// ExecutionStatusArgs records the end of one execution as a core.actiontrigger event. It is
+// inserted with the terminal transition, only while an enabled rule listens on that trigger.
 type ExecutionStatusArgs struct {
 	ExecutionID int64  `json:"execution_id" river:"unique"`
 	Status      string `json:"status" river:"unique"`
@@ -104,7 +108,8 @@ func (ExecutionStatusArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: QueueEvents, UniqueOpts: unique}
 }
 
-// ExecutionCompleteArgs announces that an execution reached a terminal status.
+// ExecutionCompleteArgs schedules the follow-ups of an execution that reached a terminal
+// status. It is inserted with the terminal transition, only when one is due: a retry today.
 type ExecutionCompleteArgs struct {
 	ExecutionID int64 `json:"execution_id" river:"unique"`
 }

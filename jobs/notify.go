@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -13,8 +14,11 @@ import (
 	"github.com/attune-run/attune/db"
 )
 
-// StatusWorker handles one recorded status transition. The transition and its history row are
-// already committed; this is where watchers and metrics hear of it. It inserts no job.
+// StatusWorker records the end of an execution as a core.actiontrigger event, with the event's
+// processing job, in one transaction. announceTerminal inserts its job only while an enabled
+// rule listens on that trigger. The event is unique per execution, so a redelivered job records
+// nothing twice; an event too deep in a chain of such events (attune.MaxActionTriggerDepth) is
+// recorded with the reason and not processed. It never inserts a status job itself.
 type StatusWorker struct {
 	river.WorkerDefaults[ExecutionStatusArgs]
 	P *Pipeline
@@ -22,39 +26,95 @@ type StatusWorker struct {
 
 // Work implements river.Worker.
 func (w *StatusWorker) Work(ctx context.Context, job *river.Job[ExecutionStatusArgs]) error {
-	w.P.Log.Debug("execution status", "execution_id", job.Args.ExecutionID, "status", job.Args.Status)
-	return nil
+	p := w.P
+	return p.DB.InTx(ctx, func(q *db.Queries) error {
+		x, err := q.Execution(ctx, job.Args.ExecutionID)
+		if errors.Is(err, attune.ErrNotFound) {
+			return nil // pruned
+		}
+		if err != nil {
+			return err
+		}
+		if !x.Status.Terminal() {
+			return nil
+		}
+		ev, ok, err := q.EventInsertForExecution(ctx, db.ActionEvent{
+			TriggerRef: attune.TriggerAction, ExecutionID: x.ID, Payload: actionPayload(x),
+			MaxDepth: attune.MaxActionTriggerDepth, TooDeep: tooDeep,
+		})
+		if err != nil || !ok {
+			return err // !ok: recorded by an earlier delivery
+		}
+		if ev.ProcessingError != "" {
+			p.Log.Warn("action trigger event not processed", "event_id", ev.ID, "execution_id", x.ID, "reason", ev.ProcessingError)
+			return nil
+		}
+		_, err = p.River.InsertTx(ctx, q.Tx(), EventProcessArgs{EventID: ev.ID}, nil)
+		return err
+	})
 }
 
-// CompleteWorker handles an execution that reached a terminal status: the place where
-// concurrency slots are released and follow-ups start. It never inserts a completion or status
-// job, so no completion can loop back into itself.
+// tooDeep is the processing error of a core.actiontrigger event past attune.MaxActionTriggerDepth.
+var tooDeep = fmt.Sprintf("not processed: it is more than %d links down a chain of %s events (an execution's end "+
+	"starting a rule whose execution's end starts a rule again): look for a rule on %s (or core.st2.generic.actiontrigger) "+
+	"that reacts to the end of its own action, and narrow its criteria",
+	attune.MaxActionTriggerDepth, attune.TriggerAction, attune.TriggerAction)
+
+// actionPayload is the payload of the core.actiontrigger event of a terminal execution:
+// StackStorm's actiontrigger fields (action_name is the action's ref there too), plus the end,
+// the error and the attempt.
+func actionPayload(x attune.Execution) map[string]any {
+	var result any = map[string]any{}
+	if len(x.Result) > 0 {
+		if err := json.Unmarshal(x.Result, &result); err != nil {
+			result = string(x.Result)
+		}
+	}
+	params := x.Parameters
+	if params == nil {
+		params = map[string]any{}
+	}
+	stamp := func(t *time.Time) string {
+		if t == nil {
+			return ""
+		}
+		return t.UTC().Format(time.RFC3339Nano)
+	}
+	return map[string]any{
+		"execution_id": x.ID, "status": string(x.Status),
+		"action_name": x.ActionRef, "action_ref": x.ActionRef, "runner_ref": x.Runtime,
+		"parameters": params, "result": result, "error": x.Error, "attempt": x.Attempt,
+		"start_timestamp": stamp(x.StartedAt), "end_timestamp": stamp(x.FinishedAt),
+	}
+}
+
+// CompleteWorker schedules the follow-ups of an execution that reached a terminal status: today
+// its retry. announceTerminal inserts its job only when the action's retry policy asks for
+// another attempt. It never inserts a completion or status job, so no completion can loop back
+// into itself.
 type CompleteWorker struct {
 	river.WorkerDefaults[ExecutionCompleteArgs]
 	P *Pipeline
 }
 
-// Work implements river.Worker. When the action's retry policy asks for it, it schedules the
-// next attempt as a new execution, in the same transaction that completes this job; the UNIQUE
-// (original, attempt) key makes a redelivered completion schedule nothing more.
+// Work implements river.Worker. It schedules the next attempt as a new execution; the UNIQUE
+// (original, attempt) key makes a redelivered completion schedule nothing more, so River's
+// batched completer finishes the job.
 func (w *CompleteWorker) Work(ctx context.Context, job *river.Job[ExecutionCompleteArgs]) error {
 	p := w.P
 	return p.DB.InTx(ctx, func(q *db.Queries) error {
 		x, err := q.Execution(ctx, job.Args.ExecutionID)
 		if errors.Is(err, attune.ErrNotFound) {
-			return completeTx(ctx, q, job) // pruned
+			return nil // pruned
 		}
 		if err != nil {
 			return err
 		}
 		if !x.Status.Terminal() {
 			p.Log.Warn("completion of a non-terminal execution ignored", "execution_id", x.ID, "status", x.Status)
-			return completeTx(ctx, q, job)
+			return nil
 		}
-		if err := p.retry(ctx, q, x); err != nil {
-			return err
-		}
-		return completeTx(ctx, q, job)
+		return p.retry(ctx, q, x)
 	})
 }
 
@@ -92,7 +152,8 @@ func (p *Pipeline) retry(ctx context.Context, q *db.Queries, x attune.Execution)
 }
 
 // EventWorker matches an event against the rules of its trigger and, in the same transaction,
-// records the enforcements, schedules the executions and completes its own job.
+// records the rule outcomes and enforcements and schedules the executions. A redelivery finds
+// them recorded (unique on (event, rule)), so River's batched completer finishes the job.
 type EventWorker struct {
 	river.WorkerDefaults[EventProcessArgs]
 	P *Pipeline
@@ -101,30 +162,28 @@ type EventWorker struct {
 // Work implements river.Worker. An event whose previous processing attempt died with its
 // process (the replica ran out of memory or was killed while evaluating its rules) is not
 // evaluated again, since it might take the next replica down with it: the event is recorded as
-// failed with the reason, and its job completed.
+// failed with the reason. One whose previous attempt committed before its process died is done.
 func (w *EventWorker) Work(ctx context.Context, job *river.Job[EventProcessArgs]) error {
 	return w.P.DB.InTx(ctx, func(q *db.Queries) error {
 		ev, err := q.Event(ctx, job.Args.EventID)
 		if errors.Is(err, attune.ErrNotFound) {
-			return completeTx(ctx, q, job)
+			return nil
 		}
 		if err != nil {
 			return err
 		}
 		if previousAttemptDied(job.JobRow) {
+			done, err := q.EventConsidered(ctx, ev.ID)
+			if err != nil || done {
+				return err
+			}
 			reason := fmt.Sprintf("a previous attempt died while processing this event (processing job %d, attempt %d); not retried, "+
 				"so that the event cannot take down another replica: look for a rule whose criteria or templates are too costly for its payload",
 				job.ID, job.Attempt-1)
 			w.P.Log.Error("event not processed", "event_id", ev.ID, "reason", reason)
-			if err := q.EventSetProcessingError(ctx, ev.ID, reason); err != nil {
-				return err
-			}
-			return completeTx(ctx, q, job)
+			return q.EventSetProcessingError(ctx, ev.ID, reason)
 		}
-		if err := w.P.ProcessEvent(ctx, q, ev); err != nil {
-			return err
-		}
-		return completeTx(ctx, q, job)
+		return w.P.ProcessEvent(ctx, q, ev)
 	})
 }
 

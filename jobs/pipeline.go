@@ -180,8 +180,7 @@ func (p *Pipeline) runTx(ctx context.Context, q *db.Queries, n db.NewExecution, 
 	return p.schedule(ctx, q, n)
 }
 
-// schedule records a scheduled execution and inserts its dispatch job, on its runtime's queue,
-// and its status job.
+// schedule records a scheduled execution and inserts its dispatch job, on its runtime's queue.
 func (p *Pipeline) schedule(ctx context.Context, q *db.Queries, n db.NewExecution) (attune.Execution, error) {
 	return p.scheduleAt(ctx, q, n, time.Time{})
 }
@@ -213,14 +212,11 @@ func (p *Pipeline) scheduleAt(ctx context.Context, q *db.Queries, n db.NewExecut
 }
 
 // insertDispatch inserts the dispatch job of a scheduled execution, on its runtime's queue, held
-// until at (zero: now), and its status job.
+// until at (zero: now).
 func (p *Pipeline) insertDispatch(ctx context.Context, q *db.Queries, x attune.Execution, at time.Time) error {
-	_, err := p.River.InsertManyTx(ctx, q.Tx(), []river.InsertManyParams{
-		{Args: ExecutionDispatchArgs{ExecutionID: x.ID}, InsertOpts: &river.InsertOpts{
-			Queue: RuntimeQueue(x.Runtime), UniqueOpts: unique, MaxAttempts: dispatchMaxAttempts,
-			ScheduledAt: at,
-		}},
-		{Args: ExecutionStatusArgs{ExecutionID: x.ID, Status: string(x.Status)}},
+	_, err := p.River.InsertTx(ctx, q.Tx(), ExecutionDispatchArgs{ExecutionID: x.ID}, &river.InsertOpts{
+		Queue: RuntimeQueue(x.Runtime), UniqueOpts: unique, MaxAttempts: dispatchMaxAttempts,
+		ScheduledAt: at,
 	})
 	if err != nil {
 		return fmt.Errorf("insert dispatch of execution %d: %w", x.ID, err)

@@ -77,8 +77,7 @@ func (p *Pipeline) admitted(ctx context.Context, q *db.Queries, x attune.Executi
 		if err := q.PolicySlotInsert(ctx, x.ID, adm.policy.Ref, adm.key, db.SlotWaiting); err != nil {
 			return x, err
 		}
-		_, err := p.River.InsertTx(ctx, q.Tx(), ExecutionStatusArgs{ExecutionID: x.ID, Status: string(x.Status)}, nil)
-		return x, err
+		return x, nil
 	}
 	reason := fmt.Sprintf("cancelled by policy %s: %d of %d slots in use", adm.policy.Ref, adm.held, adm.policy.Threshold)
 	fx, err := q.ExecutionFinish(ctx, x.ID, db.Finish{From: attune.StatusRequested, To: attune.StatusCancelled, Error: reason, Worker: p.Worker})
@@ -105,13 +104,12 @@ func slotKey(pol attune.Policy, params map[string]any) (string, error) {
 	return string(b), nil
 }
 
-// releaseSlot gives back the slot of an execution that reached a terminal status and admits the
-// oldest waiters of its slot key, in the caller's transaction. A waiter that ends (cancelled)
-// just leaves the line.
-func (p *Pipeline) releaseSlot(ctx context.Context, q *db.Queries, executionID int64) error {
-	rel, ok, err := q.PolicySlotRelease(ctx, executionID)
-	if err != nil || !ok || rel.State != db.SlotHeld {
-		return err
+// releaseSlot admits the oldest waiters of the slot key an execution that reached a terminal
+// status gave back (rel, deleted by announceTerminal), in the caller's transaction. A waiter that
+// ends (cancelled) just leaves the line.
+func (p *Pipeline) releaseSlot(ctx context.Context, q *db.Queries, rel db.ReleasedSlot) error {
+	if rel.State != db.SlotHeld {
+		return nil
 	}
 	pol, err := q.PolicyLock(ctx, rel.PolicyRef)
 	if errors.Is(err, attune.ErrNotFound) {

@@ -129,6 +129,11 @@ func TestStackStormTimerRules(t *testing.T) {
 	require.Equal(t, map[string]any{"url": "hook"}, hook.Rules[0].TriggerParams)
 	require.Equal(t, []string{`st/rules/r.yaml:6:3: core.st2.webhook: unknown parameter "path"; its parameters: url`},
 		problemLines(t, rule("core.st2.webhook", "{url: hook, path: x}"), "st"))
+	done, err := Load(rule("core.st2.generic.actiontrigger", "{}"), "st", testNow)
+	require.NoError(t, err, "core.st2.generic.actiontrigger is an alias of core.actiontrigger")
+	require.Equal(t, "core.actiontrigger", done.Rules[0].TriggerRef)
+	require.Equal(t, []string{`st/rules/r.yaml:6:3: core.st2.generic.actiontrigger: takes no parameters: match the action and the status in criteria (trigger.action_name, trigger.status)`},
+		problemLines(t, rule("core.st2.generic.actiontrigger", "{status: failed}"), "st"))
 
 	sudo := rule("core.st2.IntervalTimer", "{delta: 10, unit: seconds}")
 	sudo["st/rules/r.yaml"].Data = []byte(strings.Replace(string(sudo["st/rules/r.yaml"].Data), `ref: core.local`, `ref: core.local_sudo`, 1))

@@ -16,11 +16,12 @@ const (
 	st2CronTimer     = "core.st2.CronTimer"
 	st2DateTimer     = "core.st2.DateTimer"
 	st2Webhook       = "core.st2.webhook"
+	st2ActionTrigger = "core.st2.generic.actiontrigger"
 )
 
 // st2Trigger translates a rule's StackStorm timer trigger (core.st2.IntervalTimer, CronTimer,
 // DateTimer) with its parameters into attune's timer and parameters, and core.st2.webhook {url}
-// into core.webhook. Other triggers are returned as they are.
+// into core.webhook, and core.st2.generic.actiontrigger into core.actiontrigger. Other triggers are returned as they are.
 func st2Trigger(t target) target {
 	if !strings.HasPrefix(t.ref, "core.st2.") {
 		return t
@@ -97,6 +98,11 @@ func st2Trigger(t target) target {
 			return t
 		}
 		t.ref = attune.TriggerWebhook
+	case st2ActionTrigger:
+		if len(p) > 0 {
+			return bad("takes no parameters: match the action and the status in criteria (trigger.action_name, trigger.status)")
+		}
+		t.ref = attune.TriggerAction
 	}
 	return t
 }

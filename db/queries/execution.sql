@@ -1,28 +1,53 @@
 -- name: ExecutionInsert :one
--- Idempotent per enforcement for first attempts (no row returned on a duplicate).
-INSERT INTO attune.execution (action_ref, action_id, runtime, enforcement_id, attempt, original_id,
-    status, parameters, secrets, timeout_seconds, scheduled_at)
-VALUES (@action_ref, @action_id, @runtime, @enforcement_id, @attempt, @original_id,
-    @status, @parameters, @secrets, @timeout_seconds, @scheduled_at)
-ON CONFLICT DO NOTHING
-RETURNING *;
+-- Records a new execution with its first history row, in one statement. Idempotent per
+-- enforcement for first attempts (no row returned on a duplicate).
+WITH x AS (
+    INSERT INTO attune.execution (action_ref, action_id, runtime, enforcement_id, attempt, original_id,
+        status, parameters, secrets, timeout_seconds, scheduled_at, rerun_of)
+    VALUES (@action_ref, @action_id, @runtime, @enforcement_id, @attempt, @original_id,
+        @status, @parameters, @secrets, @timeout_seconds, @scheduled_at, @rerun_of)
+    ON CONFLICT DO NOTHING
+    RETURNING *
+), h AS (
+    INSERT INTO attune.execution_history (execution_id, from_status, to_status, worker, reason)
+    SELECT x.id, NULL, x.status, '', '' FROM x
+)
+SELECT * FROM x;
 
 -- name: ExecutionGet :one
 SELECT * FROM attune.execution WHERE id = @id;
 
 -- name: ExecutionStart :one
--- Compare-and-set scheduled -> running; no row when another delivery got there first.
-UPDATE attune.execution
-SET status = 'running', worker = @worker, started_at = now(), updated_at = now()
-WHERE id = @id AND status = 'scheduled'
-RETURNING *;
+-- Compare-and-set scheduled -> running, with its history row, returning the execution, its
+-- action and the action's pack config: everything the worker needs, in one statement. No row
+-- when the execution is not scheduled (another delivery got there first) or its action is gone.
+WITH x AS (
+    UPDATE attune.execution e
+    SET status = 'running', worker = @worker, started_at = now(), updated_at = now()
+    WHERE e.id = @id AND e.status = 'scheduled'
+      AND EXISTS (SELECT 1 FROM attune.action a WHERE a.ref = e.action_ref)
+    RETURNING e.*
+), h AS (
+    INSERT INTO attune.execution_history (execution_id, from_status, to_status, worker, reason)
+    SELECT x.id, 'scheduled', 'running', @worker, '' FROM x
+)
+SELECT x.*, sqlc.embed(action), pack.config AS pack_config
+FROM x JOIN attune.action action ON action.ref = x.action_ref
+JOIN attune.pack pack ON pack.id = action.pack_id;
 
 -- name: ExecutionFinish :one
--- Compare-and-set from the expected status to a terminal one.
-UPDATE attune.execution
-SET status = @status, result = @result, error = @error, finished_at = now(), updated_at = now()
-WHERE id = @id AND status = @expected_status
-RETURNING *;
+-- Compare-and-set from the expected status to a terminal one, with its history row, in one
+-- statement. No row when the execution is not in the expected status.
+WITH x AS (
+    UPDATE attune.execution e
+    SET status = @status, result = @result, error = @error, finished_at = now(), updated_at = now()
+    WHERE e.id = @id AND e.status = @expected_status
+    RETURNING e.*
+), h AS (
+    INSERT INTO attune.execution_history (execution_id, from_status, to_status, worker, reason)
+    SELECT x.id, @expected_status, x.status, @worker, x.error FROM x
+)
+SELECT * FROM x;
 
 -- name: ExecutionList :many
 SELECT * FROM attune.execution
@@ -82,3 +107,16 @@ SELECT queue, min(scheduled_at)::timestamptz AS oldest, count(*)::bigint AS n
 FROM river_job
 WHERE state = 'available' OR (state IN ('scheduled', 'retryable') AND scheduled_at <= now())
 GROUP BY queue ORDER BY queue;
+
+-- name: ExecutionTerminalFollowUps :one
+-- What follows an execution's terminal transition, in one statement: its concurrency slot is
+-- given back (the slot's policy, key and state when it held or awaited one), whether an
+-- enabled rule listens for executions' ends (@trigger_ref), and its action's retry policy.
+WITH released AS (
+    DELETE FROM attune.policy_slot WHERE execution_id = @execution_id
+    RETURNING policy_ref, slot_key, state
+)
+SELECT EXISTS (SELECT 1 FROM attune.rule WHERE trigger_ref = @trigger_ref AND enabled) AS listened,
+       (SELECT a.retry FROM attune.action a WHERE a.ref = @action_ref) AS retry,
+       r.policy_ref, r.slot_key, r.state
+FROM (SELECT 1) AS one LEFT JOIN released r ON true;

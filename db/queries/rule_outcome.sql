@@ -14,3 +14,7 @@ SELECT id, state, attempt, coalesce(errors[array_length(errors, 1)] ->> 'error',
 FROM river_job
 WHERE kind = 'attune.event.process' AND args @> jsonb_build_object('event_id', @event_id::bigint)
 ORDER BY id DESC LIMIT 1;
+
+-- name: RuleOutcomeExists :one
+-- Whether an event's rules were considered (a processing attempt committed).
+SELECT EXISTS (SELECT 1 FROM attune.rule_outcome WHERE event_id = @event_id);

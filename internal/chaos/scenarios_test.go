@@ -261,15 +261,16 @@ func TestReplicasExactlyOnce(t *testing.T) {
 	require.Equal(t, 2, workers, "executions spread over both worker replicas")
 	require.Zero(t, c.scalar(`SELECT count(*) FROM attune.execution WHERE worker NOT IN ('rep-b', 'rep-c')`))
 
-	// Accounting: one dispatch and one completion job per execution, one status job per transition.
+	// Accounting: one dispatch job per execution; no completion job (no retry policy) and no
+	// status job (no rule on core.actiontrigger); one history row per transition
+	// (scheduled, running, completed).
 	require.Zero(t, c.scalar(`
 		SELECT count(*) FROM attune.execution x WHERE
 		  (SELECT count(*) FROM river_job j WHERE j.kind = 'attune.execution.dispatch' AND (j.args->>'execution_id')::bigint = x.id) <> 1
-		  OR (SELECT count(*) FROM river_job j WHERE j.kind = 'attune.execution.complete' AND (j.args->>'execution_id')::bigint = x.id) <> 1
-		  OR (SELECT count(*) FROM river_job j WHERE j.kind = 'attune.execution.status' AND (j.args->>'execution_id')::bigint = x.id)
-		     <> (SELECT count(*) FROM attune.execution_history h WHERE h.execution_id = x.id)`))
+		  OR (SELECT count(*) FROM attune.execution_history h WHERE h.execution_id = x.id) <> 3`))
+	require.Zero(t, c.scalar(`SELECT count(*) FROM river_job WHERE kind IN ('attune.execution.complete', 'attune.execution.status')`))
 	record(row{scenario: "4 three replicas, 3 timers x 1s", expected: seen + missing, seen: seen, completed: done, duplicates: dups + duplicates, lost: lost + missing,
-		note: "2 timer replicas compete; executions on rep-b and rep-c; job counts = 1 dispatch, 1 complete, 1 status per transition"})
+		note: "2 timer replicas compete; executions on rep-b and rep-c; job counts = 1 dispatch, 0 complete, 0 status per execution; 3 history rows"})
 }
 
 func TestDatabaseRestart(t *testing.T) {

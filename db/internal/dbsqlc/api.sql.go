@@ -117,7 +117,7 @@ func (q *Queries) APIKeyTouch(ctx context.Context, id int64) error {
 }
 
 const eventPage = `-- name: EventPage :many
-SELECT id, trigger_ref, payload, rule_id, rule_ref, timer_id, scheduled_at, created_at, processing_error FROM attune.event
+SELECT id, trigger_ref, payload, rule_id, rule_ref, timer_id, scheduled_at, created_at, processing_error, execution_id, depth FROM attune.event
 WHERE ($1::text IS NULL OR trigger_ref = $1)
   AND ($2::bigint = 0 OR id < $2::bigint)
 ORDER BY id DESC LIMIT $3
@@ -148,6 +148,8 @@ func (q *Queries) EventPage(ctx context.Context, arg EventPageParams) ([]AttuneE
 			&i.ScheduledAt,
 			&i.CreatedAt,
 			&i.ProcessingError,
+			&i.ExecutionID,
+			&i.Depth,
 		); err != nil {
 			return nil, err
 		}

@@ -11,7 +11,7 @@ import (
 )
 
 const eventGet = `-- name: EventGet :one
-SELECT id, trigger_ref, payload, rule_id, rule_ref, timer_id, scheduled_at, created_at, processing_error FROM attune.event WHERE id = $1
+SELECT id, trigger_ref, payload, rule_id, rule_ref, timer_id, scheduled_at, created_at, processing_error, execution_id, depth FROM attune.event WHERE id = $1
 `
 
 func (q *Queries) EventGet(ctx context.Context, id int64) (AttuneEvent, error) {
@@ -27,6 +27,8 @@ func (q *Queries) EventGet(ctx context.Context, id int64) (AttuneEvent, error) {
 		&i.ScheduledAt,
 		&i.CreatedAt,
 		&i.ProcessingError,
+		&i.ExecutionID,
+		&i.Depth,
 	)
 	return i, err
 }
@@ -34,7 +36,7 @@ func (q *Queries) EventGet(ctx context.Context, id int64) (AttuneEvent, error) {
 const eventInsert = `-- name: EventInsert :one
 INSERT INTO attune.event (trigger_ref, payload, rule_id, rule_ref, timer_id, scheduled_at)
 VALUES ($1, $2, $3, $4, $5, $6)
-RETURNING id, trigger_ref, payload, rule_id, rule_ref, timer_id, scheduled_at, created_at, processing_error
+RETURNING id, trigger_ref, payload, rule_id, rule_ref, timer_id, scheduled_at, created_at, processing_error, execution_id, depth
 `
 
 type EventInsertParams struct {
@@ -66,12 +68,64 @@ func (q *Queries) EventInsert(ctx context.Context, arg EventInsertParams) (Attun
 		&i.ScheduledAt,
 		&i.CreatedAt,
 		&i.ProcessingError,
+		&i.ExecutionID,
+		&i.Depth,
+	)
+	return i, err
+}
+
+const eventInsertForExecution = `-- name: EventInsertForExecution :one
+INSERT INTO attune.event (trigger_ref, payload, execution_id, depth, processing_error)
+SELECT $1, $2, $3, d.depth,
+       CASE WHEN d.depth > $4::integer THEN $5::text ELSE '' END
+FROM (SELECT coalesce((
+    SELECT ev.depth FROM attune.execution x
+    JOIN attune.enforcement n ON n.id = x.enforcement_id
+    JOIN attune.event ev ON ev.id = n.event_id
+    WHERE x.id = $3), 0) + 1 AS depth) d
+ON CONFLICT (execution_id) WHERE execution_id IS NOT NULL DO NOTHING
+RETURNING id, trigger_ref, payload, rule_id, rule_ref, timer_id, scheduled_at, created_at, processing_error, execution_id, depth
+`
+
+type EventInsertForExecutionParams struct {
+	TriggerRef  string
+	Payload     []byte
+	ExecutionID *int64
+	MaxDepth    int32
+	TooDeep     string
+}
+
+// The event of an execution's end (core.actiontrigger), one per execution: no row when it is
+// recorded already. Its depth is one more than that of the event that caused the execution (an
+// execution run by hand counts as caused at depth 0); past @max_depth it is recorded with @too_deep as its
+// processing error, and not processed.
+func (q *Queries) EventInsertForExecution(ctx context.Context, arg EventInsertForExecutionParams) (AttuneEvent, error) {
+	row := q.db.QueryRow(ctx, eventInsertForExecution,
+		arg.TriggerRef,
+		arg.Payload,
+		arg.ExecutionID,
+		arg.MaxDepth,
+		arg.TooDeep,
+	)
+	var i AttuneEvent
+	err := row.Scan(
+		&i.ID,
+		&i.TriggerRef,
+		&i.Payload,
+		&i.RuleID,
+		&i.RuleRef,
+		&i.TimerID,
+		&i.ScheduledAt,
+		&i.CreatedAt,
+		&i.ProcessingError,
+		&i.ExecutionID,
+		&i.Depth,
 	)
 	return i, err
 }
 
 const eventList = `-- name: EventList :many
-SELECT id, trigger_ref, payload, rule_id, rule_ref, timer_id, scheduled_at, created_at, processing_error FROM attune.event
+SELECT id, trigger_ref, payload, rule_id, rule_ref, timer_id, scheduled_at, created_at, processing_error, execution_id, depth FROM attune.event
 WHERE ($1::text IS NULL OR trigger_ref = $1)
 ORDER BY id DESC LIMIT $2
 `
@@ -100,6 +154,8 @@ func (q *Queries) EventList(ctx context.Context, arg EventListParams) ([]AttuneE
 			&i.ScheduledAt,
 			&i.CreatedAt,
 			&i.ProcessingError,
+			&i.ExecutionID,
+			&i.Depth,
 		); err != nil {
 			return nil, err
 		}

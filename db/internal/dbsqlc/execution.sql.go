@@ -161,10 +161,16 @@ func (q *Queries) ExecutionCountByStatus(ctx context.Context) ([]ExecutionCountB
 }
 
 const executionFinish = `-- name: ExecutionFinish :one
-UPDATE attune.execution
-SET status = $1, result = $2, error = $3, finished_at = now(), updated_at = now()
-WHERE id = $4 AND status = $5
-RETURNING id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of
+WITH x AS (
+    UPDATE attune.execution e
+    SET status = $1, result = $2, error = $3, finished_at = now(), updated_at = now()
+    WHERE e.id = $4 AND e.status = $5
+    RETURNING e.id, e.action_ref, e.action_id, e.runtime, e.enforcement_id, e.attempt, e.status, e.parameters, e.result, e.error, e.worker, e.timeout_seconds, e.created_at, e.scheduled_at, e.started_at, e.finished_at, e.updated_at, e.original_id, e.secrets, e.rerun_of
+), h AS (
+    INSERT INTO attune.execution_history (execution_id, from_status, to_status, worker, reason)
+    SELECT x.id, $5, x.status, $6, x.error FROM x
+)
+SELECT id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of FROM x
 `
 
 type ExecutionFinishParams struct {
@@ -173,18 +179,44 @@ type ExecutionFinishParams struct {
 	Error          string
 	ID             int64
 	ExpectedStatus string
+	Worker         string
 }
 
-// Compare-and-set from the expected status to a terminal one.
-func (q *Queries) ExecutionFinish(ctx context.Context, arg ExecutionFinishParams) (AttuneExecution, error) {
+type ExecutionFinishRow struct {
+	ID             int64
+	ActionRef      string
+	ActionID       *int64
+	Runtime        string
+	EnforcementID  *int64
+	Attempt        int32
+	Status         string
+	Parameters     []byte
+	Result         []byte
+	Error          string
+	Worker         string
+	TimeoutSeconds int32
+	CreatedAt      time.Time
+	ScheduledAt    *time.Time
+	StartedAt      *time.Time
+	FinishedAt     *time.Time
+	UpdatedAt      time.Time
+	OriginalID     *int64
+	Secrets        []byte
+	RerunOf        *int64
+}
+
+// Compare-and-set from the expected status to a terminal one, with its history row, in one
+// statement. No row when the execution is not in the expected status.
+func (q *Queries) ExecutionFinish(ctx context.Context, arg ExecutionFinishParams) (ExecutionFinishRow, error) {
 	row := q.db.QueryRow(ctx, executionFinish,
 		arg.Status,
 		arg.Result,
 		arg.Error,
 		arg.ID,
 		arg.ExpectedStatus,
+		arg.Worker,
 	)
-	var i AttuneExecution
+	var i ExecutionFinishRow
 	err := row.Scan(
 		&i.ID,
 		&i.ActionRef,
@@ -243,12 +275,18 @@ func (q *Queries) ExecutionGet(ctx context.Context, id int64) (AttuneExecution, 
 }
 
 const executionInsert = `-- name: ExecutionInsert :one
-INSERT INTO attune.execution (action_ref, action_id, runtime, enforcement_id, attempt, original_id,
-    status, parameters, secrets, timeout_seconds, scheduled_at)
-VALUES ($1, $2, $3, $4, $5, $6,
-    $7, $8, $9, $10, $11)
-ON CONFLICT DO NOTHING
-RETURNING id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of
+WITH x AS (
+    INSERT INTO attune.execution (action_ref, action_id, runtime, enforcement_id, attempt, original_id,
+        status, parameters, secrets, timeout_seconds, scheduled_at, rerun_of)
+    VALUES ($1, $2, $3, $4, $5, $6,
+        $7, $8, $9, $10, $11, $12)
+    ON CONFLICT DO NOTHING
+    RETURNING id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of
+), h AS (
+    INSERT INTO attune.execution_history (execution_id, from_status, to_status, worker, reason)
+    SELECT x.id, NULL, x.status, '', '' FROM x
+)
+SELECT id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of FROM x
 `
 
 type ExecutionInsertParams struct {
@@ -263,10 +301,35 @@ type ExecutionInsertParams struct {
 	Secrets        []byte
 	TimeoutSeconds int32
 	ScheduledAt    *time.Time
+	RerunOf        *int64
 }
 
-// Idempotent per enforcement for first attempts (no row returned on a duplicate).
-func (q *Queries) ExecutionInsert(ctx context.Context, arg ExecutionInsertParams) (AttuneExecution, error) {
+type ExecutionInsertRow struct {
+	ID             int64
+	ActionRef      string
+	ActionID       *int64
+	Runtime        string
+	EnforcementID  *int64
+	Attempt        int32
+	Status         string
+	Parameters     []byte
+	Result         []byte
+	Error          string
+	Worker         string
+	TimeoutSeconds int32
+	CreatedAt      time.Time
+	ScheduledAt    *time.Time
+	StartedAt      *time.Time
+	FinishedAt     *time.Time
+	UpdatedAt      time.Time
+	OriginalID     *int64
+	Secrets        []byte
+	RerunOf        *int64
+}
+
+// Records a new execution with its first history row, in one statement. Idempotent per
+// enforcement for first attempts (no row returned on a duplicate).
+func (q *Queries) ExecutionInsert(ctx context.Context, arg ExecutionInsertParams) (ExecutionInsertRow, error) {
 	row := q.db.QueryRow(ctx, executionInsert,
 		arg.ActionRef,
 		arg.ActionID,
@@ -279,8 +342,9 @@ func (q *Queries) ExecutionInsert(ctx context.Context, arg ExecutionInsertParams
 		arg.Secrets,
 		arg.TimeoutSeconds,
 		arg.ScheduledAt,
+		arg.RerunOf,
 	)
-	var i AttuneExecution
+	var i ExecutionInsertRow
 	err := row.Scan(
 		&i.ID,
 		&i.ActionRef,
@@ -429,10 +493,19 @@ func (q *Queries) ExecutionPruneBatch(ctx context.Context, arg ExecutionPruneBat
 }
 
 const executionStart = `-- name: ExecutionStart :one
-UPDATE attune.execution
-SET status = 'running', worker = $1, started_at = now(), updated_at = now()
-WHERE id = $2 AND status = 'scheduled'
-RETURNING id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of
+WITH x AS (
+    UPDATE attune.execution e
+    SET status = 'running', worker = $1, started_at = now(), updated_at = now()
+    WHERE e.id = $2 AND e.status = 'scheduled'
+      AND EXISTS (SELECT 1 FROM attune.action a WHERE a.ref = e.action_ref)
+    RETURNING e.id, e.action_ref, e.action_id, e.runtime, e.enforcement_id, e.attempt, e.status, e.parameters, e.result, e.error, e.worker, e.timeout_seconds, e.created_at, e.scheduled_at, e.started_at, e.finished_at, e.updated_at, e.original_id, e.secrets, e.rerun_of
+), h AS (
+    INSERT INTO attune.execution_history (execution_id, from_status, to_status, worker, reason)
+    SELECT x.id, 'scheduled', 'running', $1, '' FROM x
+)
+SELECT x.id, x.action_ref, x.action_id, x.runtime, x.enforcement_id, x.attempt, x.status, x.parameters, x.result, x.error, x.worker, x.timeout_seconds, x.created_at, x.scheduled_at, x.started_at, x.finished_at, x.updated_at, x.original_id, x.secrets, x.rerun_of, action.id, action.ref, action.pack_id, action.pack_ref, action.label, action.description, action.runtime, action.entry_point, action.entry_content, action.param_schema, action.parameter_format, action.output_format, action.timeout_seconds, action.created_at, action.updated_at, action.retry, action.parameter_delivery, action.env, action.files, pack.config AS pack_config
+FROM x JOIN attune.action action ON action.ref = x.action_ref
+JOIN attune.pack pack ON pack.id = action.pack_id
 `
 
 type ExecutionStartParams struct {
@@ -440,10 +513,37 @@ type ExecutionStartParams struct {
 	ID     int64
 }
 
-// Compare-and-set scheduled -> running; no row when another delivery got there first.
-func (q *Queries) ExecutionStart(ctx context.Context, arg ExecutionStartParams) (AttuneExecution, error) {
+type ExecutionStartRow struct {
+	ID             int64
+	ActionRef      string
+	ActionID       *int64
+	Runtime        string
+	EnforcementID  *int64
+	Attempt        int32
+	Status         string
+	Parameters     []byte
+	Result         []byte
+	Error          string
+	Worker         string
+	TimeoutSeconds int32
+	CreatedAt      time.Time
+	ScheduledAt    *time.Time
+	StartedAt      *time.Time
+	FinishedAt     *time.Time
+	UpdatedAt      time.Time
+	OriginalID     *int64
+	Secrets        []byte
+	RerunOf        *int64
+	AttuneAction   AttuneAction
+	PackConfig     []byte
+}
+
+// Compare-and-set scheduled -> running, with its history row, returning the execution, its
+// action and the action's pack config: everything the worker needs, in one statement. No row
+// when the execution is not scheduled (another delivery got there first) or its action is gone.
+func (q *Queries) ExecutionStart(ctx context.Context, arg ExecutionStartParams) (ExecutionStartRow, error) {
 	row := q.db.QueryRow(ctx, executionStart, arg.Worker, arg.ID)
-	var i AttuneExecution
+	var i ExecutionStartRow
 	err := row.Scan(
 		&i.ID,
 		&i.ActionRef,
@@ -465,6 +565,67 @@ func (q *Queries) ExecutionStart(ctx context.Context, arg ExecutionStartParams) 
 		&i.OriginalID,
 		&i.Secrets,
 		&i.RerunOf,
+		&i.AttuneAction.ID,
+		&i.AttuneAction.Ref,
+		&i.AttuneAction.PackID,
+		&i.AttuneAction.PackRef,
+		&i.AttuneAction.Label,
+		&i.AttuneAction.Description,
+		&i.AttuneAction.Runtime,
+		&i.AttuneAction.EntryPoint,
+		&i.AttuneAction.EntryContent,
+		&i.AttuneAction.ParamSchema,
+		&i.AttuneAction.ParameterFormat,
+		&i.AttuneAction.OutputFormat,
+		&i.AttuneAction.TimeoutSeconds,
+		&i.AttuneAction.CreatedAt,
+		&i.AttuneAction.UpdatedAt,
+		&i.AttuneAction.Retry,
+		&i.AttuneAction.ParameterDelivery,
+		&i.AttuneAction.Env,
+		&i.AttuneAction.Files,
+		&i.PackConfig,
+	)
+	return i, err
+}
+
+const executionTerminalFollowUps = `-- name: ExecutionTerminalFollowUps :one
+WITH released AS (
+    DELETE FROM attune.policy_slot WHERE execution_id = $3
+    RETURNING policy_ref, slot_key, state
+)
+SELECT EXISTS (SELECT 1 FROM attune.rule WHERE trigger_ref = $1 AND enabled) AS listened,
+       (SELECT a.retry FROM attune.action a WHERE a.ref = $2) AS retry,
+       r.policy_ref, r.slot_key, r.state
+FROM (SELECT 1) AS one LEFT JOIN released r ON true
+`
+
+type ExecutionTerminalFollowUpsParams struct {
+	TriggerRef  string
+	ActionRef   string
+	ExecutionID int64
+}
+
+type ExecutionTerminalFollowUpsRow struct {
+	Listened  bool
+	Retry     []byte
+	PolicyRef *string
+	SlotKey   *string
+	State     *string
+}
+
+// What follows an execution's terminal transition, in one statement: its concurrency slot is
+// given back (the slot's policy, key and state when it held or awaited one), whether an
+// enabled rule listens for executions' ends (@trigger_ref), and its action's retry policy.
+func (q *Queries) ExecutionTerminalFollowUps(ctx context.Context, arg ExecutionTerminalFollowUpsParams) (ExecutionTerminalFollowUpsRow, error) {
+	row := q.db.QueryRow(ctx, executionTerminalFollowUps, arg.TriggerRef, arg.ActionRef, arg.ExecutionID)
+	var i ExecutionTerminalFollowUpsRow
+	err := row.Scan(
+		&i.Listened,
+		&i.Retry,
+		&i.PolicyRef,
+		&i.SlotKey,
+		&i.State,
 	)
 	return i, err
 }

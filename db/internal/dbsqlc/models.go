@@ -63,6 +63,8 @@ type AttuneEvent struct {
 	ScheduledAt     *time.Time
 	CreatedAt       time.Time
 	ProcessingError string
+	ExecutionID     *int64
+	Depth           int32
 }
 
 type AttuneExecution struct {

@@ -50,6 +50,18 @@ func (q *Queries) EventProcessJob(ctx context.Context, eventID int64) ([]EventPr
 	return items, nil
 }
 
+const ruleOutcomeExists = `-- name: RuleOutcomeExists :one
+SELECT EXISTS (SELECT 1 FROM attune.rule_outcome WHERE event_id = $1)
+`
+
+// Whether an event's rules were considered (a processing attempt committed).
+func (q *Queries) RuleOutcomeExists(ctx context.Context, eventID int64) (bool, error) {
+	row := q.db.QueryRow(ctx, ruleOutcomeExists, eventID)
+	var exists bool
+	err := row.Scan(&exists)
+	return exists, err
+}
+
 const ruleOutcomeInsert = `-- name: RuleOutcomeInsert :exec
 INSERT INTO attune.rule_outcome (event_id, rule_id, rule_ref, outcome, reason)
 VALUES ($1, $2, $3, $4, $5)
