@@ -24,10 +24,13 @@ type NewExecution struct {
 	// Status is the first status: "" means scheduled; attune.StatusRequested for an execution
 	// that waits for a slot of a concurrency policy.
 	Status attune.ExecutionStatus
+	// Enforcement, when set, is the rule's enforcement of an event that starts this execution:
+	// it is recorded, processed, in the same statement (EnforcementID is then ignored).
+	Enforcement *NewEnforcement
 }
 
 // ExecutionCreate records a new execution in status scheduled (or n.Status), with its history
-// row, in one statement. It returns
+// row and, when n.Enforcement is set, the enforcement that starts it, in one statement. It returns
 // ErrConflict when the enforcement already has its execution (a redelivery).
 func (q *Queries) ExecutionCreate(ctx context.Context, n NewExecution) (attune.Execution, error) {
 	p, err := jsonb(n.Parameters)
@@ -51,6 +54,21 @@ func (q *Queries) ExecutionCreate(ctx context.Context, n NewExecution) (attune.E
 		scheduledAt = nil
 	}
 	actionID := n.ActionID
+	if e := n.Enforcement; e != nil {
+		ruleID := e.Rule.ID
+		r, err := q.q.ExecutionInsertEnforced(ctx, dbsqlc.ExecutionInsertEnforcedParams{
+			RuleID: &ruleID, RuleRef: e.Rule.Ref, EventID: e.EventID,
+			ActionRef: n.Action.Ref, ActionID: &actionID, Runtime: n.Action.Runtime, Status: string(status),
+			Parameters: p, Secrets: n.Secrets, TimeoutSeconds: int32(timeout), ScheduledAt: scheduledAt,
+		})
+		if noRow(err) {
+			return attune.Execution{}, fmt.Errorf("enforcement of rule %s for event %d: %w", e.Rule.Ref, e.EventID, attune.ErrConflict)
+		}
+		if err != nil {
+			return attune.Execution{}, fmt.Errorf("insert enforcement of rule %s for event %d and its execution: %w", e.Rule.Ref, e.EventID, err)
+		}
+		return toExecution(dbsqlc.AttuneExecution(r)), nil
+	}
 	r, err := q.q.ExecutionInsert(ctx, dbsqlc.ExecutionInsertParams{
 		ActionRef: n.Action.Ref, ActionID: &actionID, Runtime: n.Action.Runtime,
 		EnforcementID: n.EnforcementID, Attempt: int32(attempt), OriginalID: n.OriginalID,

@@ -17,6 +17,16 @@ func (q *Queries) Action(ctx context.Context, ref string) (attune.Action, int64,
 	return toAction(r), r.ID, nil
 }
 
+// ActionForRule returns the action a rule runs, its id, and the config of the rule's pack
+// (packRef), in one statement.
+func (q *Queries) ActionForRule(ctx context.Context, actionRef, packRef string) (attune.Action, int64, map[string]any, error) {
+	r, err := q.q.ActionForRule(ctx, dbsqlc.ActionForRuleParams{ActionRef: actionRef, PackRef: packRef})
+	if err != nil {
+		return attune.Action{}, 0, nil, notFound(err, "action", actionRef)
+	}
+	return toAction(r.AttuneAction), r.AttuneAction.ID, object(r.PackConfig), nil
+}
+
 // ActionByID returns a registered action by id.
 func (q *Queries) ActionByID(ctx context.Context, id int64) (attune.Action, error) {
 	r, err := q.q.ActionGetByID(ctx, id)

@@ -92,11 +92,7 @@ type EnforceResult struct {
 // enforced the event returns attune.ErrConflict and changes nothing.
 func (p *Pipeline) Enforce(ctx context.Context, q *db.Queries, ev attune.Event, rule attune.Rule) (EnforceResult, error) {
 	var res EnforceResult
-	pack, err := q.Pack(ctx, rule.PackRef)
-	if err != nil {
-		return res, err
-	}
-	action, actionID, err := q.Action(ctx, rule.ActionRef)
+	action, actionID, packConfig, err := q.ActionForRule(ctx, rule.ActionRef, rule.PackRef)
 	if err != nil {
 		return res, fmt.Errorf("rule %s: %w", rule.Ref, err)
 	}
@@ -106,7 +102,7 @@ func (p *Pipeline) Enforce(ctx context.Context, q *db.Queries, ev attune.Event, 
 	var params map[string]any
 	if renderErr == nil {
 		kv := p.kvReader(ctx, q)
-		params, renderErr = rules.Render(rule.ActionParams, rules.NewEnv(ev, rule, pack.Config, p.now()).WithKV(kv))
+		params, renderErr = rules.Render(rule.ActionParams, rules.NewEnv(ev, rule, packConfig, p.now()).WithKV(kv))
 		if kv.err != nil {
 			return res, fmt.Errorf("rule %s: read the datastore: %w", rule.Ref, kv.err)
 		}
@@ -124,21 +120,23 @@ func (p *Pipeline) Enforce(ctx context.Context, q *db.Queries, ev attune.Event, 
 	enf := db.NewEnforcement{Rule: rule, EventID: ev.ID, Status: attune.EnforcementProcessed, Parameters: prep.stored}
 	if renderErr != nil {
 		enf.Status, enf.Reason, enf.Parameters = attune.EnforcementFailed, renderErr.Error(), nil
-	}
-	res.Enforcement, err = q.EnforcementInsert(ctx, enf)
-	if err != nil {
-		return res, err
-	}
-	if renderErr != nil {
+		res.Enforcement, err = q.EnforcementInsert(ctx, enf)
+		if err != nil {
+			return res, err
+		}
 		p.Log.Warn("enforcement failed", "rule", rule.Ref, "event_id", ev.ID, "error", renderErr)
 		return res, nil
 	}
+	// The enforcement, the execution and its history row are one statement.
 	x, err := p.schedule(ctx, q, db.NewExecution{
-		Action: action, ActionID: actionID, EnforcementID: &res.Enforcement.ID,
-		Parameters: prep.stored, Secrets: prep.sealed,
+		Action: action, ActionID: actionID, Enforcement: &enf, Parameters: prep.stored, Secrets: prep.sealed,
 	})
 	if err != nil {
 		return res, err
+	}
+	res.Enforcement = attune.Enforcement{
+		ID: *x.EnforcementID, RuleID: &rule.ID, RuleRef: rule.Ref, EventID: ev.ID,
+		Status: enf.Status, Parameters: enf.Parameters, CreatedAt: x.CreatedAt,
 	}
 	res.Execution = &x
 	return res, nil

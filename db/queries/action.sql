@@ -27,3 +27,9 @@ SELECT * FROM attune.action WHERE id = @id;
 -- name: ActionList :many
 SELECT id, ref, pack_ref, label, description, runtime, entry_point, timeout_seconds
 FROM attune.action ORDER BY ref;
+
+-- name: ActionForRule :one
+-- The action a rule runs, with the config of the rule's pack (its templates' pack.config):
+-- what an enforcement reads, in one statement.
+SELECT sqlc.embed(action), (SELECT p.config FROM attune.pack p WHERE p.ref = @pack_ref)::jsonb AS pack_config
+FROM attune.action action WHERE action.ref = @action_ref;

@@ -120,3 +120,24 @@ SELECT EXISTS (SELECT 1 FROM attune.rule WHERE trigger_ref = @trigger_ref AND en
        (SELECT a.retry FROM attune.action a WHERE a.ref = @action_ref) AS retry,
        r.policy_ref, r.slot_key, r.state
 FROM (SELECT 1) AS one LEFT JOIN released r ON true;
+
+-- name: ExecutionInsertEnforced :one
+-- Records a rule's enforcement of an event, its execution and the execution's first history
+-- row, in one statement. No row when the rule already enforced the event (a redelivery).
+WITH n AS (
+    INSERT INTO attune.enforcement (rule_id, rule_ref, event_id, status, parameters, reason, resolved_at)
+    VALUES (@rule_id, @rule_ref, @event_id, 'processed', @parameters, '', now())
+    ON CONFLICT ON CONSTRAINT enforcement_rule_event_key DO NOTHING
+    RETURNING id
+), x AS (
+    INSERT INTO attune.execution (action_ref, action_id, runtime, enforcement_id, attempt,
+        status, parameters, secrets, timeout_seconds, scheduled_at)
+    SELECT @action_ref, @action_id, @runtime, n.id, 1,
+        @status, @parameters, @secrets, @timeout_seconds, @scheduled_at FROM n
+    ON CONFLICT DO NOTHING
+    RETURNING *
+), h AS (
+    INSERT INTO attune.execution_history (execution_id, from_status, to_status, worker, reason)
+    SELECT x.id, NULL, x.status, '', '' FROM x
+)
+SELECT * FROM x;

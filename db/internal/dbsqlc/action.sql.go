@@ -23,6 +23,51 @@ func (q *Queries) ActionDeleteMissing(ctx context.Context, arg ActionDeleteMissi
 	return err
 }
 
+const actionForRule = `-- name: ActionForRule :one
+SELECT action.id, action.ref, action.pack_id, action.pack_ref, action.label, action.description, action.runtime, action.entry_point, action.entry_content, action.param_schema, action.parameter_format, action.output_format, action.timeout_seconds, action.created_at, action.updated_at, action.retry, action.parameter_delivery, action.env, action.files, (SELECT p.config FROM attune.pack p WHERE p.ref = $1)::jsonb AS pack_config
+FROM attune.action action WHERE action.ref = $2
+`
+
+type ActionForRuleParams struct {
+	PackRef   string
+	ActionRef string
+}
+
+type ActionForRuleRow struct {
+	AttuneAction AttuneAction
+	PackConfig   []byte
+}
+
+// The action a rule runs, with the config of the rule's pack (its templates' pack.config):
+// what an enforcement reads, in one statement.
+func (q *Queries) ActionForRule(ctx context.Context, arg ActionForRuleParams) (ActionForRuleRow, error) {
+	row := q.db.QueryRow(ctx, actionForRule, arg.PackRef, arg.ActionRef)
+	var i ActionForRuleRow
+	err := row.Scan(
+		&i.AttuneAction.ID,
+		&i.AttuneAction.Ref,
+		&i.AttuneAction.PackID,
+		&i.AttuneAction.PackRef,
+		&i.AttuneAction.Label,
+		&i.AttuneAction.Description,
+		&i.AttuneAction.Runtime,
+		&i.AttuneAction.EntryPoint,
+		&i.AttuneAction.EntryContent,
+		&i.AttuneAction.ParamSchema,
+		&i.AttuneAction.ParameterFormat,
+		&i.AttuneAction.OutputFormat,
+		&i.AttuneAction.TimeoutSeconds,
+		&i.AttuneAction.CreatedAt,
+		&i.AttuneAction.UpdatedAt,
+		&i.AttuneAction.Retry,
+		&i.AttuneAction.ParameterDelivery,
+		&i.AttuneAction.Env,
+		&i.AttuneAction.Files,
+		&i.PackConfig,
+	)
+	return i, err
+}
+
 const actionGetByID = `-- name: ActionGetByID :one
 SELECT id, ref, pack_id, pack_ref, label, description, runtime, entry_point, entry_content, param_schema, parameter_format, output_format, timeout_seconds, created_at, updated_at, retry, parameter_delivery, env, files FROM attune.action WHERE id = $1
 `

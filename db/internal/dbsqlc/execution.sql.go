@@ -370,6 +370,105 @@ func (q *Queries) ExecutionInsert(ctx context.Context, arg ExecutionInsertParams
 	return i, err
 }
 
+const executionInsertEnforced = `-- name: ExecutionInsertEnforced :one
+WITH n AS (
+    INSERT INTO attune.enforcement (rule_id, rule_ref, event_id, status, parameters, reason, resolved_at)
+    VALUES ($1, $2, $3, 'processed', $4, '', now())
+    ON CONFLICT ON CONSTRAINT enforcement_rule_event_key DO NOTHING
+    RETURNING id
+), x AS (
+    INSERT INTO attune.execution (action_ref, action_id, runtime, enforcement_id, attempt,
+        status, parameters, secrets, timeout_seconds, scheduled_at)
+    SELECT $5, $6, $7, n.id, 1,
+        $8, $4, $9, $10, $11 FROM n
+    ON CONFLICT DO NOTHING
+    RETURNING id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of
+), h AS (
+    INSERT INTO attune.execution_history (execution_id, from_status, to_status, worker, reason)
+    SELECT x.id, NULL, x.status, '', '' FROM x
+)
+SELECT id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of FROM x
+`
+
+type ExecutionInsertEnforcedParams struct {
+	RuleID         *int64
+	RuleRef        string
+	EventID        int64
+	Parameters     []byte
+	ActionRef      string
+	ActionID       *int64
+	Runtime        string
+	Status         string
+	Secrets        []byte
+	TimeoutSeconds int32
+	ScheduledAt    *time.Time
+}
+
+type ExecutionInsertEnforcedRow struct {
+	ID             int64
+	ActionRef      string
+	ActionID       *int64
+	Runtime        string
+	EnforcementID  *int64
+	Attempt        int32
+	Status         string
+	Parameters     []byte
+	Result         []byte
+	Error          string
+	Worker         string
+	TimeoutSeconds int32
+	CreatedAt      time.Time
+	ScheduledAt    *time.Time
+	StartedAt      *time.Time
+	FinishedAt     *time.Time
+	UpdatedAt      time.Time
+	OriginalID     *int64
+	Secrets        []byte
+	RerunOf        *int64
+}
+
+// Records a rule's enforcement of an event, its execution and the execution's first history
+// row, in one statement. No row when the rule already enforced the event (a redelivery).
+func (q *Queries) ExecutionInsertEnforced(ctx context.Context, arg ExecutionInsertEnforcedParams) (ExecutionInsertEnforcedRow, error) {
+	row := q.db.QueryRow(ctx, executionInsertEnforced,
+		arg.RuleID,
+		arg.RuleRef,
+		arg.EventID,
+		arg.Parameters,
+		arg.ActionRef,
+		arg.ActionID,
+		arg.Runtime,
+		arg.Status,
+		arg.Secrets,
+		arg.TimeoutSeconds,
+		arg.ScheduledAt,
+	)
+	var i ExecutionInsertEnforcedRow
+	err := row.Scan(
+		&i.ID,
+		&i.ActionRef,
+		&i.ActionID,
+		&i.Runtime,
+		&i.EnforcementID,
+		&i.Attempt,
+		&i.Status,
+		&i.Parameters,
+		&i.Result,
+		&i.Error,
+		&i.Worker,
+		&i.TimeoutSeconds,
+		&i.CreatedAt,
+		&i.ScheduledAt,
+		&i.StartedAt,
+		&i.FinishedAt,
+		&i.UpdatedAt,
+		&i.OriginalID,
+		&i.Secrets,
+		&i.RerunOf,
+	)
+	return i, err
+}
+
 const executionList = `-- name: ExecutionList :many
 SELECT id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of FROM attune.execution
 WHERE ($1::text IS NULL OR status = $1)
