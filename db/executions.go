@@ -159,6 +159,9 @@ func (q *Queries) ExecutionFinish(ctx context.Context, id int64, f Finish) (attu
 	return toExecution(dbsqlc.AttuneExecution(r)), nil
 }
 
+// history records one transition in its own statement. The transitions attune makes write their
+// history row in the statement that changes the status (a CTE); this is for a new transition
+// that has no such statement yet.
 func (q *Queries) history(ctx context.Context, id int64, from, to attune.ExecutionStatus, worker, reason string) error {
 	var fp *string
 	if from != "" {

@@ -19,10 +19,7 @@ func (q *Queries) ExecutionSetCanceling(ctx context.Context, id int64, reason st
 		}
 		return attune.Execution{}, fmt.Errorf("cancel execution %d: %w", id, err)
 	}
-	if err := q.history(ctx, id, attune.StatusRunning, attune.StatusCanceling, "", reason); err != nil {
-		return attune.Execution{}, err
-	}
-	return toExecution(r), nil
+	return toExecution(dbsqlc.AttuneExecution(r)), nil
 }
 
 // ExecutionsCanceling returns, of the given executions, those someone asked to cancel, mapped to

@@ -99,7 +99,7 @@ func (q *Queries) PolicyWaiters(ctx context.Context, policyRef, key string, n in
 // ExecutionAdmit moves a waiting execution from requested to scheduled and marks its slot held.
 // attune.ErrConflict: it is no longer requested (cancelled meanwhile); its slot row is dropped.
 func (q *Queries) ExecutionAdmit(ctx context.Context, id int64, policyRef string) (attune.Execution, error) {
-	r, err := q.q.ExecutionAdmit(ctx, id)
+	r, err := q.q.ExecutionAdmit(ctx, dbsqlc.ExecutionAdmitParams{ID: id, Reason: "admitted by policy " + policyRef})
 	if noRow(err) {
 		if err := q.q.PolicySlotDelete(ctx, id); err != nil {
 			return attune.Execution{}, fmt.Errorf("drop slot of execution %d: %w", id, err)
@@ -112,10 +112,7 @@ func (q *Queries) ExecutionAdmit(ctx context.Context, id int64, policyRef string
 	if err := q.q.PolicySlotHold(ctx, id); err != nil {
 		return attune.Execution{}, fmt.Errorf("hold slot of execution %d: %w", id, err)
 	}
-	if err := q.history(ctx, id, attune.StatusRequested, attune.StatusScheduled, "", "admitted by policy "+policyRef); err != nil {
-		return attune.Execution{}, err
-	}
-	return toExecution(r), nil
+	return toExecution(dbsqlc.AttuneExecution(r)), nil
 }
 
 // Policies lists every concurrency policy with its slots held and its waiters.

@@ -1,11 +1,18 @@
 -- Cancel, re-run and live output (migration 00010).
 
 -- name: ExecutionSetCanceling :one
--- Compare-and-set running -> canceling; error says who asked. No row when it is not running.
-UPDATE attune.execution
-SET status = 'canceling', error = @error, updated_at = now()
-WHERE id = @id AND status = 'running'
-RETURNING *;
+-- Compare-and-set running -> canceling, with its history row, in one statement; error says who
+-- asked. No row when it is not running.
+WITH x AS (
+    UPDATE attune.execution e
+    SET status = 'canceling', error = @error, updated_at = now()
+    WHERE e.id = @id AND e.status = 'running'
+    RETURNING e.*
+), h AS (
+    INSERT INTO attune.execution_history (execution_id, from_status, to_status, worker, reason)
+    SELECT x.id, 'running', 'canceling', '', x.error FROM x
+)
+SELECT * FROM x;
 
 -- name: ExecutionsCanceling :many
 -- Which of these executions someone asked to cancel, and who (in error).

@@ -42,10 +42,17 @@ UPDATE attune.policy_slot SET state = 'held' WHERE execution_id = @execution_id;
 DELETE FROM attune.policy_slot WHERE execution_id = @execution_id;
 
 -- name: ExecutionAdmit :one
--- Compare-and-set requested -> scheduled, for a waiter given a slot.
-UPDATE attune.execution SET status = 'scheduled', scheduled_at = now(), updated_at = now()
-WHERE id = @id AND status = 'requested'
-RETURNING *;
+-- Compare-and-set requested -> scheduled, for a waiter given a slot, with its history row, in
+-- one statement.
+WITH x AS (
+    UPDATE attune.execution e SET status = 'scheduled', scheduled_at = now(), updated_at = now()
+    WHERE e.id = @id AND e.status = 'requested'
+    RETURNING e.*
+), h AS (
+    INSERT INTO attune.execution_history (execution_id, from_status, to_status, worker, reason)
+    SELECT x.id, 'requested', 'scheduled', '', @reason::text FROM x
+)
+SELECT * FROM x;
 
 -- name: PolicyList :many
 SELECT p.*,

@@ -7,6 +7,7 @@ package dbsqlc
 
 import (
 	"context"
+	"time"
 )
 
 const dispatchJobsPending = `-- name: DispatchJobsPending :many
@@ -39,10 +40,16 @@ func (q *Queries) DispatchJobsPending(ctx context.Context, executionID int64) ([
 
 const executionSetCanceling = `-- name: ExecutionSetCanceling :one
 
-UPDATE attune.execution
-SET status = 'canceling', error = $1, updated_at = now()
-WHERE id = $2 AND status = 'running'
-RETURNING id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of
+WITH x AS (
+    UPDATE attune.execution e
+    SET status = 'canceling', error = $1, updated_at = now()
+    WHERE e.id = $2 AND e.status = 'running'
+    RETURNING e.id, e.action_ref, e.action_id, e.runtime, e.enforcement_id, e.attempt, e.status, e.parameters, e.result, e.error, e.worker, e.timeout_seconds, e.created_at, e.scheduled_at, e.started_at, e.finished_at, e.updated_at, e.original_id, e.secrets, e.rerun_of
+), h AS (
+    INSERT INTO attune.execution_history (execution_id, from_status, to_status, worker, reason)
+    SELECT x.id, 'running', 'canceling', '', x.error FROM x
+)
+SELECT id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of FROM x
 `
 
 type ExecutionSetCancelingParams struct {
@@ -50,11 +57,35 @@ type ExecutionSetCancelingParams struct {
 	ID    int64
 }
 
+type ExecutionSetCancelingRow struct {
+	ID             int64
+	ActionRef      string
+	ActionID       *int64
+	Runtime        string
+	EnforcementID  *int64
+	Attempt        int32
+	Status         string
+	Parameters     []byte
+	Result         []byte
+	Error          string
+	Worker         string
+	TimeoutSeconds int32
+	CreatedAt      time.Time
+	ScheduledAt    *time.Time
+	StartedAt      *time.Time
+	FinishedAt     *time.Time
+	UpdatedAt      time.Time
+	OriginalID     *int64
+	Secrets        []byte
+	RerunOf        *int64
+}
+
 // Cancel, re-run and live output (migration 00010).
-// Compare-and-set running -> canceling; error says who asked. No row when it is not running.
-func (q *Queries) ExecutionSetCanceling(ctx context.Context, arg ExecutionSetCancelingParams) (AttuneExecution, error) {
+// Compare-and-set running -> canceling, with its history row, in one statement; error says who
+// asked. No row when it is not running.
+func (q *Queries) ExecutionSetCanceling(ctx context.Context, arg ExecutionSetCancelingParams) (ExecutionSetCancelingRow, error) {
 	row := q.db.QueryRow(ctx, executionSetCanceling, arg.Error, arg.ID)
-	var i AttuneExecution
+	var i ExecutionSetCancelingRow
 	err := row.Scan(
 		&i.ID,
 		&i.ActionRef,

@@ -11,15 +11,50 @@ import (
 )
 
 const executionAdmit = `-- name: ExecutionAdmit :one
-UPDATE attune.execution SET status = 'scheduled', scheduled_at = now(), updated_at = now()
-WHERE id = $1 AND status = 'requested'
-RETURNING id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of
+WITH x AS (
+    UPDATE attune.execution e SET status = 'scheduled', scheduled_at = now(), updated_at = now()
+    WHERE e.id = $1 AND e.status = 'requested'
+    RETURNING e.id, e.action_ref, e.action_id, e.runtime, e.enforcement_id, e.attempt, e.status, e.parameters, e.result, e.error, e.worker, e.timeout_seconds, e.created_at, e.scheduled_at, e.started_at, e.finished_at, e.updated_at, e.original_id, e.secrets, e.rerun_of
+), h AS (
+    INSERT INTO attune.execution_history (execution_id, from_status, to_status, worker, reason)
+    SELECT x.id, 'requested', 'scheduled', '', $2::text FROM x
+)
+SELECT id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of FROM x
 `
 
-// Compare-and-set requested -> scheduled, for a waiter given a slot.
-func (q *Queries) ExecutionAdmit(ctx context.Context, id int64) (AttuneExecution, error) {
-	row := q.db.QueryRow(ctx, executionAdmit, id)
-	var i AttuneExecution
+type ExecutionAdmitParams struct {
+	ID     int64
+	Reason string
+}
+
+type ExecutionAdmitRow struct {
+	ID             int64
+	ActionRef      string
+	ActionID       *int64
+	Runtime        string
+	EnforcementID  *int64
+	Attempt        int32
+	Status         string
+	Parameters     []byte
+	Result         []byte
+	Error          string
+	Worker         string
+	TimeoutSeconds int32
+	CreatedAt      time.Time
+	ScheduledAt    *time.Time
+	StartedAt      *time.Time
+	FinishedAt     *time.Time
+	UpdatedAt      time.Time
+	OriginalID     *int64
+	Secrets        []byte
+	RerunOf        *int64
+}
+
+// Compare-and-set requested -> scheduled, for a waiter given a slot, with its history row, in
+// one statement.
+func (q *Queries) ExecutionAdmit(ctx context.Context, arg ExecutionAdmitParams) (ExecutionAdmitRow, error) {
+	row := q.db.QueryRow(ctx, executionAdmit, arg.ID, arg.Reason)
+	var i ExecutionAdmitRow
 	err := row.Scan(
 		&i.ID,
 		&i.ActionRef,
