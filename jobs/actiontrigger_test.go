@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/attune-run/attune"
-	"github.com/attune-run/attune/db"
 	"github.com/attune-run/attune/internal/attunetest"
 	"github.com/attune-run/attune/jobs"
 )
@@ -44,11 +43,17 @@ action:
 // notifications lists the on.notify executions, oldest first.
 func notifications(t *testing.T, e *attunetest.Env) []attune.Execution {
 	t.Helper()
-	xs, err := e.DB.Read().Executions(context.Background(), db.ExecutionFilter{ActionRef: "on.notify"})
+	rows, err := e.DB.Pool.Query(context.Background(),
+		`SELECT id, status, parameters, error FROM attune.execution WHERE action_ref = 'on.notify' ORDER BY id`)
 	require.NoError(t, err)
-	for i, j := 0, len(xs)-1; i < j; i, j = i+1, j-1 {
-		xs[i], xs[j] = xs[j], xs[i]
+	defer rows.Close()
+	var xs []attune.Execution
+	for rows.Next() {
+		var x attune.Execution
+		require.NoError(t, rows.Scan(&x.ID, &x.Status, &x.Parameters, &x.Error))
+		xs = append(xs, x)
 	}
+	require.NoError(t, rows.Err())
 	return xs
 }
 
