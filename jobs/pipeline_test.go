@@ -227,3 +227,37 @@ func TestFailureAndTimeout(t *testing.T) {
 	require.Equal(t, attune.StatusTimeout, x.Status)
 	require.Less(t, time.Since(start), 10*time.Second)
 }
+
+// An execution whose action was removed before a worker claimed it (its pack registered again
+// without it) ends failed, saying so, instead of waiting in scheduled forever.
+func TestExecutionOfRemovedActionFails(t *testing.T) {
+	t.Parallel()
+	e := attunetest.New(t, attunetest.Options{NoStart: true})
+	ctx := context.Background()
+	files := map[string]string{
+		"pack.yaml":         "ref: gone\nversion: 1.0.0\n",
+		"actions/soon.yaml": "ref: soon\nrunner_type: noop\n",
+		"actions/stay.yaml": "ref: stay\nrunner_type: noop\n",
+	}
+	p, err := packs.LoadDir(attunetest.WritePack(t, files), time.Now())
+	require.NoError(t, err)
+	_, err = e.Timers.RegisterPack(ctx, p)
+	require.NoError(t, err)
+	x, err := e.P.Run(ctx, "gone.soon", nil, 0)
+	require.NoError(t, err)
+
+	delete(files, "actions/soon.yaml")
+	p, err = packs.LoadDir(attunetest.WritePack(t, files), time.Now())
+	require.NoError(t, err)
+	_, err = e.Timers.RegisterPack(ctx, p)
+	require.NoError(t, err)
+	require.NoError(t, e.River.Start(ctx))
+	t.Cleanup(func() { _ = e.River.Stop(context.Background()) })
+
+	x = e.WaitTerminal(t, x.ID, 10*time.Second)
+	require.Equal(t, attune.StatusFailed, x.Status)
+	require.Contains(t, x.Error, "action gone.soon no longer exists")
+	var hist int
+	require.NoError(t, e.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM attune.execution_history WHERE execution_id = $1`, x.ID).Scan(&hist))
+	require.Equal(t, 2, hist, "scheduled, failed: it never ran")
+}
