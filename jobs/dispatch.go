@@ -50,6 +50,13 @@ func (w *DispatchWorker) Work(ctx context.Context, job *river.Job[ExecutionDispa
 		if err != nil {
 			return err
 		}
+		if x.Runtime == attune.RuntimeInquirer { // core.ask: no worker waits for the answer
+			done = true
+			if err := p.ask(ctx, q, x); err != nil {
+				return err
+			}
+			return completeTx(ctx, q, job)
+		}
 		if action, err = w.action(ctx, q, x); err != nil {
 			return err
 		}

@@ -33,8 +33,8 @@ func TestCore(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "core", core.Ref)
 	require.Equal(t, "1.0.0", core.Version)
-	require.ElementsMatch(t, []string{"core.echo", "core.http_request", "core.kv_get", "core.kv_set", "core.local", "core.noop", "core.sleep", "core.inject_trigger", "core.pause"}, actionRefs(core))
-	require.ElementsMatch(t, []string{attune.TriggerInterval, attune.TriggerCron, attune.TriggerDatetime, attune.TriggerWebhook}, triggerRefs(core))
+	require.ElementsMatch(t, []string{"core.echo", "core.http_request", "core.kv_get", "core.kv_set", "core.local", "core.noop", "core.sleep", "core.inject_trigger", "core.pause", "core.ask"}, actionRefs(core))
+	require.ElementsMatch(t, []string{attune.TriggerInterval, attune.TriggerCron, attune.TriggerDatetime, attune.TriggerWebhook, attune.TriggerInquiry}, triggerRefs(core))
 	require.Empty(t, core.Rules)
 
 	for _, a := range core.Actions {
@@ -85,6 +85,10 @@ func TestCore(t *testing.T) {
 		if tr.Ref == attune.TriggerWebhook {
 			require.True(t, tr.Parameters["url"].Required)
 			require.ElementsMatch(t, []string{"body", "headers", "query", "webhook"}, slices.Collect(maps.Keys(tr.Payload)))
+			continue
+		}
+		if tr.Ref == attune.TriggerInquiry {
+			require.ElementsMatch(t, []string{"id", "route", "users", "schema", "ttl"}, slices.Collect(maps.Keys(tr.Payload)))
 			continue
 		}
 		require.Contains(t, tr.Payload, "scheduled_at", tr.Ref)

@@ -17,6 +17,12 @@ SET status = 'running', worker = @worker, started_at = now(), updated_at = now()
 WHERE id = @id AND status = 'scheduled'
 RETURNING *;
 
+-- name: ExecutionSetPending :one
+-- Compare-and-set running -> pending: the execution now waits for an answer, held by no worker.
+UPDATE attune.execution SET status = 'pending', updated_at = now()
+WHERE id = @id AND status = 'running'
+RETURNING *;
+
 -- name: ExecutionFinish :one
 -- Compare-and-set from the expected status to a terminal one.
 UPDATE attune.execution
