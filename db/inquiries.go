@@ -53,12 +53,22 @@ func (q *Queries) Inquiry(ctx context.Context, id int64) (attune.Inquiry, error)
 	return toInquiry(r), nil
 }
 
-// Inquiries lists inquiries, newest first, in status ("" for all), at most limit (0: 50).
-func (q *Queries) Inquiries(ctx context.Context, status attune.InquiryStatus, limit int) ([]attune.Inquiry, error) {
-	p := dbsqlc.InquiryListParams{Lim: int32(limit)}
-	if status != "" {
-		s := string(status)
+// InquiryFilter narrows Inquiries.
+type InquiryFilter struct {
+	Status attune.InquiryStatus // "" for every status
+	Limit  int                  // 0: 50
+	After  int64                // only ids below this one (the previous page's last id); 0: from the newest
+}
+
+// Inquiries lists inquiries, newest first.
+func (q *Queries) Inquiries(ctx context.Context, f InquiryFilter) ([]attune.Inquiry, error) {
+	p := dbsqlc.InquiryListParams{Lim: int32(f.Limit)}
+	if f.Status != "" {
+		s := string(f.Status)
 		p.Status = &s
+	}
+	if f.After > 0 {
+		p.After = &f.After
 	}
 	if p.Lim <= 0 {
 		p.Lim = 50

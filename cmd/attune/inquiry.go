@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/attune-run/attune"
+	"github.com/attune-run/attune/db"
 	"github.com/attune-run/attune/jobs"
 	"github.com/attune-run/attune/params"
 )
@@ -33,7 +34,7 @@ func (c *cli) inquiryCmd() *cobra.Command {
 				return exitError{code: 2, msg: fmt.Sprintf("--status %q: must be one of %v", status, attune.InquiryStatuses)}
 			}
 			return c.withApp(cmd.Context(), func(a *app) error {
-				is, err := a.db.Read().Inquiries(cmd.Context(), attune.InquiryStatus(status), limit)
+				is, err := a.db.Read().Inquiries(cmd.Context(), db.InquiryFilter{Status: attune.InquiryStatus(status), Limit: limit})
 				if err != nil {
 					return err
 				}

@@ -11,6 +11,7 @@ SELECT * FROM attune.inquiry WHERE id = @id;
 -- name: InquiryList :many
 SELECT * FROM attune.inquiry
 WHERE (sqlc.narg(status)::text IS NULL OR status = sqlc.narg(status))
+  AND (sqlc.narg(after)::bigint IS NULL OR id < sqlc.narg(after))
 ORDER BY id DESC LIMIT @lim;
 
 -- name: InquiryRespond :one

@@ -110,16 +110,18 @@ func (q *Queries) InquiryInsert(ctx context.Context, arg InquiryInsertParams) (A
 const inquiryList = `-- name: InquiryList :many
 SELECT id, schema, ttl_minutes, users, route, status, response, responded_by, created_at, expires_at, responded_at FROM attune.inquiry
 WHERE ($1::text IS NULL OR status = $1)
-ORDER BY id DESC LIMIT $2
+  AND ($2::bigint IS NULL OR id < $2)
+ORDER BY id DESC LIMIT $3
 `
 
 type InquiryListParams struct {
 	Status *string
+	After  *int64
 	Lim    int32
 }
 
 func (q *Queries) InquiryList(ctx context.Context, arg InquiryListParams) ([]AttuneInquiry, error) {
-	rows, err := q.db.Query(ctx, inquiryList, arg.Status, arg.Lim)
+	rows, err := q.db.Query(ctx, inquiryList, arg.Status, arg.After, arg.Lim)
 	if err != nil {
 		return nil, err
 	}
