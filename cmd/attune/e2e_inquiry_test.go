@@ -33,6 +33,14 @@ func TestInquiryEndToEnd(t *testing.T) {
 	require.Equal(t, "ops", list[0]["route"])
 	require.Equal(t, float64(1440), list[0]["ttl"])
 
+	// attune status counts it, and execution list filters on it.
+	out, errOut, code = in.attune("status")
+	require.Equal(t, 0, code, errOut)
+	require.Regexp(t, `(?m)^pending\s+1$`, out)
+	out, errOut, code = in.attune("execution", "list", "--status", "pending")
+	require.Equal(t, 0, code, errOut)
+	require.Regexp(t, `(?m)^`+id+`\s+core.ask\s+pending`, out)
+
 	out, errOut, code = in.attune("inquiry", "get", id)
 	require.Equal(t, 0, code, errOut)
 	require.Contains(t, out, "Would you like to continue the workflow?")
