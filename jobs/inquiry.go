@@ -106,6 +106,9 @@ func inquiryOf(x attune.Execution, now time.Time) (db.NewInquiry, error) {
 			n.Users = append(n.Users, s)
 		}
 	}
+	if roles, ok := x.Parameters["roles"].([]any); ok && len(roles) > 0 {
+		return n, fmt.Errorf("core.ask: roles %v cannot be honoured: attune has no RBAC roles; name the API keys allowed to answer in users", roles)
+	}
 	n.Route = str(x.Parameters["route"])
 	return n, nil
 }

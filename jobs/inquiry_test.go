@@ -259,7 +259,8 @@ func TestCancelAndReapPendingInquiry(t *testing.T) {
 	require.Eventually(t, func() bool { return e.JobCount(t, jobs.KindExecutionComplete, x.ID) == 1 }, 5*time.Second, 20*time.Millisecond)
 }
 
-// A schema that does not compile fails the execution with the reason; no inquiry is made.
+// A schema that does not compile, or StackStorm roles attune cannot check, fail the execution
+// with the reason; no inquiry is made.
 func TestAskWithBadSchemaFails(t *testing.T) {
 	t.Parallel()
 	e := attunetest.New(t)
@@ -268,6 +269,11 @@ func TestAskWithBadSchemaFails(t *testing.T) {
 	require.NoError(t, err)
 	x = e.WaitTerminal(t, x.ID, 10*time.Second)
 	require.Equal(t, attune.StatusFailed, x.Status)
-	require.Contains(t, x.Error, "core.ask: invalid: schema does not compile")
+	require.Contains(t, x.Error, "core.ask: invalid: schema does not compile: at '/type'")
+	x, err = e.P.Run(ctx, "core.ask", map[string]any{"roles": []any{"admin"}}, 0)
+	require.NoError(t, err)
+	x = e.WaitTerminal(t, x.ID, 10*time.Second)
+	require.Equal(t, attune.StatusFailed, x.Status)
+	require.Contains(t, x.Error, "attune has no RBAC roles")
 	require.Zero(t, countRows(t, e, "inquiry"))
 }

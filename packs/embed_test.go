@@ -39,6 +39,11 @@ func TestCore(t *testing.T) {
 
 	for _, a := range core.Actions {
 		switch a.Ref {
+		case "core.ask":
+			require.Equal(t, attune.RuntimeInquirer, a.Runtime)
+			require.Empty(t, a.EntryPoint)
+			require.EqualValues(t, 1440, a.Parameters["ttl"].Default)
+			require.Equal(t, "object", a.Parameters["schema"].Default.(map[string]any)["type"])
 		case "core.echo":
 			require.Equal(t, attune.RuntimeShell, a.Runtime)
 			require.Equal(t, "echo.sh", a.EntryPoint)
