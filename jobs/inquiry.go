@@ -175,18 +175,20 @@ func (p *Pipeline) Respond(ctx context.Context, id int64, response map[string]an
 		if response == nil {
 			response = map[string]any{}
 		}
-		if inq, err = q.InquiryRespond(ctx, id, response, by.Who); err != nil {
-			return closedNow(ctx, q, id, err)
-		}
 		result, err := json.Marshal(map[string]any{"response": response})
 		if err != nil {
 			return fmt.Errorf("inquiry %d: encode the result: %w", id, err)
 		}
+		// The execution first, then the inquiry, as cancel and expiry do: one lock order, so
+		// concurrent enders wait for each other instead of deadlocking.
 		fx, err := q.ExecutionFinish(ctx, id, db.Finish{
 			From: attune.StatusPending, To: attune.StatusCompleted, Result: result, Worker: p.Worker,
 		})
 		if err != nil {
-			return err
+			return closedNow(ctx, q, id, err)
+		}
+		if inq, err = q.InquiryRespond(ctx, id, response, by.Who); err != nil {
+			return closedNow(ctx, q, id, err)
 		}
 		return p.announceTerminal(ctx, q.Tx(), fx)
 	})
@@ -202,8 +204,8 @@ func closedNow(ctx context.Context, q *db.Queries, id int64, err error) error {
 		return err
 	}
 	cur, rerr := q.Inquiry(ctx, id)
-	if rerr != nil {
-		return err
+	if rerr != nil || cur.Status == attune.InquiryPending {
+		return fmt.Errorf("inquiry %d: its execution is no longer pending: %w", id, err)
 	}
 	return &ClosedError{Inquiry: cur}
 }
@@ -231,17 +233,18 @@ func (w *InquiryExpireWorker) Work(ctx context.Context, job *river.Job[InquiryEx
 		if inq.Status != attune.InquiryPending || inq.ExpiresAt == nil {
 			return completeTx(ctx, q, job)
 		}
-		if _, err := q.InquiryClose(ctx, id, attune.InquiryExpired); err != nil {
-			return err
-		}
+		// The execution first, then the inquiry: the lock order of Respond and Cancel.
 		fx, err := q.ExecutionFinish(ctx, id, db.Finish{
 			From: attune.StatusPending, To: attune.StatusTimeout, Worker: p.Worker,
 			Error: fmt.Sprintf("inquiry %d was not answered within its ttl of %d minutes", id, inq.TTLMinutes),
 		})
 		if errors.Is(err, attune.ErrConflict) {
-			return completeTx(ctx, q, job) // the execution ended another way; the inquiry closes
+			return completeTx(ctx, q, job) // answered or cancelled meanwhile: that closed the inquiry
 		}
 		if err != nil {
+			return err
+		}
+		if _, err := q.InquiryClose(ctx, id, attune.InquiryExpired); err != nil {
 			return err
 		}
 		p.Log.Info("inquiry expired", "execution_id", id, "ttl_minutes", inq.TTLMinutes)

@@ -277,3 +277,48 @@ func TestAskWithBadSchemaFails(t *testing.T) {
 	require.Contains(t, x.Error, "attune has no RBAC roles")
 	require.Zero(t, countRows(t, e, "inquiry"))
 }
+
+// An answer and a cancel at the same moment: one of them ends the execution, the other is told
+// it came too late (a conflict, never a deadlock), and the inquiry agrees with the execution.
+func TestRespondAndCancelAtOnce(t *testing.T) {
+	t.Parallel()
+	e := attunetest.New(t)
+	ctx := context.Background()
+	other := e.Replica(t, "replica-b")
+	var ids []int64
+	for range 5 {
+		x, err := e.P.Run(ctx, "core.ask", nil, 0)
+		require.NoError(t, err)
+		ids = append(ids, x.ID)
+	}
+	for _, id := range ids {
+		waitPending(t, e, id)
+		errs := make(chan error, 2)
+		go func() {
+			_, err := e.P.Respond(ctx, id, map[string]any{"continue": true}, jobs.Responder{Who: "cli:alice"})
+			errs <- err
+		}()
+		go func() {
+			_, err := other.Cancel(ctx, id, "cli:bob")
+			errs <- err
+		}()
+		var wins int
+		for range 2 {
+			err := <-errs
+			if err == nil {
+				wins++
+				continue
+			}
+			require.ErrorIs(t, err, attune.ErrConflict)
+		}
+		require.Equal(t, 1, wins)
+		x, err := e.DB.Read().Execution(ctx, id)
+		require.NoError(t, err)
+		inq, err := e.DB.Read().Inquiry(ctx, id)
+		require.NoError(t, err)
+		want := map[attune.ExecutionStatus]attune.InquiryStatus{
+			attune.StatusCompleted: attune.InquiryResponded, attune.StatusCancelled: attune.InquiryCancelled,
+		}
+		require.Equal(t, want[x.Status], inq.Status, "execution %s", x.Status)
+	}
+}
