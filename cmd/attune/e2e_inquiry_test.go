@@ -41,6 +41,10 @@ func TestInquiryEndToEnd(t *testing.T) {
 	require.Equal(t, 0, code, errOut)
 	require.Regexp(t, `(?m)^`+id+`\s+core.ask\s+pending`, out)
 
+	out, errOut, code = in.attune("execution", "get", id)
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "waiting for an answer to inquiry "+id+": attune inquiry get "+id)
+
 	out, errOut, code = in.attune("inquiry", "get", id)
 	require.Equal(t, 0, code, errOut)
 	require.Contains(t, out, "Would you like to continue the workflow?")
