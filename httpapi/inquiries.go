@@ -137,6 +137,9 @@ func (s *Server) respondInquiry(w http.ResponseWriter, r *http.Request) {
 			fe.add("response."+e.Field, "%s", e.Msg)
 		}
 		writeProblem(w, fe.problem("the response does not match the inquiry's schema; nothing changed"))
+	case errors.Is(err, attune.ErrInvalid):
+		fe.add("response", "%v", err)
+		writeProblem(w, fe.problem("the response cannot be stored; nothing changed"))
 	case errors.Is(err, attune.ErrNotFound):
 		notFoundInquiry(w, id)
 	case errors.Is(err, attune.ErrForbidden):

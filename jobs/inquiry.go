@@ -151,9 +151,13 @@ func (e *ClosedError) Unwrap() error { return attune.ErrConflict }
 // nothing changes. A valid response is stored and completes the execution with result
 // {"response": response}, in one transaction, by compare-and-set from pending, so of two
 // responders one wins and the other gets a *ClosedError (attune.ErrConflict). An API key not
-// among the inquiry's users gets attune.ErrForbidden; an unknown id attune.ErrNotFound.
+// among the inquiry's users gets attune.ErrForbidden; an unknown id attune.ErrNotFound; a
+// response over attune's input limits (1 MiB, 64 levels) an error wrapping attune.ErrInvalid.
 func (p *Pipeline) Respond(ctx context.Context, id int64, response map[string]any, by Responder) (attune.Inquiry, error) {
 	var inq attune.Inquiry
+	if err := checkResponse(response); err != nil {
+		return inq, err
+	}
 	err := p.DB.InTx(ctx, func(q *db.Queries) error {
 		cur, err := q.Inquiry(ctx, id)
 		if err != nil {
@@ -196,6 +200,22 @@ func (p *Pipeline) Respond(ctx context.Context, id int64, response map[string]an
 		p.Log.Info("inquiry answered", "execution_id", id, "by", by.Who)
 	}
 	return inq, err
+}
+
+// checkResponse applies the limits of every other input to a response: attune.MaxNestingDepth
+// and attune.MaxPayloadBytes. The error wraps attune.ErrInvalid.
+func checkResponse(response map[string]any) error {
+	if err := attuneparams.CheckDepth("response", response, attune.MaxNestingDepth); err != nil {
+		return err
+	}
+	b, err := json.Marshal(response)
+	if err != nil {
+		return fmt.Errorf("%w: response: %v", attune.ErrInvalid, err)
+	}
+	if len(b) > attune.MaxPayloadBytes {
+		return fmt.Errorf("%w: response: %d bytes as JSON, over the limit of %d (1 MiB)", attune.ErrInvalid, len(b), attune.MaxPayloadBytes)
+	}
+	return nil
 }
 
 // closedNow turns a lost compare-and-set on inquiry id into a *ClosedError naming what won.

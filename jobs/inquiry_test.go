@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -157,6 +158,9 @@ func TestRespondToInquiry(t *testing.T) {
 
 	_, err = e.P.Respond(ctx, 999999, map[string]any{}, jobs.Responder{Who: "cli:root"})
 	require.ErrorIs(t, err, attune.ErrNotFound)
+	_, err = e.P.Respond(ctx, x.ID, map[string]any{"big": strings.Repeat("x", attune.MaxPayloadBytes)}, jobs.Responder{Who: "cli:root"})
+	require.ErrorIs(t, err, attune.ErrInvalid)
+	require.ErrorContains(t, err, "over the limit")
 }
 
 // Two responders at once: exactly one wins, the other hears that it was already answered.

@@ -172,6 +172,8 @@ func respondExit(id int64, err error) error {
 		return exitError{code: 2, msg: b.String()}
 	case errors.Is(err, attune.ErrConflict):
 		return exitError{code: 1, msg: err.Error()}
+	case errors.Is(err, attune.ErrInvalid):
+		return exitError{code: 2, msg: err.Error() + "; nothing changed"}
 	default:
 		return inquiryNotFound(id, err)
 	}
