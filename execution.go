@@ -14,6 +14,8 @@ const (
 	StatusRequested ExecutionStatus = "requested"
 	StatusScheduled ExecutionStatus = "scheduled"
 	StatusRunning   ExecutionStatus = "running"
+	// StatusPending waits for a human's answer to an inquiry (core.ask); no worker holds it.
+	StatusPending   ExecutionStatus = "pending"
 	StatusCanceling ExecutionStatus = "canceling"
 	StatusCompleted ExecutionStatus = "completed"
 	StatusFailed    ExecutionStatus = "failed"
@@ -24,7 +26,7 @@ const (
 
 // ExecutionStatuses lists every status, in lifecycle order.
 var ExecutionStatuses = []ExecutionStatus{
-	StatusRequested, StatusScheduled, StatusRunning, StatusCanceling,
+	StatusRequested, StatusScheduled, StatusRunning, StatusPending, StatusCanceling,
 	StatusCompleted, StatusFailed, StatusTimeout, StatusCancelled, StatusAbandoned,
 }
 

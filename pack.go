@@ -26,11 +26,14 @@ const (
 	// RuntimePythonScript is StackStorm's python-script: the entry point's Action subclass run
 	// by attune's st2common compatibility module, its run() return value the result.
 	RuntimePythonScript = "python-script"
+	// RuntimeInquirer is StackStorm's inquirer (core.ask): it creates an inquiry in process and
+	// leaves the execution pending until someone answers it.
+	RuntimeInquirer = "inquirer"
 )
 
 // Runtimes lists the runtime names a worker can serve.
 var Runtimes = []string{RuntimeShell, RuntimePython, RuntimeNoop, RuntimeHTTP, RuntimeKV,
-	RuntimeShellCmd, RuntimeShellScript, RuntimePythonScript}
+	RuntimeShellCmd, RuntimeShellScript, RuntimePythonScript, RuntimeInquirer}
 
 // Output formats an action may declare for its stdout.
 const (

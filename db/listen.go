@@ -173,8 +173,9 @@ func ForExecution(id int64) func(Notice) bool {
 const followPoll = time.Second
 
 // FollowOutput calls emit with every stored output batch of an execution after seq after, then
-// with each new batch as it is stored, until the execution is terminal and all its output has
-// been emitted, and returns the execution as it ended. It wakes on the hub's notices and, as a
+// with each new batch as it is stored, until the execution is terminal (or pending: core.ask
+// waiting for a person's answer) and all its output has been emitted, and returns the execution
+// as it ended. It wakes on the hub's notices and, as a
 // fallback (or when hub is nil), every second. A worker stores an execution's output before it
 // records the terminal status, so nothing printed is missed. It returns early with emit's error,
 // or with ctx's when ctx ends.
@@ -207,7 +208,7 @@ func (d *DB) FollowOutput(ctx context.Context, hub *Hub, id, after int64, emit f
 				break
 			}
 		}
-		if x.Status.Terminal() {
+		if x.Status.Terminal() || x.Status == attune.StatusPending {
 			return x, nil
 		}
 		select {

@@ -180,6 +180,9 @@ func (s *Server) routes() http.Handler {
 	handle("GET /api/v1/actions", key(s.listActions))
 	handle("GET /api/v1/actions/{ref}", key(s.getAction))
 	handle("GET /api/v1/packs", key(s.listPacks))
+	handle("GET /api/v1/inquiries", key(s.listInquiries))
+	handle("GET /api/v1/inquiries/{id}", key(s.getInquiry))
+	handle("PUT /api/v1/inquiries/{id}", key(s.respondInquiry))
 	handle("POST /api/v1/webhooks/{name}", s.webhook) // verifies per webhook
 	if s.riverUI != nil {
 		// Behind the same keys (a browser sends HTTP Basic); mutating requests from another

@@ -20,6 +20,7 @@ import (
 //
 //   - requested or scheduled: it becomes cancelled at once, and its dispatch job is cancelled in
 //     the same transaction, so the action never runs;
+//   - pending (core.ask): it becomes cancelled at once, and its inquiry too;
 //   - running: it becomes canceling; the replica running it hears of it (WatchCancels), stops
 //     the action (SIGTERM to its process group, SIGKILL after the kill grace) and records it
 //     cancelled;
@@ -45,7 +46,7 @@ func (p *Pipeline) Cancel(ctx context.Context, id int64, who string) (attune.Exe
 			case cur.Status == attune.StatusRunning:
 				x, err = q.ExecutionSetCanceling(ctx, id, reason)
 				return err
-			default: // requested, scheduled: not started, so stopped here
+			default: // requested, scheduled: not started, so stopped here; pending: its inquiry closes
 				x, err = p.cancelPending(ctx, q, cur, reason)
 				return err
 			}
@@ -85,6 +86,11 @@ func (p *Pipeline) cancelPending(ctx context.Context, q *db.Queries, cur attune.
 	x, err := q.ExecutionFinish(ctx, cur.ID, db.Finish{From: cur.Status, To: attune.StatusCancelled, Error: reason})
 	if err != nil {
 		return x, err
+	}
+	if cur.Status == attune.StatusPending {
+		if err := closeInquiry(ctx, q, cur.ID); err != nil {
+			return x, err
+		}
 	}
 	jobIDs, err := q.DispatchJobsPending(ctx, cur.ID)
 	if err != nil {

@@ -46,6 +46,10 @@ func (w *DispatchWorker) Work(ctx context.Context, job *river.Job[ExecutionDispa
 			done = true
 			return w.alreadyClaimed(ctx, q, job)
 		}
+		if err == nil && c.Execution.Runtime == attune.RuntimeInquirer { // core.ask: no worker waits for the answer
+			done = true
+			return p.ask(ctx, q, c.Execution)
+		}
 		return err
 	})
 	if err != nil || done {

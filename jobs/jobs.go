@@ -121,3 +121,20 @@ func (ExecutionCompleteArgs) Kind() string { return KindExecutionComplete }
 func (ExecutionCompleteArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: QueueEvents, UniqueOpts: unique}
 }
+
+// KindInquiryExpire ends an unanswered inquiry at its expiry. DBAs see it in river_job.kind.
+const KindInquiryExpire = "attune.inquiry.expire"
+
+// InquiryExpireArgs ends one inquiry with its execution timeout, if it is still pending. It is
+// inserted scheduled at the inquiry's expires_at, in the transaction that creates the inquiry.
+type InquiryExpireArgs struct {
+	InquiryID int64 `json:"inquiry_id" river:"unique"`
+}
+
+// Kind implements river.JobArgs.
+func (InquiryExpireArgs) Kind() string { return KindInquiryExpire }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (InquiryExpireArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueEvents, UniqueOpts: unique}
+}

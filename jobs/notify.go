@@ -210,6 +210,7 @@ func Register(workers *river.Workers, p *Pipeline) {
 	river.AddWorker(workers, &DispatchWorker{P: p})
 	river.AddWorker(workers, &StatusWorker{P: p})
 	river.AddWorker(workers, &CompleteWorker{P: p})
+	river.AddWorker(workers, &InquiryExpireWorker{P: p})
 	if p.Runtimes != nil {
 		p.Runtimes.Add(attune.RuntimeKV, kvRunner{p: p})
 	}

@@ -28,10 +28,11 @@ var runnerAliases = map[string]string{
 	"http":               attune.RuntimeHTTP,
 	"http-request":       attune.RuntimeHTTP,
 	"kv":                 attune.RuntimeKV,
+	"inquirer":           attune.RuntimeInquirer,
 }
 
 // knownRunners is the list of runner_type values for messages.
-const knownRunners = "shell (or bash, sh), python (or python3), noop, http (or http-request), kv, and StackStorm's local-shell-cmd, local-shell-script, python-script"
+const knownRunners = "shell (or bash, sh), python (or python3), noop, http (or http-request), kv, and StackStorm's local-shell-cmd, local-shell-script, python-script, inquirer"
 
 // shellName is what a parameter name must look like for dotenv delivery: a shell variable name.
 var shellName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -120,7 +121,8 @@ func (l *loader) readEntryPoint(s scope, runtime string) (string, []byte) {
 			s.errorf("entry_point", "a local-shell-cmd action runs its cmd parameter, with no script; remove entry_point, or use local-shell-script")
 		}
 		return "", nil
-	case runtime == attune.RuntimeNoop || runtime == attune.RuntimeHTTP || runtime == attune.RuntimeKV:
+	case runtime == attune.RuntimeNoop || runtime == attune.RuntimeHTTP || runtime == attune.RuntimeKV ||
+		runtime == attune.RuntimeInquirer:
 		if s.has("entry_point") {
 			s.errorf("entry_point", "runner_type %s runs in process, with no script; remove entry_point", runtime)
 		}

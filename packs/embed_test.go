@@ -33,12 +33,17 @@ func TestCore(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "core", core.Ref)
 	require.Equal(t, "1.0.0", core.Version)
-	require.ElementsMatch(t, []string{"core.echo", "core.http_request", "core.kv_get", "core.kv_set", "core.local", "core.noop", "core.sleep", "core.inject_trigger", "core.pause"}, actionRefs(core))
-	require.ElementsMatch(t, []string{attune.TriggerInterval, attune.TriggerCron, attune.TriggerDatetime, attune.TriggerWebhook, attune.TriggerAction}, triggerRefs(core))
+	require.ElementsMatch(t, []string{"core.echo", "core.http_request", "core.kv_get", "core.kv_set", "core.local", "core.noop", "core.sleep", "core.inject_trigger", "core.pause", "core.ask"}, actionRefs(core))
+	require.ElementsMatch(t, []string{attune.TriggerInterval, attune.TriggerCron, attune.TriggerDatetime, attune.TriggerWebhook, attune.TriggerAction, attune.TriggerInquiry}, triggerRefs(core))
 	require.Empty(t, core.Rules)
 
 	for _, a := range core.Actions {
 		switch a.Ref {
+		case "core.ask":
+			require.Equal(t, attune.RuntimeInquirer, a.Runtime)
+			require.Empty(t, a.EntryPoint)
+			require.EqualValues(t, 1440, a.Parameters["ttl"].Default)
+			require.Equal(t, "object", a.Parameters["schema"].Default.(map[string]any)["type"])
 		case "core.echo":
 			require.Equal(t, attune.RuntimeShell, a.Runtime)
 			require.Equal(t, "echo.sh", a.EntryPoint)
@@ -92,6 +97,10 @@ func TestCore(t *testing.T) {
 			for _, k := range []string{"execution_id", "status", "action_name", "action_ref", "runner_ref", "parameters", "result", "start_timestamp", "end_timestamp"} {
 				require.Contains(t, tr.Payload, k, "StackStorm's actiontrigger field %s", k)
 			}
+			continue
+		}
+		if tr.Ref == attune.TriggerInquiry {
+			require.ElementsMatch(t, []string{"id", "route", "users", "schema", "ttl"}, slices.Collect(maps.Keys(tr.Payload)))
 			continue
 		}
 		require.Contains(t, tr.Payload, "scheduled_at", tr.Ref)

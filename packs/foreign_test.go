@@ -47,10 +47,10 @@ func TestLoadChecksRefsIntoOtherPacks(t *testing.T) {
 			rule: "ref: r\ntrigger_ref: core.intervaltimer\ntrigger_params: {interval: 1}\naction_ref: core.http_request\naction_params: {url: \"http://x\"}\n"},
 		{name: "unknown core action",
 			rule: "ref: r\ntrigger_ref: core.intervaltimer\ntrigger_params: {interval: 1}\naction_ref: core.ecko\n",
-			errs: []string{`rules/r.yaml:4:1: action "core.ecko" is not defined: pack core has no action of that name (its actions: core.echo, core.http_request, core.inject_trigger, core.kv_get, core.kv_set, core.local, core.noop, core.pause, core.sleep)`}},
+			errs: []string{`rules/r.yaml:4:1: action "core.ecko" is not defined: pack core has no action of that name (its actions: core.ask, core.echo, core.http_request, core.inject_trigger, core.kv_get, core.kv_set, core.local, core.noop, core.pause, core.sleep)`}},
 		{name: "unknown core trigger, nested form",
 			rule: "ref: r\ntrigger: {type: core.mqtt}\naction: {ref: core.noop}\n",
-			errs: []string{`rules/r.yaml:2:11: trigger "core.mqtt" is not defined: pack core has no trigger of that name (its triggers: core.actiontrigger, core.crontimer, core.datetimetimer, core.intervaltimer, core.webhook)`}},
+			errs: []string{`rules/r.yaml:2:11: trigger "core.mqtt" is not defined: pack core has no trigger of that name (its triggers: core.actiontrigger, core.crontimer, core.datetimetimer, core.inquiry, core.intervaltimer, core.webhook)`}},
 		{name: "another pack is not checked",
 			rule: "ref: r\ntrigger_ref: github.push\naction_ref: slack.post\n",
 			warns: []string{

@@ -18,7 +18,6 @@ var unsupportedRunners = map[string]string{
 	"orquesta":            "workflows have not landed in attune yet",
 	"action-chain":        "workflows have not landed in attune yet",
 	"mistral-v2":          "workflows have not landed in attune yet (and StackStorm itself dropped Mistral)",
-	"inquirer":            "inquiries have not landed in attune yet",
 	"winrm-cmd":           "attune has no WinRM runner",
 	"winrm-ps-cmd":        "attune has no WinRM runner",
 	"winrm-ps-script":     "attune has no WinRM runner",

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -78,7 +79,7 @@ func describeError(ve *jsonschema.ValidationError, c *compiled, params map[strin
 		if c.flat[name].Secret {
 			got = typeName(params[name]) + " (secret, not shown)"
 		} else {
-			got = show(params[name])
+			got = show(valueAt(params, ve.InstanceLocation))
 		}
 	}
 	switch k := ve.ErrorKind.(type) {
@@ -115,6 +116,26 @@ func describeError(ve *jsonschema.ValidationError, c *compiled, params map[strin
 		}
 		return FieldErrors{{Field: field, Msg: msg}}
 	}
+}
+
+// valueAt is the value at a JSON location in params (nil when there is none).
+func valueAt(params map[string]any, loc []string) any {
+	var v any = params
+	for _, k := range loc {
+		switch c := v.(type) {
+		case map[string]any:
+			v = c[k]
+		case []any:
+			i, err := strconv.Atoi(k)
+			if err != nil || i < 0 || i >= len(c) {
+				return nil
+			}
+			v = c[i]
+		default:
+			return nil
+		}
+	}
+	return v
 }
 
 // unknown is the error of a parameter the schema does not declare.

@@ -179,6 +179,9 @@ func printExecution(w io.Writer, x attune.Execution, hist []attune.Transition) e
 		b, _ := json.MarshalIndent(v, "  ", "  ")
 		fmt.Fprintf(w, "result:\n  %s\n", b)
 	}
+	if x.Status == attune.StatusPending {
+		fmt.Fprintf(w, "waiting for an answer to inquiry %d: attune inquiry get %d\n", x.ID, x.ID)
+	}
 	fmt.Fprintln(w, "history:")
 	hrows := make([][]string, len(hist))
 	for i, t := range hist {

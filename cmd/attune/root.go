@@ -65,6 +65,7 @@ func newRootCmd() *cobra.Command {
 		c.keyCmd(), c.policyCmd(), c.apikeyCmd(), c.webhookCmd(),
 	)
 	root.AddCommand(c.actionCmd())
+	root.AddCommand(c.inquiryCmd())
 	return root
 }
 

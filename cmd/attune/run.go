@@ -152,16 +152,18 @@ func (c *cli) runAndWatch(ctx context.Context, a *app, action attune.Action, asJ
 		if err := writeJSON(c.stdout, executionJSON(x)); err != nil {
 			return err
 		}
+	case x.Status == attune.StatusPending:
+		fmt.Fprintf(c.stdout, "execution %d is pending: it waits for an answer to inquiry %d (attune inquiry get %d; attune inquiry respond %d key=value...)\n", x.ID, x.ID, x.ID, x.ID)
 	case !streamed:
 		printResult(c.stdout, x) // an in-process action: its result is all there is to show
 	}
 	return statusExit(x)
 }
 
-// statusExit is the exit of run and tail: nil when the execution completed, exit code 1 with its
-// status and error otherwise.
+// statusExit is the exit of run and tail: nil when the execution completed or is pending (core.ask
+// waiting for its answer), exit code 1 with its status and error otherwise.
 func statusExit(x attune.Execution) error {
-	if x.Status != attune.StatusCompleted {
+	if x.Status != attune.StatusCompleted && x.Status != attune.StatusPending {
 		return exitError{code: 1, msg: fmt.Sprintf("execution %d %s: %s", x.ID, x.Status, x.Error)}
 	}
 	return nil

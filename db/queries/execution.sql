@@ -35,6 +35,12 @@ SELECT x.*, sqlc.embed(action), pack.config AS pack_config
 FROM x JOIN attune.action action ON action.ref = x.action_ref
 JOIN attune.pack pack ON pack.id = action.pack_id;
 
+-- name: ExecutionSetPending :one
+-- Compare-and-set running -> pending: the execution now waits for an answer, held by no worker.
+UPDATE attune.execution SET status = 'pending', updated_at = now()
+WHERE id = @id AND status = 'running'
+RETURNING *;
+
 -- name: ExecutionFinish :one
 -- Compare-and-set from the expected status to a terminal one, with its history row, in one
 -- statement. No row when the execution is not in the expected status.

@@ -591,6 +591,41 @@ func (q *Queries) ExecutionPruneBatch(ctx context.Context, arg ExecutionPruneBat
 	return result.RowsAffected(), nil
 }
 
+const executionSetPending = `-- name: ExecutionSetPending :one
+UPDATE attune.execution SET status = 'pending', updated_at = now()
+WHERE id = $1 AND status = 'running'
+RETURNING id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of
+`
+
+// Compare-and-set running -> pending: the execution now waits for an answer, held by no worker.
+func (q *Queries) ExecutionSetPending(ctx context.Context, id int64) (AttuneExecution, error) {
+	row := q.db.QueryRow(ctx, executionSetPending, id)
+	var i AttuneExecution
+	err := row.Scan(
+		&i.ID,
+		&i.ActionRef,
+		&i.ActionID,
+		&i.Runtime,
+		&i.EnforcementID,
+		&i.Attempt,
+		&i.Status,
+		&i.Parameters,
+		&i.Result,
+		&i.Error,
+		&i.Worker,
+		&i.TimeoutSeconds,
+		&i.CreatedAt,
+		&i.ScheduledAt,
+		&i.StartedAt,
+		&i.FinishedAt,
+		&i.UpdatedAt,
+		&i.OriginalID,
+		&i.Secrets,
+		&i.RerunOf,
+	)
+	return i, err
+}
+
 const executionStart = `-- name: ExecutionStart :one
 WITH x AS (
     UPDATE attune.execution e

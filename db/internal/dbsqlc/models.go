@@ -108,6 +108,20 @@ type AttuneExecutionOutput struct {
 	At          time.Time
 }
 
+type AttuneInquiry struct {
+	ID          int64
+	Schema      []byte
+	TtlMinutes  int32
+	Users       []string
+	Route       string
+	Status      string
+	Response    []byte
+	RespondedBy string
+	CreatedAt   time.Time
+	ExpiresAt   *time.Time
+	RespondedAt *time.Time
+}
+
 type AttuneKv struct {
 	Scope     string
 	Name      string
