@@ -1,0 +1,174 @@
+// Package workflows is the Orquesta workflow language as attune runs it: Parse reads a workflow
+// definition (an orquesta action's entry point), Check finds what a parsed workflow can still get
+// wrong, and Expr and Value evaluate its {{ }} and <% %> expressions against an Env. Which
+// transitions fire, contexts, joins and scheduling belong to the conductor (jobs/), not here.
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// errNotImplemented marks the bodies that are still being written.
+var errNotImplemented = errors.New("workflows: not implemented yet")
+
+// Problem is one located complaint about a workflow definition.
+type Problem struct {
+	File      string
+	Line, Col int
+	Msg       string
+}
+
+// Error renders the problem as "file:line:col: msg".
+func (p Problem) Error() string {
+	return fmt.Sprintf("%s:%d:%d: %s", p.File, p.Line, p.Col, p.Msg)
+}
+
+// Problems is every complaint about one workflow; it is an error listing them one per line.
+type Problems []Problem
+
+// Error lists every problem, one per line.
+func (ps Problems) Error() string {
+	lines := make([]string, len(ps))
+	for i, p := range ps {
+		lines[i] = p.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Workflow is one parsed workflow definition.
+type Workflow struct {
+	File        string
+	Version     string
+	Description string
+	Input       []Input  // in declared order; a later default may read an earlier input via ctx()
+	Vars        []Assign // in order
+	Output      []Assign // in order; rendered even when the workflow fails
+	Tasks       map[string]*Task
+	Order       []string // task names in declaration order
+}
+
+// Input is one workflow input.
+type Input struct {
+	Name    string
+	Default *Value // nil: required (no default)
+}
+
+// Assign is one name bound to a value: a var, an output or a publish.
+type Assign struct {
+	Name  string
+	Value *Value
+	Line  int
+}
+
+// JoinAll is Task.Join for `join: all`.
+const JoinAll = -1
+
+// Task is one task of a workflow.
+type Task struct {
+	Name      string
+	Line, Col int
+	Action    string            // "" : a router task (no action; the conductor completes it succeeded at once, result nil)
+	Input     map[string]*Value // inline "action: ref k=v" parameters merged with `input:` (input wins)
+	Delay     int               // seconds before the action is scheduled; 0 none
+	Join      int               // 0: no join; JoinAll; N > 0
+	With      *With             // nil: not a with-items task
+	Retry     *Retry            // nil: no retry
+	Next      []*Transition     // in declared order
+}
+
+// With is a task's with-items.
+type With struct {
+	Items       *Expr    // evaluates to a list; with Vars, "x, y in <% zip(...) %>" form
+	Vars        []string // the names of "x, y in ...": item(name) reads them; empty: item() is the element
+	Concurrency *Value   // nil: all items at once; renders to a positive int
+}
+
+// Retry is a task's retry policy.
+type Retry struct {
+	Count int
+	Delay int   // seconds
+	When  *Expr // nil: retry when the task failed
+}
+
+// Transition is one entry of a task's `next`.
+type Transition struct {
+	Line    int
+	When    *Expr    // nil: fires on any completion (success or failure)
+	Publish []Assign // applied in order to the branch context
+	Do      []string // task names, or the reserved words below
+}
+
+// Reserved `do` targets.
+const (
+	DoContinue = "continue"
+	DoFail     = "fail"
+	DoNoop     = "noop"
+	DoRetry    = "retry" // the task again: 3 retries, no delay
+)
+
+// Env is what an expression sees.
+type Env struct {
+	Ctx        map[string]any                                 // ctx() and ctx(name): the branch context
+	Result     any                                            // result(): the task's result; with-items: the ordered list of item results
+	TaskStatus string                                         // "succeeded" | "failed" | "cancelled" | "" : succeeded()/failed()/completed()
+	Item       any                                            // item(); with With.Vars, a map[string]any by var name, read by item(name)
+	Task       func(name string) (TaskState, bool)            // task(name); nil: task() is an error
+	KV         func(scope, name string) (string, bool, error) // st2kv('system.x') and kv('system.x'); nil: an error
+}
+
+// TaskState is what task(name) gives an expression.
+type TaskState struct {
+	Status         string // "succeeded" | "failed" | "cancelled" | "running"
+	Result         any
+	StartTimestamp *time.Time
+	EndTimestamp   *time.Time
+}
+
+// Value is a YAML value (scalar, list or map) whose strings may hold {{ }} or <% %> expressions.
+type Value struct {
+	raw any
+}
+
+// Render evaluates the value's expressions: a string that is exactly one expression yields that
+// expression's value with its own type; a string mixing text and expressions yields the
+// interpolated string; maps and lists are rendered element by element.
+func (v *Value) Render(env *Env) (any, error) {
+	return nil, errNotImplemented
+}
+
+// Expr is one expression (`when`, with-items `items`, retry `when`), with or without its
+// {{ }} / <% %> delimiters in the source.
+type Expr struct {
+	Src       string
+	Line, Col int
+}
+
+// Eval evaluates the expression.
+func (e *Expr) Eval(env *Env) (any, error) {
+	return nil, errNotImplemented
+}
+
+// True evaluates the expression and reports its truthiness as Orquesta/YAQL does: nil, false, 0,
+// "", empty list/map are false.
+func (e *Expr) True(env *Env) (bool, error) {
+	return false, errNotImplemented
+}
+
+// Parse reads one workflow definition. file is the name used in errors.
+func Parse(file string, data []byte) (*Workflow, error) {
+	return nil, errNotImplemented
+}
+
+// Check reports what a parsed workflow can still get wrong. resolve may be nil: the action-ref
+// check is skipped.
+func (w *Workflow) Check(resolve func(actionRef string) bool) Problems {
+	return nil
+}
+
+// Starts returns the tasks with no inbound transition, in declaration order.
+func (w *Workflow) Starts() []string {
+	return nil
+}
