@@ -240,5 +240,8 @@ func (p *Pipeline) announceTerminal(ctx context.Context, tx pgx.Tx, x attune.Exe
 	if err != nil {
 		return fmt.Errorf("announce execution %d %s: %w", x.ID, x.Status, err)
 	}
+	if x.Parent != nil { // a workflow's task: advance the workflow in this transaction
+		return p.advanceParent(ctx, tx, x)
+	}
 	return nil
 }

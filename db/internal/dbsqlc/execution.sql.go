@@ -35,13 +35,15 @@ func (q *Queries) EventPruneBatch(ctx context.Context, arg EventPruneBatchParams
 }
 
 const executionAbandonSilent = `-- name: ExecutionAbandonSilent :many
-SELECT x.id, x.action_ref, x.action_id, x.runtime, x.enforcement_id, x.attempt, x.status, x.parameters, x.result, x.error, x.worker, x.timeout_seconds, x.created_at, x.scheduled_at, x.started_at, x.finished_at, x.updated_at, x.original_id, x.secrets, x.rerun_of FROM attune.execution x
+SELECT x.id, x.action_ref, x.action_id, x.runtime, x.enforcement_id, x.attempt, x.status, x.parameters, x.result, x.error, x.worker, x.timeout_seconds, x.created_at, x.scheduled_at, x.started_at, x.finished_at, x.updated_at, x.original_id, x.secrets, x.rerun_of, x.parent_id, x.task, x.task_route, x.task_item, x.task_retry FROM attune.execution x
 LEFT JOIN attune.worker w ON w.name = x.worker
 WHERE x.status IN ('running', 'canceling') AND (w.name IS NULL OR w.last_seen_at < $1)
+  AND x.runtime <> 'orquesta'
 ORDER BY x.id
 `
 
-// Running (or canceling) executions whose worker has not been seen since the cutoff.
+// Running (or canceling) executions whose worker has not been seen since the cutoff. Workflows
+// run on no worker: the conductor advances them in their children's transactions.
 func (q *Queries) ExecutionAbandonSilent(ctx context.Context, cutoff time.Time) ([]AttuneExecution, error) {
 	rows, err := q.db.Query(ctx, executionAbandonSilent, cutoff)
 	if err != nil {
@@ -72,6 +74,11 @@ func (q *Queries) ExecutionAbandonSilent(ctx context.Context, cutoff time.Time) 
 			&i.OriginalID,
 			&i.Secrets,
 			&i.RerunOf,
+			&i.ParentID,
+			&i.Task,
+			&i.TaskRoute,
+			&i.TaskItem,
+			&i.TaskRetry,
 		); err != nil {
 			return nil, err
 		}
@@ -84,7 +91,7 @@ func (q *Queries) ExecutionAbandonSilent(ctx context.Context, cutoff time.Time) 
 }
 
 const executionAttempts = `-- name: ExecutionAttempts :many
-SELECT id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of FROM attune.execution
+SELECT id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of, parent_id, task, task_route, task_item, task_retry FROM attune.execution
 WHERE id = $1 OR original_id = $1
 ORDER BY attempt
 `
@@ -120,6 +127,11 @@ func (q *Queries) ExecutionAttempts(ctx context.Context, rootID int64) ([]Attune
 			&i.OriginalID,
 			&i.Secrets,
 			&i.RerunOf,
+			&i.ParentID,
+			&i.Task,
+			&i.TaskRoute,
+			&i.TaskItem,
+			&i.TaskRetry,
 		); err != nil {
 			return nil, err
 		}
@@ -164,7 +176,7 @@ const executionFinish = `-- name: ExecutionFinish :one
 UPDATE attune.execution
 SET status = $1, result = $2, error = $3, finished_at = now(), updated_at = now()
 WHERE id = $4 AND status = $5
-RETURNING id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of
+RETURNING id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of, parent_id, task, task_route, task_item, task_retry
 `
 
 type ExecutionFinishParams struct {
@@ -206,12 +218,17 @@ func (q *Queries) ExecutionFinish(ctx context.Context, arg ExecutionFinishParams
 		&i.OriginalID,
 		&i.Secrets,
 		&i.RerunOf,
+		&i.ParentID,
+		&i.Task,
+		&i.TaskRoute,
+		&i.TaskItem,
+		&i.TaskRetry,
 	)
 	return i, err
 }
 
 const executionGet = `-- name: ExecutionGet :one
-SELECT id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of FROM attune.execution WHERE id = $1
+SELECT id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of, parent_id, task, task_route, task_item, task_retry FROM attune.execution WHERE id = $1
 `
 
 func (q *Queries) ExecutionGet(ctx context.Context, id int64) (AttuneExecution, error) {
@@ -238,17 +255,24 @@ func (q *Queries) ExecutionGet(ctx context.Context, id int64) (AttuneExecution, 
 		&i.OriginalID,
 		&i.Secrets,
 		&i.RerunOf,
+		&i.ParentID,
+		&i.Task,
+		&i.TaskRoute,
+		&i.TaskItem,
+		&i.TaskRetry,
 	)
 	return i, err
 }
 
 const executionInsert = `-- name: ExecutionInsert :one
 INSERT INTO attune.execution (action_ref, action_id, runtime, enforcement_id, attempt, original_id,
-    status, parameters, secrets, timeout_seconds, scheduled_at)
+    status, parameters, secrets, timeout_seconds, scheduled_at,
+    parent_id, task, task_route, task_item, task_retry)
 VALUES ($1, $2, $3, $4, $5, $6,
-    $7, $8, $9, $10, $11)
+    $7, $8, $9, $10, $11,
+    $12, $13, $14, $15, $16)
 ON CONFLICT DO NOTHING
-RETURNING id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of
+RETURNING id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of, parent_id, task, task_route, task_item, task_retry
 `
 
 type ExecutionInsertParams struct {
@@ -263,9 +287,15 @@ type ExecutionInsertParams struct {
 	Secrets        []byte
 	TimeoutSeconds int32
 	ScheduledAt    *time.Time
+	ParentID       *int64
+	Task           *string
+	TaskRoute      *int32
+	TaskItem       *int32
+	TaskRetry      *int32
 }
 
 // Idempotent per enforcement for first attempts (no row returned on a duplicate).
+// A workflow's child is idempotent per (parent, task, route, item, retry, attempt).
 func (q *Queries) ExecutionInsert(ctx context.Context, arg ExecutionInsertParams) (AttuneExecution, error) {
 	row := q.db.QueryRow(ctx, executionInsert,
 		arg.ActionRef,
@@ -279,6 +309,11 @@ func (q *Queries) ExecutionInsert(ctx context.Context, arg ExecutionInsertParams
 		arg.Secrets,
 		arg.TimeoutSeconds,
 		arg.ScheduledAt,
+		arg.ParentID,
+		arg.Task,
+		arg.TaskRoute,
+		arg.TaskItem,
+		arg.TaskRetry,
 	)
 	var i AttuneExecution
 	err := row.Scan(
@@ -302,12 +337,17 @@ func (q *Queries) ExecutionInsert(ctx context.Context, arg ExecutionInsertParams
 		&i.OriginalID,
 		&i.Secrets,
 		&i.RerunOf,
+		&i.ParentID,
+		&i.Task,
+		&i.TaskRoute,
+		&i.TaskItem,
+		&i.TaskRetry,
 	)
 	return i, err
 }
 
 const executionList = `-- name: ExecutionList :many
-SELECT id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of FROM attune.execution
+SELECT id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of, parent_id, task, task_route, task_item, task_retry FROM attune.execution
 WHERE ($1::text IS NULL OR status = $1)
   AND ($2::text IS NULL OR action_ref = $2)
 ORDER BY id DESC LIMIT $3
@@ -349,6 +389,11 @@ func (q *Queries) ExecutionList(ctx context.Context, arg ExecutionListParams) ([
 			&i.OriginalID,
 			&i.Secrets,
 			&i.RerunOf,
+			&i.ParentID,
+			&i.Task,
+			&i.TaskRoute,
+			&i.TaskItem,
+			&i.TaskRetry,
 		); err != nil {
 			return nil, err
 		}
@@ -361,7 +406,7 @@ func (q *Queries) ExecutionList(ctx context.Context, arg ExecutionListParams) ([
 }
 
 const executionListByEvent = `-- name: ExecutionListByEvent :many
-SELECT x.id, x.action_ref, x.action_id, x.runtime, x.enforcement_id, x.attempt, x.status, x.parameters, x.result, x.error, x.worker, x.timeout_seconds, x.created_at, x.scheduled_at, x.started_at, x.finished_at, x.updated_at, x.original_id, x.secrets, x.rerun_of FROM attune.execution x
+SELECT x.id, x.action_ref, x.action_id, x.runtime, x.enforcement_id, x.attempt, x.status, x.parameters, x.result, x.error, x.worker, x.timeout_seconds, x.created_at, x.scheduled_at, x.started_at, x.finished_at, x.updated_at, x.original_id, x.secrets, x.rerun_of, x.parent_id, x.task, x.task_route, x.task_item, x.task_retry FROM attune.execution x
 JOIN attune.enforcement e ON e.id = x.enforcement_id
 WHERE e.event_id = $1 ORDER BY x.id
 `
@@ -396,6 +441,11 @@ func (q *Queries) ExecutionListByEvent(ctx context.Context, eventID int64) ([]At
 			&i.OriginalID,
 			&i.Secrets,
 			&i.RerunOf,
+			&i.ParentID,
+			&i.Task,
+			&i.TaskRoute,
+			&i.TaskItem,
+			&i.TaskRetry,
 		); err != nil {
 			return nil, err
 		}
@@ -432,7 +482,7 @@ const executionStart = `-- name: ExecutionStart :one
 UPDATE attune.execution
 SET status = 'running', worker = $1, started_at = now(), updated_at = now()
 WHERE id = $2 AND status = 'scheduled'
-RETURNING id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of
+RETURNING id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of, parent_id, task, task_route, task_item, task_retry
 `
 
 type ExecutionStartParams struct {
@@ -465,6 +515,11 @@ func (q *Queries) ExecutionStart(ctx context.Context, arg ExecutionStartParams) 
 		&i.OriginalID,
 		&i.Secrets,
 		&i.RerunOf,
+		&i.ParentID,
+		&i.Task,
+		&i.TaskRoute,
+		&i.TaskItem,
+		&i.TaskRetry,
 	)
 	return i, err
 }

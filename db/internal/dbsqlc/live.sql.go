@@ -42,7 +42,7 @@ const executionSetCanceling = `-- name: ExecutionSetCanceling :one
 UPDATE attune.execution
 SET status = 'canceling', error = $1, updated_at = now()
 WHERE id = $2 AND status = 'running'
-RETURNING id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of
+RETURNING id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of, parent_id, task, task_route, task_item, task_retry
 `
 
 type ExecutionSetCancelingParams struct {
@@ -76,6 +76,11 @@ func (q *Queries) ExecutionSetCanceling(ctx context.Context, arg ExecutionSetCan
 		&i.OriginalID,
 		&i.Secrets,
 		&i.RerunOf,
+		&i.ParentID,
+		&i.Task,
+		&i.TaskRoute,
+		&i.TaskItem,
+		&i.TaskRetry,
 	)
 	return i, err
 }

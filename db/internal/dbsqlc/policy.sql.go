@@ -13,7 +13,7 @@ import (
 const executionAdmit = `-- name: ExecutionAdmit :one
 UPDATE attune.execution SET status = 'scheduled', scheduled_at = now(), updated_at = now()
 WHERE id = $1 AND status = 'requested'
-RETURNING id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of
+RETURNING id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of, parent_id, task, task_route, task_item, task_retry
 `
 
 // Compare-and-set requested -> scheduled, for a waiter given a slot.
@@ -41,6 +41,11 @@ func (q *Queries) ExecutionAdmit(ctx context.Context, id int64) (AttuneExecution
 		&i.OriginalID,
 		&i.Secrets,
 		&i.RerunOf,
+		&i.ParentID,
+		&i.Task,
+		&i.TaskRoute,
+		&i.TaskItem,
+		&i.TaskRetry,
 	)
 	return i, err
 }
