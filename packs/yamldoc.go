@@ -12,6 +12,8 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/lexer"
 	"github.com/goccy/go-yaml/parser"
+
+	"github.com/attune-run/attune/internal/yamlsrc"
 )
 
 // yamlDoc is one parsed YAML file: its name and its syntax tree, kept to find the line of any key.
@@ -158,60 +160,6 @@ func findItem(n ast.Node, index string) ast.Node {
 	}
 }
 
-// findKey returns the key/value pair named key in the mapping n, looking through anchors, tags
-// and merge keys whose value is written in place.
-func findKey(n ast.Node, key string) *ast.MappingValueNode {
-	var values []*ast.MappingValueNode
-	switch n := n.(type) {
-	case *ast.AnchorNode:
-		return findKey(n.Value, key)
-	case *ast.TagNode:
-		return findKey(n.Value, key)
-	case *ast.MappingNode:
-		values = n.Values
-	case *ast.MappingValueNode:
-		values = []*ast.MappingValueNode{n}
-	default:
-		return nil
-	}
-	for _, kv := range values {
-		if keyString(kv.Key) == key {
-			return kv
-		}
-	}
-	for _, kv := range values {
-		if _, merge := kv.Key.(*ast.MergeKeyNode); merge {
-			if found := findKey(kv.Value, key); found != nil {
-				return found
-			}
-		}
-	}
-	return nil
-}
-
-// keyString is a mapping key as the decoder turns it into a map[string]any key.
-func keyString(k ast.MapKeyNode) string {
-	switch k := k.(type) {
-	case *ast.MergeKeyNode:
-		return "<<"
-	case ast.ScalarNode:
-		return fmt.Sprint(k.GetValue())
-	}
-	return k.String()
-}
-
-// tokenPos returns the line and column where n starts.
-func tokenPos(n ast.Node) (line, col int) {
-	if m, ok := n.(*ast.MappingNode); ok && !m.IsFlowStyle && len(m.Values) > 0 {
-		n = m.Values[0].Key // a block mapping's own token is its first ':'
-	}
-	if n == nil || n.GetToken() == nil {
-		return 0, 0
-	}
-	p := n.GetToken().Position
-	return p.Line, p.Column
-}
-
 // describe names the JSON type of v for a problem message, quoting short scalars.
 func describe(v any) string {
 	switch v := v.(type) {
@@ -246,3 +194,9 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // dotted joins a key path for messages: parameters.message.type.
 func dotted(path []string) string { return strings.Join(path, ".") }
+
+// findKey returns the key/value pair named key in the mapping n (see yamlsrc.FindKey).
+func findKey(n ast.Node, key string) *ast.MappingValueNode { return yamlsrc.FindKey(n, key) }
+
+// tokenPos returns the line and column where n starts (see yamlsrc.TokenPos).
+func tokenPos(n ast.Node) (line, col int) { return yamlsrc.TokenPos(n) }
