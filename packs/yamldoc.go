@@ -2,7 +2,6 @@ package packs
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -10,8 +9,6 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/lexer"
-	"github.com/goccy/go-yaml/parser"
 
 	"github.com/attune-run/attune/internal/yamlsrc"
 )
@@ -29,42 +26,17 @@ type yamlDoc struct {
 // and returns false. Nesting deeper than MaxYAMLDepth and aliases that would expand the document
 // beyond their limits are problems found before anything is expanded.
 func parseYAML(file string, data []byte, probs *problems) (scope, bool) {
-	toks := lexer.Tokenize(string(data))
-	if tk := tooDeep(toks); tk != nil {
-		probs.add(file, tk.Position.Line, tk.Position.Column, "%s", depthMsg)
-		return scope{}, false
-	}
-	f, err := parser.Parse(toks, 0)
-	if err != nil {
-		addYAMLError(probs, file, err)
-		return scope{}, false
-	}
-	var docs []*ast.DocumentNode
-	for _, d := range f.Docs {
-		if d.Body != nil {
-			docs = append(docs, d)
-		}
-	}
-	if len(docs) == 0 {
-		probs.add(file, 0, 0, "file is empty; expected a YAML mapping")
-		return scope{}, false
-	}
-	if len(docs) > 1 {
-		line, col := tokenPos(docs[1].Body)
-		probs.add(file, line, col, "found a second YAML document; put one definition per file")
-		return scope{}, false
-	}
-	if n, msg := checkLimits(docs[0].Body); n != nil {
-		line, col := tokenPos(n)
-		probs.add(file, line, col, "%s", msg)
+	body, yerr := yamlsrc.Document(data)
+	if yerr != nil {
+		probs.add(file, yerr.Line, yerr.Col, "%s", yerr.Msg)
 		return scope{}, false
 	}
 	var raw any
-	if err := yaml.NodeToValue(docs[0].Body, &raw); err != nil {
+	if err := yaml.NodeToValue(body, &raw); err != nil {
 		addYAMLError(probs, file, err)
 		return scope{}, false
 	}
-	d := &yamlDoc{file: file, body: docs[0].Body, probs: probs}
+	d := &yamlDoc{file: file, body: body, probs: probs}
 	top, ok := raw.(map[string]any)
 	if !ok {
 		line, col := tokenPos(d.body)
@@ -85,13 +57,8 @@ func parseYAML(file string, data []byte, probs *problems) (scope, bool) {
 
 // addYAMLError records a goccy parse or decode error at its token's position.
 func addYAMLError(probs *problems, file string, err error) {
-	var ye yaml.Error
-	if errors.As(err, &ye) && ye.GetToken() != nil {
-		pos := ye.GetToken().Position
-		probs.add(file, pos.Line, pos.Column, "invalid YAML: %s", ye.GetMessage())
-		return
-	}
-	probs.add(file, 0, 0, "invalid YAML: %v", err)
+	e := yamlsrc.ParseError(err)
+	probs.add(file, e.Line, e.Col, "%s", e.Msg)
 }
 
 // toJSONValue round-trips v through encoding/json, so numbers become float64 and every map is a

@@ -1,7 +1,12 @@
 package yamlsrc
 
 import (
+	"errors"
 	"fmt"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/lexer"
+	"github.com/goccy/go-yaml/parser"
 
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/token"
@@ -55,6 +60,54 @@ func TooDeep(toks token.Tokens) *token.Token {
 		}
 	}
 	return nil
+}
+
+// Error is a located problem with a YAML text. Line and Col are 1-based; 0 means unknown.
+type Error struct {
+	Line, Col int
+	Msg       string
+}
+
+// Document parses data as one YAML document and returns its body. Nesting deeper than MaxDepth
+// and aliases that would expand the document beyond their limits are errors found before
+// anything is expanded; so are an empty file and a second document.
+func Document(data []byte) (ast.Node, *Error) {
+	toks := lexer.Tokenize(string(data))
+	if tk := TooDeep(toks); tk != nil {
+		return nil, &Error{Line: tk.Position.Line, Col: tk.Position.Column, Msg: DepthMsg}
+	}
+	f, err := parser.Parse(toks, 0)
+	if err != nil {
+		return nil, ParseError(err)
+	}
+	var bodies []ast.Node
+	for _, d := range f.Docs {
+		if d.Body != nil {
+			bodies = append(bodies, d.Body)
+		}
+	}
+	if len(bodies) == 0 {
+		return nil, &Error{Msg: "file is empty; expected a YAML mapping"}
+	}
+	if len(bodies) > 1 {
+		line, col := TokenPos(bodies[1])
+		return nil, &Error{Line: line, Col: col, Msg: "found a second YAML document; put one definition per file"}
+	}
+	if n, msg := CheckLimits(bodies[0]); n != nil {
+		line, col := TokenPos(n)
+		return nil, &Error{Line: line, Col: col, Msg: msg}
+	}
+	return bodies[0], nil
+}
+
+// ParseError locates a goccy parse or decode error at its token.
+func ParseError(err error) *Error {
+	var ye yaml.Error
+	if errors.As(err, &ye) && ye.GetToken() != nil {
+		pos := ye.GetToken().Position
+		return &Error{Line: pos.Line, Col: pos.Column, Msg: "invalid YAML: " + ye.GetMessage()}
+	}
+	return &Error{Msg: fmt.Sprintf("invalid YAML: %v", err)}
 }
 
 // size is what a node amounts to once its aliases are expanded.
