@@ -110,4 +110,3 @@ func (p langPatcher) Visit(node *ast.Node) {
 		Arguments: append([]ast.Node{&ast.IdentifierNode{Value: "$env"}}, c.Arguments...),
 	})
 }
-
