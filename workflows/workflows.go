@@ -5,14 +5,10 @@
 package workflows
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 )
-
-// errNotImplemented marks the bodies that are still being written.
-var errNotImplemented = errors.New("workflows: not implemented yet")
 
 // Problem is one located complaint about a workflow definition.
 type Problem struct {
@@ -77,6 +73,8 @@ type Task struct {
 	With      *With             // nil: not a with-items task
 	Retry     *Retry            // nil: no retry
 	Next      []*Transition     // in declared order
+
+	actionLine, actionCol int // where the action ref is written
 }
 
 // With is a task's with-items.
@@ -84,6 +82,8 @@ type With struct {
 	Items       *Expr    // evaluates to a list; with Vars, "x, y in <% zip(...) %>" form
 	Vars        []string // the names of "x, y in ...": item(name) reads them; empty: item() is the element
 	Concurrency *Value   // nil: all items at once; renders to a positive int
+
+	concLine, concCol int
 }
 
 // Retry is a task's retry policy.
@@ -99,6 +99,8 @@ type Transition struct {
 	When    *Expr    // nil: fires on any completion (success or failure)
 	Publish []Assign // applied in order to the branch context
 	Do      []string // task names, or the reserved words below
+
+	doPos [][2]int // line and column of each Do entry
 }
 
 // Reserved `do` targets.
@@ -125,50 +127,4 @@ type TaskState struct {
 	Result         any
 	StartTimestamp *time.Time
 	EndTimestamp   *time.Time
-}
-
-// Value is a YAML value (scalar, list or map) whose strings may hold {{ }} or <% %> expressions.
-type Value struct {
-	raw any
-}
-
-// Render evaluates the value's expressions: a string that is exactly one expression yields that
-// expression's value with its own type; a string mixing text and expressions yields the
-// interpolated string; maps and lists are rendered element by element.
-func (v *Value) Render(env *Env) (any, error) {
-	return nil, errNotImplemented
-}
-
-// Expr is one expression (`when`, with-items `items`, retry `when`), with or without its
-// {{ }} / <% %> delimiters in the source.
-type Expr struct {
-	Src       string
-	Line, Col int
-}
-
-// Eval evaluates the expression.
-func (e *Expr) Eval(env *Env) (any, error) {
-	return nil, errNotImplemented
-}
-
-// True evaluates the expression and reports its truthiness as Orquesta/YAQL does: nil, false, 0,
-// "", empty list/map are false.
-func (e *Expr) True(env *Env) (bool, error) {
-	return false, errNotImplemented
-}
-
-// Parse reads one workflow definition. file is the name used in errors.
-func Parse(file string, data []byte) (*Workflow, error) {
-	return nil, errNotImplemented
-}
-
-// Check reports what a parsed workflow can still get wrong. resolve may be nil: the action-ref
-// check is skipped.
-func (w *Workflow) Check(resolve func(actionRef string) bool) Problems {
-	return nil
-}
-
-// Starts returns the tasks with no inbound transition, in declaration order.
-func (w *Workflow) Starts() []string {
-	return nil
 }
