@@ -168,7 +168,9 @@ func (p *Pipeline) startWorkflow(ctx context.Context, q *db.Queries, x attune.Ex
 		return err
 	}
 	if startErr != nil {
-		c.fail("", startErr.Error())
+		if c.def != nil { // else conduct already failed it, over the same definition
+			c.fail("", startErr.Error())
+		}
 	} else {
 		for _, name := range def.Starts() {
 			if err := c.arrive(name, maps.Clone(ctxVals)); err != nil {
@@ -761,7 +763,8 @@ func (c *conductor) finishIfDone() error {
 }
 
 // resultView is result() of a child: the shape StackStorm's runners give workflows. A shell or
-// python result gives stdout (final newline stripped), stderr, return_code and succeeded; a
+// python result gives stdout and stderr (each without its final newline, as StackStorm's local
+// runner strips them), return_code (and exit_code) and succeeded; a
 // python action's return value is result; other data (noop's parameters, http's response) is
 // merged in, and kept whole under data. A workflow's result ({output, errors}) is as stored.
 func resultView(x attune.Execution) any {
@@ -788,7 +791,7 @@ func resultView(x attune.Execution) any {
 		v["data"] = data
 	}
 	v["stdout"] = strings.TrimSuffix(stdout, "\n")
-	v["stderr"] = stderr
+	v["stderr"] = strings.TrimSuffix(stderr, "\n")
 	v["return_code"] = code
 	v["exit_code"] = code
 	v["succeeded"] = doc["succeeded"]

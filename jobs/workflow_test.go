@@ -124,3 +124,447 @@ tasks:
 	}
 	require.Equal(t, map[string]string{"one/0": "succeeded", "two/0": "succeeded", "three/0": "succeeded"}, taskStates(t, e, x.ID))
 }
+
+// Semantics 1: the start tasks are those with no inbound transition (here two, run in parallel);
+// a cycle is legal and loops on a published counter until its when stops it.
+func TestWorkflowStartTasksAndLoopWithCounter(t *testing.T) {
+	t.Parallel()
+	e := wfEnv(t, map[string]string{"loop": `
+version: 1.0
+vars:
+  - i: 0
+output:
+  - i: <% ctx().i %>
+tasks:
+  side:
+    action: core.noop
+  init:
+    action: core.noop
+    next:
+      - do: count
+  count:
+    action: core.noop
+    next:
+      - when: <% ctx().i < 4 %>
+        publish: i=<% ctx().i + 1 %>
+        do: count
+`})
+	x, res := runWorkflow(t, e, "loop", nil)
+	require.Equal(t, attune.StatusCompleted, x.Status, "%s %s", x.Error, x.Result)
+	require.Equal(t, map[string]any{"i": float64(4)}, res["output"])
+	st := taskStates(t, e, x.ID)
+	require.Equal(t, "succeeded", st["side/0"])
+	require.Equal(t, "succeeded", st["init/0"])
+	for r := 0; r <= 4; r++ {
+		require.Equal(t, "succeeded", st[fmt.Sprintf("count/%d", r)], st)
+	}
+	require.NotContains(t, st, "count/5")
+	require.Len(t, children(t, e, x.ID), 7)
+}
+
+// Semantics 1: workflows.max_task_runs fails a loop that never ends, with an error that says so.
+func TestWorkflowMaxTaskRunsStopsRunawayLoop(t *testing.T) {
+	t.Parallel()
+	e := wfEnv(t, map[string]string{"forever": `
+version: 1.0
+tasks:
+  begin:
+    next:
+      - do: spin
+  spin:
+    next:
+      - do: spin
+`})
+	e.P.MaxTaskRuns = 50
+	x, res := runWorkflow(t, e, "forever", nil)
+	require.Equal(t, attune.StatusFailed, x.Status)
+	errs := res["errors"].([]any)
+	require.Len(t, errs, 1)
+	e0 := errs[0].(map[string]any)
+	require.Equal(t, "spin", e0["task_id"])
+	require.Contains(t, e0["message"], "workflows.max_task_runs")
+	require.Contains(t, x.Error, "50 task runs")
+	require.Len(t, tasks(t, e, x.ID), 51)
+	require.Equal(t, "failed", tasks(t, e, x.ID)[50].State)
+}
+
+// Semantics 2 and 3: every transition whose when holds fires, in declared order (not the first
+// match), each publishing to its own branch; a timed-out action counts as failed.
+func TestWorkflowEveryMatchingTransitionFires(t *testing.T) {
+	t.Parallel()
+	e := wfEnv(t, map[string]string{"fan": `
+version: 1.0
+output:
+  - last: <% ctx().who %>
+tasks:
+  slow:
+    action: core.local cmd="sleep 5" timeout=1
+    next:
+      - when: <% failed() %>
+        publish: who=first
+        do: caught
+      - when: <% succeeded() %>
+        do: never
+      - publish: who=second
+        do: [always, also]
+      - when: <% completed() %>
+        do: noop
+  caught:
+    action: core.noop
+  always:
+    action: core.noop
+  also:
+    action: core.noop
+  never:
+    action: core.noop
+`})
+	x, res := runWorkflow(t, e, "fan", nil)
+	require.Equal(t, attune.StatusCompleted, x.Status, "%s %s", x.Error, x.Result)
+	st := taskStates(t, e, x.ID)
+	require.Equal(t, "failed", st["slow/0"])
+	require.Equal(t, "succeeded", st["caught/0"])
+	require.Equal(t, "succeeded", st["always/0"])
+	require.Equal(t, "succeeded", st["also/0"])
+	require.NotContains(t, st, "never/0")
+	require.Equal(t, map[string]any{"last": "second"}, res["output"], "publishes apply in declared order")
+	kids := children(t, e, x.ID)
+	require.Equal(t, attune.StatusTimeout, kids[0].Status)
+}
+
+// Semantics 3: an expression that cannot be evaluated fails the workflow, naming the task and
+// the expression.
+func TestWorkflowExpressionErrorNamesTaskAndExpression(t *testing.T) {
+	t.Parallel()
+	e := wfEnv(t, map[string]string{"bad": `
+version: 1.0
+tasks:
+  first:
+    action: core.noop
+    next:
+      - when: <% ctx().nothing.deeper > 1 %>
+        do: second
+  second:
+    action: core.noop
+`})
+	x, res := runWorkflow(t, e, "bad", nil)
+	require.Equal(t, attune.StatusFailed, x.Status)
+	e0 := res["errors"].([]any)[0].(map[string]any)
+	require.Equal(t, "first", e0["task_id"])
+	require.Contains(t, e0["message"], "task first: expression")
+	require.Contains(t, e0["message"], "ctx().nothing.deeper")
+	require.NotContains(t, taskStates(t, e, x.ID), "second/0")
+}
+
+// Semantics 4: a failure is handled by a transition that names a task or noop; continue (the
+// default) fails the workflow, after running tasks drained, with errors [{message, task_id}]
+// and the output still rendered; fail fails it on purpose, even after a success.
+func TestWorkflowFailureHandling(t *testing.T) {
+	t.Parallel()
+	e := wfEnv(t, map[string]string{
+		"noop": `
+version: 1.0
+tasks:
+  boom:
+    action: core.local cmd="exit 3"
+    next:
+      - when: <% failed() %>
+        do: noop
+`,
+		"unhandled": `
+version: 1.0
+vars:
+  - seen: before
+output:
+  - seen: <% ctx().seen %>
+tasks:
+  boom:
+    action: core.local cmd="exit 3"
+    next:
+      - when: <% succeeded() %>
+        do: after
+      - when: <% failed() %>
+        publish: seen=failed
+        do: continue
+  slow:
+    action: core.local cmd="sleep 1"
+    next:
+      - do: after
+  after:
+    action: core.noop
+`,
+		"onpurpose": `
+version: 1.0
+tasks:
+  ok:
+    action: core.noop
+    next:
+      - when: <% succeeded() %>
+        do: fail
+`,
+	})
+	x, res := runWorkflow(t, e, "noop", nil)
+	require.Equal(t, attune.StatusCompleted, x.Status, "%s %s", x.Error, x.Result)
+	require.Nil(t, res["errors"])
+
+	x, res = runWorkflow(t, e, "unhandled", nil)
+	require.Equal(t, attune.StatusFailed, x.Status)
+	require.Equal(t, map[string]any{"seen": "failed"}, res["output"], "output is rendered on failure")
+	errs := res["errors"].([]any)
+	require.Len(t, errs, 1)
+	require.Equal(t, "boom", errs[0].(map[string]any)["task_id"])
+	require.Contains(t, errs[0].(map[string]any)["message"], "exited with code 3")
+	st := taskStates(t, e, x.ID)
+	require.Equal(t, "succeeded", st["slow/0"], "running tasks drain")
+	require.Equal(t, "ready", st["after/0"], "slow's branch reached after, but nothing new starts after an unhandled failure")
+	for _, k := range children(t, e, x.ID) {
+		require.NotEqual(t, "after", k.Parent.Task)
+	}
+
+	x, res = runWorkflow(t, e, "onpurpose", nil)
+	require.Equal(t, attune.StatusFailed, x.Status)
+	require.Contains(t, res["errors"].([]any)[0].(map[string]any)["message"], "do: fail")
+}
+
+// Semantics 5 and 6: without join each arrival starts an instance; join all waits for every
+// inbound branch and merges their contexts (the last writer wins); join N runs after N.
+func TestWorkflowJoins(t *testing.T) {
+	t.Parallel()
+	e := wfEnv(t, map[string]string{"joins": `
+version: 1.0
+vars:
+  - shared: start
+output:
+  - merged: <% ctx().merged %>
+  - firsttwo: <% ctx().firsttwo %>
+tasks:
+  a:
+    action: core.noop
+    next:
+      - publish: [{from_a: a}, {shared: a}]
+        do: [all3, two, each]
+  b:
+    action: core.local cmd="sleep 0.3"
+    next:
+      - publish: [{from_b: b}, {shared: b}]
+        do: [all3, two, each]
+  c:
+    action: core.local cmd="sleep 0.6"
+    next:
+      - publish: [{from_c: c}, {shared: c}]
+        do: [all3, two, each]
+  all3:
+    join: all
+    action: core.noop
+    next:
+      - publish:
+          - merged: <% ctx().from_a + ctx().from_b + ctx().from_c + ":" + ctx().shared %>
+  two:
+    join: 2
+    action: core.noop
+    next:
+      - publish:
+          - firsttwo: <% ctx().shared %>
+  each:
+    action: core.noop
+`})
+	x, res := runWorkflow(t, e, "joins", nil)
+	require.Equal(t, attune.StatusCompleted, x.Status, "%s %s", x.Error, x.Result)
+	st := taskStates(t, e, x.ID)
+	require.Equal(t, "succeeded", st["all3/0"])
+	require.NotContains(t, st, "all3/1", "join all runs once")
+	require.Equal(t, "succeeded", st["two/0"])
+	require.Equal(t, "waiting", st["two/1"], "the third arrival at a join 2 waits for a fourth that never comes")
+	for r := 0; r < 3; r++ {
+		require.Equal(t, "succeeded", st[fmt.Sprintf("each/%d", r)])
+	}
+	out := res["output"].(map[string]any)
+	require.Equal(t, "abc:c", out["merged"], "every branch's context, the last arrival winning")
+	require.Equal(t, "b", out["firsttwo"])
+}
+
+// Semantics 7: with-items runs concurrency items at a time, topped up in list order; result()
+// is the ordered list of the item results.
+func TestWorkflowWithItemsConcurrency(t *testing.T) {
+	t.Parallel()
+	e := wfEnv(t, map[string]string{"items": `
+version: 1.0
+input:
+  - xs
+output:
+  - outs: <% ctx().outs %>
+tasks:
+  each:
+    with:
+      items: <% ctx().xs %>
+      concurrency: 2
+    action: core.local cmd="sleep 0.<% item() %>; echo <% item() %>"
+    next:
+      - when: <% succeeded() %>
+        publish: outs=<% result().select($.stdout) %>
+`})
+	xs := []any{"3", "1", "2", "1", "2"}
+	x, res := runWorkflow(t, e, "items", map[string]any{"xs": xs})
+	require.Equal(t, attune.StatusCompleted, x.Status, "%s %s", x.Error, x.Result)
+	require.Equal(t, map[string]any{"outs": xs}, res["output"])
+	kids := children(t, e, x.ID)
+	require.Len(t, kids, 5)
+	for i, k := range kids {
+		require.Equal(t, i, k.Parent.Item, "items start in list order")
+		open := 0
+		for _, o := range kids {
+			if o.ID != k.ID && !o.CreatedAt.After(k.CreatedAt) && o.FinishedAt.After(k.CreatedAt) {
+				open++
+			}
+		}
+		require.Less(t, open, 2, "item %d started while 2 others ran", i)
+	}
+}
+
+// Semantics 7: a failed item fails the task once no item runs; the items not started then are
+// never started.
+func TestWorkflowWithItemsFailingItem(t *testing.T) {
+	t.Parallel()
+	e := wfEnv(t, map[string]string{"items": `
+version: 1.0
+tasks:
+  each:
+    with:
+      items: <% [0, 1, 2, 3, 4, 5] %>
+      concurrency: 2
+    action: core.local
+    input:
+      cmd: if [ <% item() %> = 1 ]; then exit 1; fi; sleep 0.5
+`})
+	x, res := runWorkflow(t, e, "items", nil)
+	require.Equal(t, attune.StatusFailed, x.Status)
+	kids := children(t, e, x.ID)
+	require.Len(t, kids, 2, "item 1 failed while item 0 ran: nothing more started")
+	for _, k := range kids {
+		require.True(t, k.Status.Terminal())
+	}
+	require.Equal(t, attune.StatusCompleted, kids[0].Status, "the running item drained")
+	e0 := res["errors"].([]any)[0].(map[string]any)
+	require.Equal(t, "each", e0["task_id"])
+	require.Contains(t, e0["message"], "item 1")
+	require.Equal(t, "failed", taskStates(t, e, x.ID)["each/0"])
+}
+
+// Semantics 8: retry reruns a failed task up to count times, delay apart, and the last attempt
+// stands; when can ask for a retry on other outcomes; do: retry is 3 retries.
+func TestWorkflowRetry(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	e := wfEnv(t, map[string]string{"retry": fmt.Sprintf(`
+version: 1.0
+output:
+  - tries: <%% result() %%>
+tasks:
+  flaky:
+    action: core.local
+    input:
+      cmd: n=$(cat %[1]s/n 2>/dev/null || echo 0); n=$((n+1)); echo $n > %[1]s/n; echo $n; [ $n -ge 3 ]
+    retry:
+      count: 5
+      delay: 1
+    next:
+      - when: <%% succeeded() %%>
+        publish: tries=<%% result().stdout %%>
+`, dir),
+		"exhausted": `
+version: 1.0
+tasks:
+  never:
+    action: core.local cmd="exit 1"
+    retry:
+      count: 2
+`,
+		"doretry": `
+version: 1.0
+tasks:
+  never:
+    action: core.local cmd="exit 1"
+    next:
+      - when: <% failed() %>
+        do: retry
+`,
+		"when": `
+version: 1.0
+tasks:
+  ok:
+    action: core.local cmd="echo again"
+    retry:
+      count: 2
+      when: <% succeeded() and result().stdout = "again" %>
+`,
+	})
+	x, _ := runWorkflow(t, e, "retry", nil)
+	require.Equal(t, attune.StatusCompleted, x.Status, "%s %s", x.Error, x.Result)
+	kids := children(t, e, x.ID)
+	require.Len(t, kids, 3)
+	for i, k := range kids {
+		require.Equal(t, i, k.Parent.Retry)
+	}
+	require.False(t, kids[2].StartedAt.Before(kids[1].FinishedAt.Add(time.Second)), "retries are delay apart")
+	ts := tasks(t, e, x.ID)
+	require.Len(t, ts, 1)
+	require.Equal(t, 2, ts[0].Retry)
+	require.Equal(t, "succeeded", ts[0].State)
+
+	x, _ = runWorkflow(t, e, "exhausted", nil)
+	require.Equal(t, attune.StatusFailed, x.Status)
+	require.Len(t, children(t, e, x.ID), 3, "the first run and 2 retries; the last one stands")
+
+	x, _ = runWorkflow(t, e, "doretry", nil)
+	require.Equal(t, attune.StatusFailed, x.Status)
+	require.Len(t, children(t, e, x.ID), 4, "do: retry is 3 retries")
+
+	x, _ = runWorkflow(t, e, "when", nil)
+	require.Equal(t, attune.StatusCompleted, x.Status)
+	require.Len(t, children(t, e, x.ID), 3, "retry when holds on success too")
+}
+
+// Semantics 9: the functions, through real workflows: ctx(), ctx(name), result() of a shell
+// action (stdout without its final newline, stderr, return_code, succeeded), task(name),
+// item(name) over zip(), json().
+func TestWorkflowFunctions(t *testing.T) {
+	t.Parallel()
+	e := wfEnv(t, map[string]string{"fns": `
+version: 1.0
+input:
+  - who: ann
+output:
+  - view: <% ctx(view) %>
+  - status: <% ctx().status %>
+  - pairs: <% ctx().pairs %>
+  - parsed: <% ctx().parsed %>
+tasks:
+  shell:
+    action: core.local
+    input:
+      cmd: echo hi <% ctx(who) %>; echo oops >&2; exit 0
+    next:
+      - when: <% succeeded() %>
+        publish:
+          - view: <% result() %>
+          - parsed: "<% json('{\"k\": [1, 2]}') %>"
+        do: zipped
+  zipped:
+    with: a, b in <% zip([1, 2], ['x', 'y']) %>
+    action: core.local cmd="echo <% item(a) %><% item(b) %>"
+    next:
+      - publish:
+          - pairs: <% result().select($.stdout) %>
+          - status: <% task(shell).status %>
+`})
+	x, res := runWorkflow(t, e, "fns", nil)
+	require.Equal(t, attune.StatusCompleted, x.Status, "%s %s", x.Error, x.Result)
+	out := res["output"].(map[string]any)
+	view := out["view"].(map[string]any)
+	require.Equal(t, "hi ann", view["stdout"])
+	require.Equal(t, "oops", view["stderr"])
+	require.Equal(t, float64(0), view["return_code"])
+	require.Equal(t, true, view["succeeded"])
+	require.Equal(t, "succeeded", out["status"])
+	require.Equal(t, []any{"1x", "2y"}, out["pairs"])
+	require.Equal(t, map[string]any{"k": []any{float64(1), float64(2)}}, out["parsed"])
+}
