@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/attune-run/attune"
 	"github.com/attune-run/attune/db"
 	"github.com/attune-run/attune/internal/attunetest"
+	"github.com/attune-run/attune/jobs"
 	"github.com/attune-run/attune/workflows"
 )
 
@@ -567,4 +569,218 @@ tasks:
 	require.Equal(t, "succeeded", out["status"])
 	require.Equal(t, []any{"1x", "2y"}, out["pairs"])
 	require.Equal(t, map[string]any{"k": []any{float64(1), float64(2)}}, out["parsed"])
+}
+
+// waitFor polls cond until it holds or 20 s pass.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("still waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func execution(t *testing.T, e *attunetest.Env, id int64) attune.Execution {
+	t.Helper()
+	x, err := e.DB.Read().Execution(context.Background(), id)
+	require.NoError(t, err)
+	return x
+}
+
+// Semantics 11: cancelling a workflow cancels its running children (and those not started
+// yet) and schedules nothing more; it ends cancelled.
+func TestWorkflowCancel(t *testing.T) {
+	t.Parallel()
+	e := wfEnv(t, map[string]string{"long": `
+version: 1.0
+tasks:
+  running:
+    action: core.local cmd="sleep 30"
+    next:
+      - do: after
+  later:
+    delay: 3600
+    action: core.noop
+    next:
+      - do: after
+  after:
+    action: core.noop
+`})
+	ctx := context.Background()
+	x, err := e.P.Run(ctx, "wf.long", nil, 0)
+	require.NoError(t, err)
+	waitFor(t, "the sleep to run", func() bool {
+		kids := children(t, e, x.ID)
+		return len(kids) == 2 && kids[0].Status == attune.StatusRunning
+	})
+	c, err := e.P.Cancel(ctx, x.ID, "cli:test")
+	require.NoError(t, err)
+	require.Equal(t, attune.StatusCanceling, c.Status)
+	x = e.WaitTerminal(t, x.ID, 20*time.Second)
+	require.Equal(t, attune.StatusCancelled, x.Status)
+	require.Contains(t, x.Error, "cli:test")
+	kids := children(t, e, x.ID)
+	require.Len(t, kids, 2, "nothing more was scheduled")
+	for _, k := range kids {
+		require.Equal(t, attune.StatusCancelled, k.Status, k.Parent.Task)
+	}
+	st := taskStates(t, e, x.ID)
+	require.Equal(t, map[string]string{"running/0": "cancelled", "later/0": "cancelled"}, st)
+	_, err = e.P.Cancel(ctx, x.ID, "cli:test")
+	require.ErrorIs(t, err, attune.ErrConflict)
+}
+
+// Semantics 11: pause lets running children finish and starts nothing; resume continues from
+// where it paused.
+func TestWorkflowPauseResume(t *testing.T) {
+	t.Parallel()
+	e := wfEnv(t, map[string]string{"steps": `
+version: 1.0
+tasks:
+  first:
+    action: core.local cmd="sleep 1"
+    next:
+      - do: second
+  second:
+    action: core.noop
+`})
+	ctx := context.Background()
+	x, err := e.P.Run(ctx, "wf.steps", nil, 0)
+	require.NoError(t, err)
+	waitFor(t, "first to run", func() bool {
+		kids := children(t, e, x.ID)
+		return len(kids) == 1 && kids[0].Status == attune.StatusRunning
+	})
+	p, err := e.P.Pause(ctx, x.ID, "cli:test")
+	require.NoError(t, err)
+	require.Equal(t, attune.StatusPaused, p.Status)
+	waitFor(t, "first to finish", func() bool { return children(t, e, x.ID)[0].Status.Terminal() })
+	time.Sleep(300 * time.Millisecond)
+	require.Equal(t, attune.StatusPaused, execution(t, e, x.ID).Status)
+	require.Len(t, children(t, e, x.ID), 1, "nothing starts while paused")
+	require.Equal(t, "ready", taskStates(t, e, x.ID)["second/0"])
+
+	r, err := e.P.Resume(ctx, x.ID, "cli:test")
+	require.NoError(t, err)
+	require.Equal(t, attune.StatusRunning, r.Status)
+	x = e.WaitTerminal(t, x.ID, 20*time.Second)
+	require.Equal(t, attune.StatusCompleted, x.Status, x.Error)
+	require.Len(t, children(t, e, x.ID), 2)
+
+	_, err = e.P.Pause(ctx, x.ID, "cli:test")
+	require.ErrorIs(t, err, attune.ErrConflict)
+	y, err := e.P.Run(ctx, "core.noop", nil, 0)
+	require.NoError(t, err)
+	_, err = e.P.Pause(ctx, y.ID, "cli:test")
+	require.ErrorIs(t, err, attune.ErrInvalid)
+}
+
+// A redelivered completion advances nothing twice: the task's end is recorded once, and the
+// next task is scheduled once.
+func TestWorkflowRedeliveredCompletionAdvancesNothingTwice(t *testing.T) {
+	t.Parallel()
+	e := wfEnv(t, map[string]string{"pair": `
+version: 1.0
+tasks:
+  first:
+    delay: 3600
+    action: core.noop
+    next:
+      - do: second
+  second:
+    action: core.noop
+`})
+	ctx := context.Background()
+	x, err := e.P.Run(ctx, "wf.pair", nil, 0)
+	require.NoError(t, err)
+	first := children(t, e, x.ID)[0]
+	require.Equal(t, attune.StatusScheduled, first.Status)
+	var done attune.Execution
+	require.NoError(t, e.DB.InTx(ctx, func(q *db.Queries) error {
+		done, err = jobs.FinishForTest(ctx, q.Tx(), first.ID, attune.StatusScheduled)
+		if err != nil {
+			return err
+		}
+		return e.P.AnnounceForTest(ctx, q.Tx(), done)
+	}))
+	x = e.WaitTerminal(t, x.ID, 20*time.Second)
+	require.Equal(t, attune.StatusCompleted, x.Status, x.Error)
+	require.NoError(t, e.P.AdvanceAgainForTest(ctx, done))
+	require.NoError(t, e.P.AdvanceAgainForTest(ctx, done))
+	require.Len(t, children(t, e, x.ID), 2)
+	require.Equal(t, map[string]string{"first/0": "succeeded", "second/0": "succeeded"}, taskStates(t, e, x.ID))
+	require.Equal(t, attune.StatusCompleted, execution(t, e, x.ID).Status)
+}
+
+// Two children of one workflow finishing at the same moment (both terminal transactions
+// recorded before either advances) lose neither branch: the join runs once, with both, and the
+// task without join runs once per branch.
+func TestWorkflowConcurrentCompletionsKeepBothBranches(t *testing.T) {
+	t.Parallel()
+	e := wfEnv(t, map[string]string{"two": `
+version: 1.0
+output:
+  - both: <% ctx().a + ctx().b %>
+tasks:
+  left:
+    delay: 3600
+    action: core.noop
+    next:
+      - publish: a=L
+        do: [meet, each]
+  right:
+    delay: 3600
+    action: core.noop
+    next:
+      - publish: b=R
+        do: [meet, each]
+  meet:
+    join: all
+    action: core.noop
+  each:
+    action: core.noop
+`})
+	ctx := context.Background()
+	for round := 0; round < 3; round++ {
+		x, err := e.P.Run(ctx, "wf.two", nil, 0)
+		require.NoError(t, err)
+		kids := children(t, e, x.ID)
+		require.Len(t, kids, 2)
+		var finished sync.WaitGroup
+		finished.Add(2)
+		errs := make(chan error, 2)
+		for _, k := range kids {
+			go func() {
+				tx, err := e.DB.Pool.Begin(ctx)
+				if err != nil {
+					finished.Done()
+					errs <- err
+					return
+				}
+				defer tx.Rollback(ctx) //nolint:errcheck
+				done, err := jobs.FinishForTest(ctx, tx, k.ID, attune.StatusScheduled)
+				finished.Done()
+				finished.Wait() // both children are terminal before either advances
+				if err == nil {
+					err = e.P.AnnounceForTest(ctx, tx, done)
+				}
+				if err == nil {
+					err = tx.Commit(ctx)
+				}
+				errs <- err
+			}()
+		}
+		require.NoError(t, <-errs)
+		require.NoError(t, <-errs)
+		x, res := e.WaitTerminal(t, x.ID, 20*time.Second), map[string]any{}
+		require.Equal(t, attune.StatusCompleted, x.Status, x.Error)
+		require.NoError(t, json.Unmarshal(x.Result, &res))
+		require.Equal(t, map[string]any{"both": "LR"}, res["output"])
+		st := taskStates(t, e, x.ID)
+		require.Equal(t, map[string]string{"left/0": "succeeded", "right/0": "succeeded", "meet/0": "succeeded",
+			"each/0": "succeeded", "each/1": "succeeded"}, st)
+	}
 }
