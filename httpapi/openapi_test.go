@@ -92,6 +92,10 @@ func TestOpenAPIMatchesResponses(t *testing.T) {
 	b.env.WaitTerminal(t, int64(b.do("GET", "/api/v1/executions/"+running, nil).body["id"].(float64)), 30*time.Second)
 	check("POST", "/api/v1/executions/{id}/cancel", "/api/v1/executions/"+running+"/cancel", "")
 	check("POST", "/api/v1/executions/{id}/cancel", "/api/v1/executions/424242/cancel", "")
+	for _, verb := range []string{"pause", "resume"} { // a workflow's are in jobs' tests
+		check("POST", "/api/v1/executions/{id}/"+verb, "/api/v1/executions/"+running+"/"+verb, "")
+		check("POST", "/api/v1/executions/{id}/"+verb, "/api/v1/executions/424242/"+verb, "")
+	}
 	check("DELETE", "/api/v1/executions/{id}", "/api/v1/executions/"+running, "")
 	check("PUT", "/api/v1/keys/{name}", "/api/v1/keys/host.web1", `{"value": "done", "ttl": "1h"}`)
 	check("PUT", "/api/v1/keys/{name}", "/api/v1/keys/pw?scope=user:ann", `{"value": "s3cret", "secret": true}`)

@@ -108,7 +108,7 @@ func (c *cli) executionCmd() *cobra.Command {
 		},
 	}
 	get.Flags().BoolVar(&getJSON, "json", false, "print JSON")
-	cmd.AddCommand(list, get, c.executionCancelCmd(), c.executionRerunCmd(), c.executionTailCmd())
+	cmd.AddCommand(list, get, c.executionCancelCmd(), c.executionPauseCmd(), c.executionResumeCmd(), c.executionRerunCmd(), c.executionTailCmd())
 	return cmd
 }
 
