@@ -25,3 +25,8 @@ func (p *Pipeline) AnnounceForTest(ctx context.Context, tx pgx.Tx, x attune.Exec
 func (p *Pipeline) AdvanceAgainForTest(ctx context.Context, x attune.Execution) error {
 	return p.DB.InTx(ctx, func(q *db.Queries) error { return p.advanceParent(ctx, q.Tx(), x) })
 }
+
+// ChildPendingForTest runs the hook the inquiry work calls when x goes pending.
+func (p *Pipeline) ChildPendingForTest(ctx context.Context, x attune.Execution) error {
+	return p.DB.InTx(ctx, func(q *db.Queries) error { return p.workflowChildPending(ctx, q, x) })
+}

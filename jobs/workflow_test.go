@@ -784,3 +784,121 @@ tasks:
 			"each/0": "succeeded", "each/1": "succeeded"}, st)
 	}
 }
+
+// A child that goes pending (core.ask waiting for a human) pauses its workflow: nothing new
+// starts; its completion resumes the workflow, which then goes on.
+func TestWorkflowChildPendingPausesParent(t *testing.T) {
+	t.Parallel()
+	e := wfEnv(t, map[string]string{"ask": `
+version: 1.0
+tasks:
+  asking:
+    action: core.local cmd="sleep 1"
+    next:
+      - do: after
+  other:
+    action: core.noop
+    next:
+      - do: after
+  after:
+    action: core.noop
+`})
+	ctx := context.Background()
+	x, err := e.P.Run(ctx, "wf.ask", nil, 0)
+	require.NoError(t, err)
+	var asking attune.Execution
+	waitFor(t, "asking to run", func() bool {
+		for _, k := range children(t, e, x.ID) {
+			if k.Parent.Task == "asking" && k.Status == attune.StatusRunning {
+				asking = k
+				return true
+			}
+		}
+		return false
+	})
+	require.NoError(t, e.P.ChildPendingForTest(ctx, asking))
+	require.Equal(t, attune.StatusPaused, execution(t, e, x.ID).Status)
+	waitFor(t, "other's branch to arrive", func() bool { return taskStates(t, e, x.ID)["after/0"] == "ready" || len(children(t, e, x.ID)) > 2 })
+	x = e.WaitTerminal(t, x.ID, 20*time.Second)
+	require.Equal(t, attune.StatusCompleted, x.Status, x.Error)
+	require.Len(t, children(t, e, x.ID), 4, "after ran once per branch, once the asking task ended")
+	hist, err := e.DB.Read().History(ctx, x.ID)
+	require.NoError(t, err)
+	var path []attune.ExecutionStatus
+	for _, h := range hist {
+		path = append(path, h.To)
+	}
+	require.Equal(t, []attune.ExecutionStatus{attune.StatusScheduled, attune.StatusRunning, attune.StatusPaused, attune.StatusRunning, attune.StatusCompleted}, path)
+}
+
+// A workflow runs a workflow as a task: the child's end advances the parent, its output is
+// the parent's result() of the task; cancelling the parent cancels the child workflow and its
+// running action. A task's delay holds its action back.
+func TestWorkflowNestedAndDelay(t *testing.T) {
+	t.Parallel()
+	e := wfEnv(t, map[string]string{
+		"inner": `
+version: 1.0
+input:
+  - n
+output:
+  - twice: <% ctx().n * 2 %>
+tasks:
+  wait:
+    delay: 1
+    action: core.noop
+`,
+		"outer": `
+version: 1.0
+output:
+  - got: <% ctx().got %>
+tasks:
+  call:
+    action: wf.inner n=21
+    next:
+      - when: <% succeeded() %>
+        publish: got=<% result().output.twice %>
+`,
+		"innerlong": `
+version: 1.0
+tasks:
+  sleep:
+    action: core.local cmd="sleep 30"
+`,
+		"outerlong": `
+version: 1.0
+tasks:
+  call:
+    action: wf.innerlong
+`,
+	})
+	x, res := runWorkflow(t, e, "outer", nil)
+	require.Equal(t, attune.StatusCompleted, x.Status, "%s %s", x.Error, x.Result)
+	require.Equal(t, map[string]any{"got": float64(42)}, res["output"])
+	inner := children(t, e, x.ID)[0]
+	wait := children(t, e, inner.ID)[0]
+	require.False(t, wait.StartedAt.Before(wait.CreatedAt.Add(time.Second)), "delay: 1 holds the action a second")
+
+	ctx := context.Background()
+	x, err := e.P.Run(ctx, "wf.outerlong", nil, 0)
+	require.NoError(t, err)
+	var sleeping attune.Execution
+	waitFor(t, "the inner sleep to run", func() bool {
+		kids := children(t, e, x.ID)
+		if len(kids) == 0 {
+			return false
+		}
+		gk := children(t, e, kids[0].ID)
+		if len(gk) > 0 && gk[0].Status == attune.StatusRunning {
+			sleeping = gk[0]
+			return true
+		}
+		return false
+	})
+	_, err = e.P.Cancel(ctx, x.ID, "cli:test")
+	require.NoError(t, err)
+	x = e.WaitTerminal(t, x.ID, 20*time.Second)
+	require.Equal(t, attune.StatusCancelled, x.Status)
+	require.Equal(t, attune.StatusCancelled, execution(t, e, children(t, e, x.ID)[0].ID).Status)
+	require.Equal(t, attune.StatusCancelled, execution(t, e, sleeping.ID).Status)
+}
