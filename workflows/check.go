@@ -124,3 +124,6 @@ func (w *Workflow) taskList() string {
 	}
 	return fmt.Sprint(w.Order)
 }
+
+// ActionPos is where the task's action ref is written.
+func (t *Task) ActionPos() (line, col int) { return t.actionLine, t.actionCol }
