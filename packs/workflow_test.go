@@ -96,9 +96,9 @@ tasks:
 	}), ".")
 	require.Equal(t, []string{
 		`actions/deploy.yaml:4:1: workflow input "user" has no default and the action declares no parameter "user" to give it; add it to parameters`,
-		`actions/workflows/deploy.yaml:5:13: task check: action core.nope does not exist: it is not in this pack, core, or a registered pack`,
+		`actions/workflows/deploy.yaml:5:13: task check: action core.nope does not exist: its pack defines no action of that name`,
 		`actions/workflows/deploy.yaml:8:19: task check: do names task "missing", which does not exist; tasks: [check ship orphan orphan2]`,
-		`actions/workflows/deploy.yaml:10:13: task ship: action p.gone does not exist: it is not in this pack, core, or a registered pack`,
+		`actions/workflows/deploy.yaml:10:13: task ship: action p.gone does not exist: its pack defines no action of that name`,
 		`actions/workflows/deploy.yaml:11:3: task orphan cannot be reached: only tasks that no start task leads to transition to it`,
 		`actions/workflows/deploy.yaml:13:3: task orphan2 cannot be reached: only tasks that no start task leads to transition to it`,
 	}, got)

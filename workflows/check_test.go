@@ -66,7 +66,7 @@ tasks:
   b:
     action:   mypack.gone
 `, func(ref string) bool { return ref == "core.echo" },
-			[]string{"wf.yaml:7:15: task b: action mypack.gone does not exist: it is not in this pack, core, or a registered pack"}},
+			[]string{"wf.yaml:7:15: task b: action mypack.gone does not exist: its pack defines no action of that name"}},
 		{"join on a start task", `version: 1.0
 tasks:
   a:

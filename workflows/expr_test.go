@@ -33,6 +33,9 @@ func fullEnv() *Env {
 			if scope == "system" && name == "region" {
 				return "eu", true, nil
 			}
+			if scope == "user:alice" && name == "team" {
+				return "ops", true, nil
+			}
 			return "", false, nil
 		},
 	}
@@ -71,6 +74,8 @@ func TestExpressionFunctions(t *testing.T) {
 		{"<% str(ctx().list[0]) %>", `{"x":1}`},
 		{"<% st2kv('system.region') %>", "eu"},
 		{"<% kv('system.region') %>", "eu"},
+		{"<% st2kv('user.alice.team') %>", "ops"},
+		{"<% 7 / 2 %>", 3.5},
 		{"<% ctx().list.select($.x) %>", []any{1.0, 2.0}},
 		{"<% ctx().list.select($.x * 10) %>", []any{10.0, 20.0}},
 		{"<% ctx(n) = 2 %>", true},

@@ -62,7 +62,7 @@ tasks:
 	out, errOut, code = attuneIn(t, dir, env, "pack", "validate", "wf")
 	require.Equal(t, 2, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
 	require.Equal(t, []string{
-		`wf/actions/workflows/deploy.yaml:12:13: task notify: action core.ecko does not exist: it is not in this pack, core, or a registered pack`,
+		`wf/actions/workflows/deploy.yaml:12:13: task notify: action core.ecko does not exist: its pack defines no action of that name`,
 		`wf/actions/workflows/deploy.yaml:13:3: task lost cannot be reached: only tasks that no start task leads to transition to it`,
 	}, strings.Split(strings.TrimSuffix(out, "\n"), "\n"))
 
