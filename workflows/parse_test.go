@@ -235,7 +235,7 @@ func TestParseRefusesUnsupportedYAQL(t *testing.T) {
 }
 
 // Workflow files have the limits of every pack file: an alias bomb is refused without being
-// expanded, and so is nesting past 64 levels.
+// expanded, and so is nesting past 64 levels; a YAQL expression may nest 100 levels.
 func TestParseLimits(t *testing.T) {
 	t.Parallel()
 	bomb := `version: 1.0
@@ -250,6 +250,9 @@ tasks: {}
 `
 	require.Equal(t, []string{"wf.yaml:6:8: alias *d expands the file too far; aliases may add at most 10000 values and 1 MiB of text to a pack file"},
 		problems(t, bomb))
+	nested := problems(t, "version: 1.0\ntasks:\n  a:\n    input:\n      m: <% "+strings.Repeat("(", 5000)+"1"+strings.Repeat(")", 5000)+" %>\n")
+	require.Len(t, nested, 1)
+	require.Contains(t, nested[0], "the expression nests more than 100 levels deep")
 	deep := "version: 1.0\ntasks:\n  a:\n    input:\n      m: " + strings.Repeat("[", 70) + strings.Repeat("]", 70) + "\n"
 	got := problems(t, deep)
 	require.Len(t, got, 1)
