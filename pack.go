@@ -26,6 +26,11 @@ const (
 	// RuntimePythonScript is StackStorm's python-script: the entry point's Action subclass run
 	// by attune's st2common compatibility module, its run() return value the result.
 	RuntimePythonScript = "python-script"
+	// RuntimeOrquesta is a workflow in StackStorm's Orquesta language (runner_type orquesta,
+	// or workflow): the entry point is the workflow definition (package workflows). No worker
+	// runs it, so it is not in Runtimes and `attune start` opens no queue for it: the
+	// conductor advances a workflow in the transactions that end its tasks.
+	RuntimeOrquesta = "orquesta"
 )
 
 // Runtimes lists the runtime names a worker can serve.

@@ -84,10 +84,6 @@ func (l *Language) options() []expr.Option {
 			env, _ := params[0].(map[string]any)
 			return f(env, &Budget{b: budgetOf(env)}, params[1:]...)
 		}))
-		// Declared under its own name too, so the type checker knows it before the patch.
-		opts = append(opts, expr.Function(name, func(params ...any) (any, error) {
-			return f(nil, NewBudget(), params...)
-		}))
 	}
 	return opts
 }

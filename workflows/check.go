@@ -33,7 +33,7 @@ func (w *Workflow) Check(resolve func(actionRef string) bool) Problems {
 			}
 		}
 		if t.Action != "" && resolve != nil && !resolve(t.Action) {
-			add(t.actionLine, t.actionCol, "task %s: action %s does not exist: it is not in this pack, core, or a registered pack", name, t.Action)
+			add(t.actionLine, t.actionCol, "task %s: action %s does not exist: its pack defines no action of that name", name, t.Action)
 		}
 		switch n := len(inbound[name]); {
 		case t.Join != 0 && n == 0:
@@ -124,3 +124,6 @@ func (w *Workflow) taskList() string {
 	}
 	return fmt.Sprint(w.Order)
 }
+
+// ActionPos is where the task's action ref is written.
+func (t *Task) ActionPos() (line, col int) { return t.actionLine, t.actionCol }

@@ -93,6 +93,9 @@ type locator func(off int) (line, col int)
 // without delimiters), starting at offset start of the string; src is what the user wrote.
 func compileExpr(src, inner string, yaql bool, start int, at locator) (*Expr, *Problem) {
 	line, col := at(start)
+	if src != inner {
+		line, col = at(start - len(yaqlOpen)) // at the opening delimiter
+	}
 	e := &Expr{Src: src, Line: line, Col: col, yaql: yaql}
 	problem := func(off int, format string, args ...any) *Problem {
 		l, c := at(off)

@@ -229,7 +229,8 @@ func fnStr(_ map[string]any, b *rules.Budget, args ...any) (any, error) {
 	return rules.Interpolate(args[0])
 }
 
-// kvFunc is st2kv('scope.name') or kv('scope.name'): a datastore value, as text.
+// kvFunc is st2kv('system.name') or kv('system.name'): a datastore value, as text;
+// 'user.alice.name' reads key name of scope user:alice.
 func kvFunc(fn string) rules.Func {
 	return func(m map[string]any, _ *rules.Budget, args ...any) (any, error) {
 		if err := arity(fn, args, 1, 1); err != nil {
@@ -237,7 +238,12 @@ func kvFunc(fn string) rules.Func {
 		}
 		key, _ := args[0].(string)
 		scope, name, ok := strings.Cut(key, ".")
-		if !ok || scope == "" || name == "" {
+		if scope == "user" { // user.alice.name: key name of scope user:alice, as in rules
+			var user string
+			user, name, ok = strings.Cut(name, ".")
+			scope += ":" + user
+		}
+		if !ok || scope == "" || name == "" || strings.HasSuffix(scope, ":") {
 			return nil, fmt.Errorf("%s(%q): write the key with its scope, such as %s('system.%s')", fn, key, fn, key)
 		}
 		env := envOf(m)

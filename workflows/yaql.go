@@ -176,6 +176,21 @@ type yaqlParser struct {
 	toks     []yaqlToken
 	pos      int
 	inSelect int // how many .select( … ) the parser is inside: there $ is the element
+	depth    int // how deeply the expression nests so far
+}
+
+// maxYAQLDepth bounds how deeply a <% %> expression may nest (parentheses, calls, not, -), so
+// a hostile one cannot exhaust the parser's stack.
+const maxYAQLDepth = 100
+
+// nest enters one level of nesting at t, or fails past maxYAQLDepth; call the returned
+// function to leave it.
+func (p *yaqlParser) nest(t yaqlToken) (func(), error) {
+	p.depth++
+	if p.depth > maxYAQLDepth {
+		return nil, p.errAt(t, "the expression nests more than %d levels deep", maxYAQLDepth)
+	}
+	return func() { p.depth-- }, nil
 }
 
 func (p *yaqlParser) peek() yaqlToken { return p.toks[p.pos] }
@@ -229,6 +244,11 @@ func (p *yaqlParser) binary(operand func() (string, error), ops map[string]strin
 }
 
 func (p *yaqlParser) or() (string, error) {
+	leave, err := p.nest(p.peek())
+	if err != nil {
+		return "", err
+	}
+	defer leave()
 	return p.binary(p.and, map[string]string{"or": "or"})
 }
 
@@ -238,7 +258,11 @@ func (p *yaqlParser) and() (string, error) {
 
 func (p *yaqlParser) not() (string, error) {
 	if p.is("not") {
-		p.next()
+		leave, err := p.nest(p.next())
+		if err != nil {
+			return "", err
+		}
+		defer leave()
 		x, err := p.not()
 		if err != nil {
 			return "", err
@@ -282,7 +306,11 @@ func (p *yaqlParser) mul() (string, error) {
 
 func (p *yaqlParser) unary() (string, error) {
 	if p.is("-") {
-		p.next()
+		leave, err := p.nest(p.next())
+		if err != nil {
+			return "", err
+		}
+		defer leave()
 		x, err := p.unary()
 		if err != nil {
 			return "", err
