@@ -44,7 +44,7 @@ func (p *Pipeline) Cancel(ctx context.Context, id int64, who string) (attune.Exe
 			case cur.Status == attune.StatusCanceling:
 				x = cur
 				return nil
-			case cur.Runtime == runtimeOrquesta && (cur.Status == attune.StatusRunning || cur.Status == attune.StatusPaused):
+			case cur.Runtime == attune.RuntimeOrquesta && (cur.Status == attune.StatusRunning || cur.Status == attune.StatusPaused):
 				x, err = p.cancelWorkflow(ctx, q, cur, reason)
 				return err
 			case cur.Status == attune.StatusRunning:

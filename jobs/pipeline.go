@@ -196,7 +196,7 @@ func (p *Pipeline) scheduleAt(ctx context.Context, q *db.Queries, n db.NewExecut
 	if timeout <= 0 {
 		timeout = cmp.Or(n.Action.TimeoutSec, attune.DefaultActionTimeoutSec)
 	}
-	if n.Action.Runtime == runtimeOrquesta {
+	if n.Action.Runtime == attune.RuntimeOrquesta {
 		timeout = 0 // a workflow runs on no worker: the rescue window does not bound it
 	}
 	if err := p.checkTimeout(n.Action.Ref, timeout); err != nil {
@@ -223,7 +223,7 @@ func (p *Pipeline) scheduleAt(ctx context.Context, q *db.Queries, n db.NewExecut
 // until at (zero: now), and its status job. A workflow is not dispatched: it starts here, in the
 // same transaction (at is not waited for).
 func (p *Pipeline) insertDispatch(ctx context.Context, q *db.Queries, x attune.Execution, at time.Time) error {
-	if x.Runtime == runtimeOrquesta {
+	if x.Runtime == attune.RuntimeOrquesta {
 		return p.startWorkflow(ctx, q, x)
 	}
 	_, err := p.River.InsertManyTx(ctx, q.Tx(), []river.InsertManyParams{

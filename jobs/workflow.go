@@ -32,9 +32,6 @@ import (
 //     schedules the next children (advanceParent); the last one finishes the workflow, whose own
 //     terminal status goes through announceTerminal in turn, so workflows nest.
 
-// runtimeOrquesta is attune.RuntimeOrquesta: workflows, run by the conductor.
-const runtimeOrquesta = "orquesta"
-
 // DefaultMaxTaskRuns is workflows.max_task_runs by default: task instances one workflow may
 // start before it is failed as a runaway loop.
 const DefaultMaxTaskRuns = 10000

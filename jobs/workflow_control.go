@@ -48,7 +48,7 @@ func (p *Pipeline) control(ctx context.Context, id int64, verb string, do func(c
 		if err != nil {
 			return err
 		}
-		if cur.Runtime != runtimeOrquesta {
+		if cur.Runtime != attune.RuntimeOrquesta {
 			return fmt.Errorf("execution %d runs %s, which is not a workflow: only workflows %s: %w", id, cur.ActionRef, verb, attune.ErrInvalid)
 		}
 		if cur.Status.Terminal() {
@@ -115,7 +115,7 @@ func (c *conductor) eachChildWorkflow(do func(cc *conductor) error) error {
 		return err
 	}
 	for _, k := range kids {
-		if k.Runtime != runtimeOrquesta {
+		if k.Runtime != attune.RuntimeOrquesta {
 			continue
 		}
 		cc, ok, err := c.p.conduct(c.ctx, c.q, k.ID)
@@ -167,7 +167,7 @@ func (c *conductor) cancel(reason string) error {
 	}
 	for _, k := range kids {
 		switch {
-		case k.Runtime == runtimeOrquesta:
+		case k.Runtime == attune.RuntimeOrquesta:
 			cc, ok, err := c.p.conduct(c.ctx, c.q, k.ID)
 			if err != nil {
 				return err

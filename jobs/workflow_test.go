@@ -1,6 +1,7 @@
 package jobs_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"github.com/attune-run/attune/db"
 	"github.com/attune-run/attune/internal/attunetest"
 	"github.com/attune-run/attune/jobs"
+	"github.com/attune-run/attune/packs"
 	"github.com/attune-run/attune/workflows"
 )
 
@@ -25,23 +27,30 @@ func wfEnv(t *testing.T, defs map[string]string, opts ...attunetest.Options) *at
 	return e
 }
 
+// registerWorkflows loads and registers pack wf, with one orquesta action per definition
+// (actions/NAME.yaml, its workflow in actions/workflows/NAME.yaml, its parameters the inputs:
+// xs an array, n an integer, others strings),
+// as attune pack register does.
 func registerWorkflows(t *testing.T, e *attunetest.Env, defs map[string]string) {
 	t.Helper()
-	pack := &attune.Pack{Ref: "wf", Version: "1.0.0"}
+	files := map[string]string{"pack.yaml": "ref: wf\nversion: 1.0.0\n"}
 	for name, src := range defs {
 		w, err := workflows.Parse(name+".yaml", []byte(src))
 		require.NoError(t, err)
-		params := attune.ParamSchema{}
-		for _, in := range w.Input {
-			params[in.Name] = attune.ParamSpec{}
+		meta := "ref: " + name + "\nrunner_type: orquesta\nentry_point: workflows/" + name + ".yaml\n"
+		if len(w.Input) > 0 {
+			meta += "parameters:\n"
+			for _, in := range w.Input {
+				typ := map[string]string{"xs": "array", "n": "integer"}[in.Name]
+				meta += "  " + in.Name + ": {type: " + cmp.Or(typ, "string") + "}\n"
+			}
 		}
-		pack.Actions = append(pack.Actions, attune.Action{
-			Ref: "wf." + name, PackRef: "wf", Runtime: "orquesta",
-			EntryPoint: "workflows/" + name + ".yaml", EntryContent: []byte(src),
-			Parameters: params,
-		})
+		files["actions/"+name+".yaml"] = meta
+		files["actions/workflows/"+name+".yaml"] = src
 	}
-	_, err := e.Timers.RegisterPack(context.Background(), pack)
+	p, err := packs.LoadDir(attunetest.WritePack(t, files), time.Now())
+	require.NoError(t, err)
+	_, err = e.Timers.RegisterPack(context.Background(), p)
 	require.NoError(t, err)
 }
 
