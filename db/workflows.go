@@ -44,6 +44,8 @@ type Workflow struct {
 	Errors      []WorkflowError
 	TaskRuns    int
 	MaxTaskRuns int
+	Definition  []byte // the workflow's YAML as it was when it started
+	File        string // its file name, for errors
 }
 
 // WorkflowTask is one task instance of a workflow.
@@ -75,6 +77,7 @@ func toWorkflow(r dbsqlc.AttuneWorkflow) Workflow {
 	w := Workflow{
 		ExecutionID: r.ExecutionID, State: r.State, Failed: r.Failed, PausedBy: r.PausedBy,
 		Context: object(r.Context), TaskRuns: int(r.TaskRuns), MaxTaskRuns: int(r.MaxTaskRuns),
+		Definition: []byte(r.Definition), File: r.File,
 	}
 	_ = json.Unmarshal(r.Errors, &w.Errors)
 	return w
@@ -97,14 +100,17 @@ func toWorkflowTask(r dbsqlc.AttuneWorkflowTask) WorkflowTask {
 	return t
 }
 
-// WorkflowCreate records the state of a workflow that starts, with its initial context (input
-// and vars). A second call for the same execution changes nothing.
-func (q *Queries) WorkflowCreate(ctx context.Context, executionID int64, context map[string]any, maxTaskRuns int) error {
-	c, err := jsonb(context)
+// WorkflowCreate records the state of a workflow that starts: its definition (w.Definition,
+// w.File), initial context (input and vars) and w.MaxTaskRuns. A second call for the same
+// execution changes nothing.
+func (q *Queries) WorkflowCreate(ctx context.Context, w Workflow) error {
+	executionID := w.ExecutionID
+	c, err := jsonb(w.Context)
 	if err != nil {
 		return err
 	}
-	if err := q.q.WorkflowInsert(ctx, dbsqlc.WorkflowInsertParams{ExecutionID: executionID, Context: c, MaxTaskRuns: int32(maxTaskRuns)}); err != nil {
+	if err := q.q.WorkflowInsert(ctx, dbsqlc.WorkflowInsertParams{ExecutionID: executionID, Context: c,
+		MaxTaskRuns: int32(w.MaxTaskRuns), Definition: string(w.Definition), File: w.File}); err != nil {
 		return fmt.Errorf("record workflow %d: %w", executionID, err)
 	}
 	return nil
@@ -200,6 +206,16 @@ func (q *Queries) WorkflowTaskSave(ctx context.Context, t WorkflowTask) error {
 // WorkflowTasks lists a workflow's task instances in the order they were reached.
 func (q *Queries) WorkflowTasks(ctx context.Context, workflowID int64) ([]WorkflowTask, error) {
 	rows, err := q.q.WorkflowTasks(ctx, workflowID)
+	if err != nil {
+		return nil, fmt.Errorf("tasks of workflow %d: %w", workflowID, err)
+	}
+	return mapSlice(rows, toWorkflowTask), nil
+}
+
+// WorkflowTasksLive lists the task instances the conductor needs, in the order they were
+// reached: those not finished, and the latest instance of each task.
+func (q *Queries) WorkflowTasksLive(ctx context.Context, workflowID int64) ([]WorkflowTask, error) {
+	rows, err := q.q.WorkflowTasksLive(ctx, workflowID)
 	if err != nil {
 		return nil, fmt.Errorf("tasks of workflow %d: %w", workflowID, err)
 	}

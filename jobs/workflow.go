@@ -42,18 +42,19 @@ const doRetryCount = 3
 // workflowCache holds parsed workflow definitions by the hash of their content.
 var workflowCache sync.Map // [sha256.Size]byte -> *workflows.Workflow
 
-// parseWorkflow parses an orquesta action's entry point, once per content.
-func parseWorkflow(a attune.Action) (*workflows.Workflow, error) {
-	sum := sha256.Sum256(a.EntryContent)
+// parseWorkflow parses a workflow definition (an orquesta action's entry point), once per
+// file and content.
+func parseWorkflow(file string, content []byte) (*workflows.Workflow, error) {
+	sum := sha256.Sum256(append([]byte(file+"\x00"), content...))
 	if w, ok := workflowCache.Load(sum); ok {
 		return w.(*workflows.Workflow), nil
 	}
-	w, err := workflows.Parse(a.EntryPoint, a.EntryContent)
+	w, err := workflows.Parse(file, content)
 	if err != nil {
-		return nil, fmt.Errorf("workflow %s: %w", a.Ref, err)
+		return nil, err
 	}
 	if probs := w.Check(nil); len(probs) > 0 {
-		return nil, fmt.Errorf("workflow %s: %w", a.Ref, probs)
+		return nil, probs
 	}
 	workflowCache.Store(sum, w)
 	return w, nil
@@ -115,15 +116,12 @@ func (p *Pipeline) conduct(ctx context.Context, q *db.Queries, id int64) (*condu
 	next := conductors{id: c}
 	maps.Copy(next, cs)
 	c.ctx = context.WithValue(ctx, conductorKey{}, next)
-	action, _, err := q.Action(ctx, x.ActionRef)
-	if err == nil {
-		c.def, err = parseWorkflow(action)
+	// The definition as it was when the workflow started; parsed already unless this replica
+	// restarted since.
+	if c.def, err = parseWorkflow(st.File, st.Definition); err != nil {
+		c.fail("", fmt.Sprintf("workflow %s: %v", x.ActionRef, err))
 	}
-	if err != nil {
-		// The definition is gone or no longer parses: nothing more can start; drain and fail.
-		c.fail("", err.Error())
-	}
-	rows, err := q.WorkflowTasks(ctx, id)
+	rows, err := q.WorkflowTasksLive(ctx, id)
 	if err != nil {
 		return nil, false, err
 	}
@@ -146,18 +144,17 @@ func (p *Pipeline) startWorkflow(ctx context.Context, q *db.Queries, x attune.Ex
 	if ctxVals == nil {
 		ctxVals = map[string]any{}
 	}
-	var def *workflows.Workflow
 	action, _, err := q.Action(ctx, x.ActionRef)
-	if err == nil {
-		def, err = parseWorkflow(action)
-	}
-	var startErr error
 	if err != nil {
-		startErr = err
-	} else {
+		return err
+	}
+	def, startErr := parseWorkflow(action.EntryPoint, action.EntryContent)
+	if startErr == nil {
 		startErr = p.renderStart(ctx, q, def, ctxVals)
 	}
-	if err := q.WorkflowCreate(ctx, x.ID, ctxVals, p.maxTaskRuns()); err != nil {
+	err = q.WorkflowCreate(ctx, db.Workflow{ExecutionID: x.ID, Context: ctxVals, MaxTaskRuns: p.maxTaskRuns(),
+		Definition: action.EntryContent, File: action.EntryPoint})
+	if err != nil {
 		return err
 	}
 	c, ok, err := p.conduct(ctx, q, x.ID)
@@ -166,7 +163,7 @@ func (p *Pipeline) startWorkflow(ctx context.Context, q *db.Queries, x attune.Ex
 	}
 	if startErr != nil {
 		if c.def != nil { // else conduct already failed it, over the same definition
-			c.fail("", startErr.Error())
+			c.fail("", fmt.Sprintf("workflow %s: %v", x.ActionRef, startErr))
 		}
 	} else {
 		for _, name := range def.Starts() {
@@ -223,7 +220,7 @@ func (p *Pipeline) workflowKV(ctx context.Context, q *db.Queries) func(scope, na
 func (p *Pipeline) advanceParent(ctx context.Context, tx pgx.Tx, x attune.Execution) error {
 	q := db.WithTx(tx)
 	c, ok, err := p.conduct(ctx, q, x.Parent.ParentID)
-	if err != nil || !ok {
+	if err != nil || !ok || c.st.State == db.WorkflowFinished {
 		return err
 	}
 	if c.busy {

@@ -50,6 +50,8 @@ CREATE TABLE attune.workflow (
     errors       jsonb NOT NULL DEFAULT '[]',
     task_runs    integer NOT NULL DEFAULT 0,
     max_task_runs integer NOT NULL,
+    definition   text NOT NULL,
+    file         text NOT NULL,
     created_at   timestamptz NOT NULL DEFAULT now(),
     updated_at   timestamptz NOT NULL DEFAULT now()
 );
@@ -60,6 +62,8 @@ COMMENT ON COLUMN attune.workflow.paused_by IS 'Who paused it: "" when running, 
 COMMENT ON COLUMN attune.workflow.context IS 'input and vars, then every publish merged in (last writer wins): what output is rendered from';
 COMMENT ON COLUMN attune.workflow.errors IS 'The errors that failed it, [{message, task_id}], in the order they happened';
 COMMENT ON COLUMN attune.workflow.task_runs IS 'Task instances started so far (loops count every turn)';
+COMMENT ON COLUMN attune.workflow.definition IS 'The workflow definition (YAML) as it was when the workflow started: a pack registered again meanwhile does not change a running workflow';
+COMMENT ON COLUMN attune.workflow.file IS 'The definition''s file (the action''s entry point), for error messages';
 COMMENT ON COLUMN attune.workflow.max_task_runs IS 'workflows.max_task_runs when it started: more task instances than this fail the workflow (a runaway loop)';
 
 -- One row per task instance: a task reached by a transition. A join task's instance waits

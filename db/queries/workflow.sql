@@ -11,8 +11,8 @@ WHERE id = @id AND status = @expected_status
 RETURNING *;
 
 -- name: WorkflowInsert :exec
-INSERT INTO attune.workflow (execution_id, context, max_task_runs)
-VALUES (@execution_id, @context, @max_task_runs)
+INSERT INTO attune.workflow (execution_id, context, max_task_runs, definition, file)
+VALUES (@execution_id, @context, @max_task_runs, @definition, @file)
 ON CONFLICT DO NOTHING;
 
 -- name: WorkflowLock :one
@@ -43,6 +43,13 @@ WHERE id = @id;
 -- name: WorkflowTasks :many
 -- Every task instance of a workflow, in the order they were reached.
 SELECT * FROM attune.workflow_task WHERE workflow_id = @workflow_id ORDER BY id;
+
+-- name: WorkflowTasksLive :many
+-- The task instances the conductor needs: those not finished, and the latest of each task.
+SELECT * FROM attune.workflow_task t
+WHERE t.workflow_id = @workflow_id AND (t.state IN ('waiting', 'ready', 'running')
+    OR t.route = (SELECT max(l.route) FROM attune.workflow_task l WHERE l.workflow_id = t.workflow_id AND l.task = t.task))
+ORDER BY t.id;
 
 -- name: WorkflowChildren :many
 -- The child executions of a workflow, oldest first.

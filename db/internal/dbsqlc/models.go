@@ -263,8 +263,12 @@ type AttuneWorkflow struct {
 	TaskRuns int32
 	// workflows.max_task_runs when it started: more task instances than this fail the workflow (a runaway loop)
 	MaxTaskRuns int32
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// The workflow definition (YAML) as it was when the workflow started: a pack registered again meanwhile does not change a running workflow
+	Definition string
+	// The definition's file (the action's entry point), for error messages
+	File      string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // One row per task instance of a workflow; its action runs are the executions with parent_id, task and task_route

@@ -120,7 +120,7 @@ func (q *Queries) WorkflowChildren(ctx context.Context, parentID *int64) ([]Attu
 }
 
 const workflowGet = `-- name: WorkflowGet :one
-SELECT execution_id, state, failed, paused_by, context, errors, task_runs, max_task_runs, created_at, updated_at FROM attune.workflow WHERE execution_id = $1
+SELECT execution_id, state, failed, paused_by, context, errors, task_runs, max_task_runs, definition, file, created_at, updated_at FROM attune.workflow WHERE execution_id = $1
 `
 
 func (q *Queries) WorkflowGet(ctx context.Context, executionID int64) (AttuneWorkflow, error) {
@@ -135,6 +135,8 @@ func (q *Queries) WorkflowGet(ctx context.Context, executionID int64) (AttuneWor
 		&i.Errors,
 		&i.TaskRuns,
 		&i.MaxTaskRuns,
+		&i.Definition,
+		&i.File,
 		&i.CreatedAt,
 		&i.UpdatedAt,
 	)
@@ -142,8 +144,8 @@ func (q *Queries) WorkflowGet(ctx context.Context, executionID int64) (AttuneWor
 }
 
 const workflowInsert = `-- name: WorkflowInsert :exec
-INSERT INTO attune.workflow (execution_id, context, max_task_runs)
-VALUES ($1, $2, $3)
+INSERT INTO attune.workflow (execution_id, context, max_task_runs, definition, file)
+VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT DO NOTHING
 `
 
@@ -151,15 +153,23 @@ type WorkflowInsertParams struct {
 	ExecutionID int64
 	Context     []byte
 	MaxTaskRuns int32
+	Definition  string
+	File        string
 }
 
 func (q *Queries) WorkflowInsert(ctx context.Context, arg WorkflowInsertParams) error {
-	_, err := q.db.Exec(ctx, workflowInsert, arg.ExecutionID, arg.Context, arg.MaxTaskRuns)
+	_, err := q.db.Exec(ctx, workflowInsert,
+		arg.ExecutionID,
+		arg.Context,
+		arg.MaxTaskRuns,
+		arg.Definition,
+		arg.File,
+	)
 	return err
 }
 
 const workflowLock = `-- name: WorkflowLock :one
-SELECT execution_id, state, failed, paused_by, context, errors, task_runs, max_task_runs, created_at, updated_at FROM attune.workflow WHERE execution_id = $1 FOR UPDATE
+SELECT execution_id, state, failed, paused_by, context, errors, task_runs, max_task_runs, definition, file, created_at, updated_at FROM attune.workflow WHERE execution_id = $1 FOR UPDATE
 `
 
 // The workflow's row, locked until the transaction ends: advances of one workflow take turns.
@@ -175,6 +185,8 @@ func (q *Queries) WorkflowLock(ctx context.Context, executionID int64) (AttuneWo
 		&i.Errors,
 		&i.TaskRuns,
 		&i.MaxTaskRuns,
+		&i.Definition,
+		&i.File,
 		&i.CreatedAt,
 		&i.UpdatedAt,
 	)
@@ -443,6 +455,51 @@ SELECT id, workflow_id, task, route, state, context, arrivals, retry, retry_dela
 // Every task instance of a workflow, in the order they were reached.
 func (q *Queries) WorkflowTasks(ctx context.Context, workflowID int64) ([]AttuneWorkflowTask, error) {
 	rows, err := q.db.Query(ctx, workflowTasks, workflowID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []AttuneWorkflowTask
+	for rows.Next() {
+		var i AttuneWorkflowTask
+		if err := rows.Scan(
+			&i.ID,
+			&i.WorkflowID,
+			&i.Task,
+			&i.Route,
+			&i.State,
+			&i.Context,
+			&i.Arrivals,
+			&i.Retry,
+			&i.RetryDelay,
+			&i.Items,
+			&i.Concurrency,
+			&i.NextItem,
+			&i.Result,
+			&i.Error,
+			&i.StartedAt,
+			&i.FinishedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const workflowTasksLive = `-- name: WorkflowTasksLive :many
+SELECT id, workflow_id, task, route, state, context, arrivals, retry, retry_delay, items, concurrency, next_item, result, error, started_at, finished_at FROM attune.workflow_task t
+WHERE t.workflow_id = $1 AND (t.state IN ('waiting', 'ready', 'running')
+    OR t.route = (SELECT max(l.route) FROM attune.workflow_task l WHERE l.workflow_id = t.workflow_id AND l.task = t.task))
+ORDER BY t.id
+`
+
+// The task instances the conductor needs: those not finished, and the latest of each task.
+func (q *Queries) WorkflowTasksLive(ctx context.Context, workflowID int64) ([]AttuneWorkflowTask, error) {
+	rows, err := q.db.Query(ctx, workflowTasksLive, workflowID)
 	if err != nil {
 		return nil, err
 	}
