@@ -86,7 +86,30 @@ type conductor struct {
 	tasks []*db.WorkflowTask
 	ended []attune.Execution // children that ended while this conductor was busy
 	busy  bool
-	now   time.Time
+	// resumed: with-items tasks may have items to start that no child's end will start (the
+	// workflow was paused); settle tops them all up.
+	resumed bool
+	now     time.Time
+	saved   string // st as last stored (stateKey), to skip writing it unchanged
+}
+
+// stateKey is what of st is stored, for comparison.
+func stateKey(st db.Workflow) string {
+	b, _ := json.Marshal(st)
+	return string(b)
+}
+
+// saveState stores st when it changed.
+func (c *conductor) saveState() error {
+	k := stateKey(c.st)
+	if k == c.saved {
+		return nil
+	}
+	if err := c.q.WorkflowSave(c.ctx, c.st); err != nil {
+		return err
+	}
+	c.saved = k
+	return nil
 }
 
 // conduct locks workflow id and loads its state; ok is false when id is not a workflow or has
@@ -111,7 +134,7 @@ func (p *Pipeline) conduct(ctx context.Context, q *db.Queries, id int64) (*condu
 	if err != nil {
 		return nil, false, err
 	}
-	c := &conductor{p: p, q: q, x: x, st: st, now: p.now()}
+	c := &conductor{p: p, q: q, x: x, st: st, now: p.now(), saved: stateKey(st)}
 	cs, _ := ctx.Value(conductorKey{}).(conductors)
 	next := conductors{id: c}
 	maps.Copy(next, cs)
@@ -254,7 +277,7 @@ func (c *conductor) settle() error {
 					if err := c.start(t); err != nil {
 						return err
 					}
-				case t.State == db.TaskRunning && t.Items != nil && t.NextItem < len(t.Items):
+				case c.resumed && t.State == db.TaskRunning && t.Items != nil && t.NextItem < len(t.Items):
 					n := t.NextItem
 					if err := c.itemsChanged(t); err != nil {
 						return err
@@ -267,10 +290,11 @@ func (c *conductor) settle() error {
 			break
 		}
 	}
+	c.resumed = false
 	if err := c.finishIfDone(); err != nil {
 		return err
 	}
-	return c.q.WorkflowSave(c.ctx, c.st)
+	return c.saveState()
 }
 
 // starting reports whether new tasks may start.
@@ -749,7 +773,7 @@ func (c *conductor) finishIfDone() error {
 		return err
 	}
 	c.st.State = db.WorkflowFinished
-	if err := c.q.WorkflowSave(c.ctx, c.st); err != nil {
+	if err := c.saveState(); err != nil {
 		return err
 	}
 	c.p.Log.Info("workflow finished", "execution_id", fx.ID, "action", fx.ActionRef, "status", fx.Status)

@@ -87,7 +87,7 @@ func (c *conductor) pause(who string) error {
 		if err := cc.pause(who); err != nil {
 			return err
 		}
-		return cc.q.WorkflowSave(cc.ctx, cc.st)
+		return cc.saveState()
 	})
 }
 
@@ -97,6 +97,7 @@ func (c *conductor) resume() error {
 		return err
 	}
 	c.st.State, c.st.PausedBy = db.WorkflowRunning, ""
+	c.resumed = true
 	return c.eachChildWorkflow(func(cc *conductor) error {
 		if cc.st.State != db.WorkflowPaused {
 			return nil

@@ -28,7 +28,7 @@ func (p *Pipeline) workflowChildPending(ctx context.Context, q *db.Queries, x at
 	if err := c.pause(pausedByInquiry); err != nil {
 		return err
 	}
-	return c.q.WorkflowSave(c.ctx, c.st)
+	return c.saveState()
 }
 
 // resumeAfterInquiry resumes a workflow paused by an inquiry once no child waits for a human.
