@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -910,4 +911,41 @@ tasks:
 	require.Equal(t, attune.StatusCancelled, x.Status)
 	require.Equal(t, attune.StatusCancelled, execution(t, e, children(t, e, x.ID)[0].ID).Status)
 	require.Equal(t, attune.StatusCancelled, execution(t, e, sleeping.ID).Status)
+}
+
+// A task's action with its own retry policy: the task waits for the policy's last attempt, which
+// carries the same task placement, and advances once, on that attempt's outcome.
+func TestWorkflowTaskActionRetryPolicy(t *testing.T) {
+	t.Parallel()
+	e := wfEnv(t, map[string]string{"pol": `
+version: 1.0
+tasks:
+  flaky:
+    action: pol.flaky
+    next:
+      - when: <% succeeded() %>
+        do: after
+  after:
+    action: core.noop
+`})
+	flag := filepath.Join(t.TempDir(), "second-time")
+	p, err := packs.LoadDir(attunetest.WritePack(t, map[string]string{
+		"pack.yaml":          "ref: pol\nversion: 1.0.0\n",
+		"actions/flaky.yaml": "ref: flaky\nentry_point: flaky.sh\nretry: {count: 3, delay: 0}\n",
+		"actions/flaky.sh":   "if [ -e '" + flag + "' ]; then echo ok; exit 0; fi\ntouch '" + flag + "'\nexit 1\n",
+	}), time.Now())
+	require.NoError(t, err)
+	_, err = e.Timers.RegisterPack(context.Background(), p)
+	require.NoError(t, err)
+
+	x, _ := runWorkflow(t, e, "pol", nil)
+	require.Equal(t, attune.StatusCompleted, x.Status, "%s %s", x.Error, x.Result)
+	kids := children(t, e, x.ID)
+	require.Len(t, kids, 3)
+	require.Equal(t, attune.StatusFailed, kids[0].Status)
+	require.Equal(t, attune.StatusCompleted, kids[1].Status)
+	require.Equal(t, 2, kids[1].Attempt)
+	require.Equal(t, *kids[0].Parent, *kids[1].Parent, "the retry runs the same task")
+	require.Equal(t, "after", kids[2].Parent.Task)
+	require.Equal(t, map[string]string{"flaky/0": "succeeded", "after/0": "succeeded"}, taskStates(t, e, x.ID))
 }
