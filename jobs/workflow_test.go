@@ -949,3 +949,37 @@ tasks:
 	require.Equal(t, "after", kids[2].Parent.Task)
 	require.Equal(t, map[string]string{"flaky/0": "succeeded", "after/0": "succeeded"}, taskStates(t, e, x.ID))
 }
+
+// The worker running a task is lost: the reaper ends the task's child abandoned, which the task
+// counts as failed and retries; the workflow itself, which no worker runs, is never reaped.
+func TestWorkflowLostWorkerIsAFailedTask(t *testing.T) {
+	t.Parallel()
+	flag := filepath.Join(t.TempDir(), "second-time")
+	e := wfEnv(t, map[string]string{"lost": fmt.Sprintf(`
+version: 1.0
+tasks:
+  work:
+    action: core.local
+    input:
+      cmd: if [ -e '%[1]s' ]; then exit 0; fi; touch '%[1]s'; sleep 5
+    retry:
+      count: 1
+`, flag)})
+	ctx := context.Background()
+	x, err := e.P.Run(ctx, "wf.lost", nil, 0)
+	require.NoError(t, err)
+	waitFor(t, "the task to run", func() bool {
+		kids := children(t, e, x.ID)
+		return len(kids) == 1 && kids[0].Status == attune.StatusRunning
+	})
+	n, err := e.P.Reap(ctx, time.Nanosecond) // test-worker never heartbeats: it is "lost"
+	require.NoError(t, err)
+	require.Equal(t, 1, n, "the running child is reaped, the workflow is not")
+	x = e.WaitTerminal(t, x.ID, 20*time.Second)
+	require.Equal(t, attune.StatusCompleted, x.Status, x.Error)
+	kids := children(t, e, x.ID)
+	require.Len(t, kids, 2)
+	require.Equal(t, attune.StatusAbandoned, kids[0].Status)
+	require.Equal(t, attune.StatusCompleted, kids[1].Status)
+	require.Equal(t, 1, kids[1].Parent.Retry)
+}
