@@ -127,27 +127,48 @@ func (n node) pos() (int, int) {
 	return n.line, n.col
 }
 
-// at locates byte offset off of a string value: exact on a one-line plain or quoted scalar,
-// the scalar's start otherwise.
+// at locates byte offset off of a string value: exactly as far as the scalar is written
+// character for character (up to an escape or a line break), at the scalar's start beyond.
 func (n node) at(off int) (int, int) {
 	line, col := n.pos()
 	s, ok := n.v.(string)
-	if !ok || n.ast == nil || strings.Contains(s[:min(off, len(s))], "\n") {
+	if !ok || n.ast == nil || n.ast.GetToken() == nil {
 		return line, col
 	}
 	tk := n.ast.GetToken()
-	switch {
-	case tk == nil:
-		return line, col
-	case tk.Type == token.DoubleQuoteType || tk.Type == token.SingleQuoteType:
-		if strings.ContainsAny(tk.Value, "\\'") && tk.Type == token.DoubleQuoteType {
-			return line, col // escapes shift columns
-		}
+	if lit, ok := n.ast.(*ast.LiteralNode); ok && lit.Value != nil && lit.Value.GetToken() != nil {
+		// A block scalar's text starts on the line after its | or >, indented; goccy's column
+		// for it is not where it starts, so count the indentation.
+		tk = lit.Value.GetToken()
+		line, col = tk.Position.Line, len(tk.Origin)-len(strings.TrimLeft(tk.Origin, " "))+1
+	}
+	raw := strings.TrimLeft(tk.Origin, " \t")
+	switch tk.Type {
+	case token.DoubleQuoteType, token.SingleQuoteType:
+		raw = raw[1:]
 		col++
-	case tk.Type != token.StringType:
+	case token.StringType:
+		// goccy places a plain scalar followed by blanks that much to the right: count from
+		// the token before it on the line (the ":", "-" or "," it follows) instead.
+		if prev := tk.Prev; prev != nil && prev.Position.Line == line {
+			col = prev.Position.Column + utf8.RuneCountInString(prev.Value) + len(tk.Origin) - len(raw)
+		}
+	default:
 		return line, col
 	}
-	return line, col + utf8.RuneCountInString(s[:min(off, len(s))])
+	if off > sameUntil(raw, s) {
+		return n.pos() // past an escape or a line break: the text no longer maps column for column
+	}
+	return line, col + utf8.RuneCountInString(s[:off])
+}
+
+// sameUntil is the length of the common prefix of a and b that holds no line break.
+func sameUntil(a, b string) int {
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] && a[i] != '\n' {
+		i++
+	}
+	return i
 }
 
 // child is the value of key in mapping n.

@@ -258,3 +258,24 @@ tasks: {}
 	require.Len(t, got, 1)
 	require.Contains(t, got[0], "nested more than 64 levels deep")
 }
+
+// A problem in an expression is located at its column when the scalar maps column for column,
+// and at the scalar's start when escapes or line breaks make that impossible.
+func TestProblemColumns(t *testing.T) {
+	t.Parallel()
+	head := "version: 1.0\ntasks:\n  a:\n    input:\n"
+	for _, tc := range []struct{ value, want string }{
+		{`m: x <% nope() %>`, "wf.yaml:5:15:"},
+		{`m: x <% nope() %>   `, "wf.yaml:5:15:"},
+		{`m: "x <% nope() %>"`, "wf.yaml:5:16:"},
+		{`m: 'x <% nope() %>'`, "wf.yaml:5:16:"},
+		{`m: "\"x <% nope() %>"`, "wf.yaml:5:10:"},
+		{`m: 'it''s <% nope() %>'`, "wf.yaml:5:10:"},
+		{"m: x\n        <% nope() %>", "wf.yaml:5:10:"},
+		{"m: |\n        <% nope() %>", "wf.yaml:6:12:"},
+	} {
+		got := problems(t, head+"      "+tc.value+"\n")
+		require.Len(t, got, 1)
+		require.True(t, strings.HasPrefix(got[0], tc.want), "%q: %s", tc.value, got[0])
+	}
+}
