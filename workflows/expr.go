@@ -47,7 +47,11 @@ func (e *Expr) eval(env *Env, b *rules.Budget) (any, error) {
 	if env == nil {
 		env = &Env{}
 	}
-	v, err := e.prog.Run(map[string]any{envKey: env}, b)
+	ctx := env.Ctx
+	if ctx == nil {
+		ctx = map[string]any{}
+	}
+	v, err := e.prog.Run(map[string]any{envKey: env, ctxRoot: ctx}, b)
 	if err != nil {
 		return nil, fmt.Errorf("line %d, column %d: %s: %s", e.Line, e.Col, clip(e.Src), runtimeMessage(err))
 	}

@@ -92,6 +92,7 @@ func TestExpressionFunctions(t *testing.T) {
 		{"<% true and null = null %>", true},
 		{"{{ ctx('name') }}", "ann"},
 		{"{{ ctx().list[1].x }}", 2.0},
+		{"{{ _.name }}", "ann"},
 		{"{{ result().stdout | upper }}", "HELLO"},
 		{"{{ failed() and not succeeded() }}", true},
 		{"{{ item('port') }}", 22.0},

@@ -16,9 +16,12 @@ import (
 // envKey holds the workflow Env in the map an expression runs against; expressions cannot name it.
 const envKey = "\x00attune_workflow_env"
 
-// language is the rule expression language with the workflow functions. Its Env has no roots:
-// everything an expression reads comes through a function.
-var language = rules.NewLanguage("workflows", nil, map[string]rules.Func{
+// ctxRoot is Orquesta's Jinja shorthand for ctx(): {{ _.name }}.
+const ctxRoot = "_"
+
+// language is the rule expression language with the workflow functions. Its Env has one root,
+// _, the context; everything else an expression reads comes through a function.
+var language = rules.NewLanguage("workflows", []string{ctxRoot}, map[string]rules.Func{
 	"ctx":       fnCtx,
 	"result":    fnResult,
 	"succeeded": statusFunc("succeeded", func(s string) bool { return s == "succeeded" }),
