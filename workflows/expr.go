@@ -283,4 +283,3 @@ func parseExpr(s string, at locator) (*Expr, *Problem) {
 	l, c := at(0)
 	return nil, &Problem{Line: l, Col: c, Msg: fmt.Sprintf("%s: write one expression, such as <%% succeeded() %%>, not text mixed with expressions", clip(s))}
 }
-
