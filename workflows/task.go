@@ -85,11 +85,22 @@ func (p *parser) action(n node, t *Task) {
 	}
 }
 
-// seconds reads a non-negative whole number of seconds.
+// seconds reads a whole number of seconds, 0 or more.
 func (p *parser) seconds(n node, what string) int {
+	return p.whole(n, what, "seconds", maxSeconds)
+}
+
+// Bounds of the numbers a workflow gives.
+const (
+	maxSeconds    = 30 * 24 * 3600 // a delay of a month at most
+	maxRetryCount = 100            // as an action's retry policy
+)
+
+// whole reads a whole number of units between 0 and most.
+func (p *parser) whole(n node, what, units string, most int) int {
 	f, ok := n.v.(float64)
-	if !ok || f < 0 || f != float64(int(f)) {
-		p.errorf(n, "%s must be a whole number of seconds, 0 or more; found %s", what, describe(n.v))
+	if !ok || f < 0 || f > float64(most) || f != float64(int(f)) {
+		p.errorf(n, "%s must be a whole number of %s from 0 to %d; found %s", what, units, most, describe(n.v))
 		return 0
 	}
 	return int(f)
@@ -164,7 +175,7 @@ func (p *parser) retry(n node) *Retry {
 	}
 	r := &Retry{}
 	if _, ok := m["count"]; ok {
-		r.Count = p.seconds(p.child(n, "count"), "retry count")
+		r.Count = p.whole(p.child(n, "count"), "retry count", "retries", maxRetryCount)
 	} else {
 		p.errorf(n, "retry needs count:, how many times to run the task again")
 	}
