@@ -103,6 +103,9 @@ func (p *parser) workflow(n node) *Workflow {
 		p.errorf(tasks, "tasks must be a mapping of task names to tasks; found %s", describe(tasks.v))
 		return w
 	}
+	if len(p.keys(tasks)) == 0 {
+		p.errorf(tasks, "a workflow needs at least one task")
+	}
 	for _, name := range p.keys(tasks) {
 		line, col := p.keyPos(tasks, name)
 		switch {

@@ -204,6 +204,10 @@ func TestParseProblems(t *testing.T) {
 			[]string{`wf.yaml:2:8: input must be a list of names and {name: default} mappings; found the string "name"`}},
 		{"vars entry of two keys", "version: 1.0\nvars:\n  - {a: 1, b: 2}\ntasks:\n  a:\n",
 			[]string{`wf.yaml:3:5: each entry of vars is a mapping of one name to its value; this one has 2 keys`}},
+		{"empty file", "", []string{"wf.yaml: file is empty; expected a YAML mapping"}},
+		{"no tasks", "version: 1.0\ntasks: {}\n", []string{"wf.yaml:2:8: a workflow needs at least one task"}},
+		{"a problem an alias repeats, once", head + "  a:\n    input: {x: &x <% foo() %>, y: *x}\n",
+			[]string{"wf.yaml:4:22: <% foo() %>: function foo() is not part of the YAQL that attune supports in <% %>; the functions are ctx, result, succeeded, failed, completed, item, task, json, zip, len, str, st2kv, kv"}},
 		{"invalid YAML", "version: 1.0\ntasks: [\n",
 			[]string{`wf.yaml:2:8: invalid YAML: sequence end token ']' not found`}},
 	} {

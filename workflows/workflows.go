@@ -17,8 +17,12 @@ type Problem struct {
 	Msg       string
 }
 
-// Error renders the problem as "file:line:col: msg".
+// Error renders the problem as "file:line:col: msg", leaving out the line and column when
+// they are unknown (0).
 func (p Problem) Error() string {
+	if p.Line == 0 {
+		return fmt.Sprintf("%s: %s", p.File, p.Msg)
+	}
 	return fmt.Sprintf("%s:%d:%d: %s", p.File, p.Line, p.Col, p.Msg)
 }
 

@@ -185,13 +185,14 @@ func (p *parser) add(prob *Problem) {
 	p.probs = append(p.probs, *prob)
 }
 
-// sorted returns the problems in file order.
+// sorted returns the problems in file order, each once: a value an alias repeats is reported
+// where its anchor is.
 func (p *parser) sorted() Problems {
 	out := slices.Clone(p.probs)
 	slices.SortStableFunc(out, func(a, b Problem) int {
 		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Col, b.Col))
 	})
-	return out
+	return slices.Compact(out)
 }
 
 // mapping returns n as a mapping whose keys are all among known, recording a problem for each
