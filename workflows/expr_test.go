@@ -129,6 +129,13 @@ tasks:
 `)
 	require.Equal(t, map[string]any{"list": []any{"ann", 1.0, map[string]any{"k": "x 2"}}, "plain": []any{1.0, 2.0}},
 		render(t, w.Tasks["a"].Input["nested"], env))
+
+	first := render(t, w.Tasks["a"].Input["nested"], env).(map[string]any)
+	first["plain"].([]any)[0] = "changed"
+	require.Equal(t, []any{1.0, 2.0}, render(t, w.Tasks["a"].Input["nested"], env).(map[string]any)["plain"],
+		"a rendered value shares nothing with the workflow")
+	var none *Value
+	require.Nil(t, render(t, none, env))
 }
 
 // Truth as Orquesta reads it: nothing, false, zero, "" and empty collections are false.

@@ -2,6 +2,8 @@ package workflows
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/attune-run/attune/rules"
@@ -26,8 +28,12 @@ func (v *Value) Literal() (any, bool) {
 	return nil, false
 }
 
-// Render evaluates the value's expressions against env.
+// Render evaluates the value's expressions against env. A nil Value renders to nil. The result
+// is the caller's: it shares nothing with v, so it may be modified.
 func (v *Value) Render(env *Env) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
 	out, err := v.render(env, rules.NewBudget())
 	if err != nil {
 		return nil, err
@@ -54,8 +60,8 @@ func (v *Value) render(env *Env, b *rules.Budget) (any, error) {
 		return out, nil
 	case v.dict != nil:
 		out := make(map[string]any, len(v.dict))
-		for k, e := range v.dict {
-			r, err := e.render(env, b)
+		for _, k := range slices.Sorted(maps.Keys(v.dict)) { // the first error is always the same one
+			r, err := v.dict[k].render(env, b)
 			if err != nil {
 				return nil, err
 			}
@@ -63,7 +69,26 @@ func (v *Value) render(env *Env, b *rules.Budget) (any, error) {
 		}
 		return out, nil
 	}
-	return v.lit, nil
+	return deepCopy(v.lit), nil
+}
+
+// deepCopy copies the lists and maps of a JSON value.
+func deepCopy(v any) any {
+	switch v := v.(type) {
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = deepCopy(e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			out[k] = deepCopy(e)
+		}
+		return out
+	}
+	return v
 }
 
 // renderSegments evaluates a string's expressions: one alone keeps its type, several are
