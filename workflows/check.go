@@ -127,3 +127,12 @@ func (w *Workflow) taskList() string {
 
 // ActionPos is where the task's action ref is written.
 func (t *Task) ActionPos() (line, col int) { return t.actionLine, t.actionCol }
+
+// InputPos is where input name of the task is written (its key under input:, or its k= in the
+// action string); the action's position when the task does not give it.
+func (t *Task) InputPos(name string) (line, col int) {
+	if pos, ok := t.inputPos[name]; ok {
+		return pos[0], pos[1]
+	}
+	return t.ActionPos()
+}

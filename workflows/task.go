@@ -8,7 +8,7 @@ import (
 
 // task reads one task.
 func (p *parser) task(n node, name string, line, col int) *Task {
-	t := &Task{Name: name, Line: line, Col: col, Input: map[string]*Value{}}
+	t := &Task{Name: name, Line: line, Col: col, Input: map[string]*Value{}, inputPos: map[string][2]int{}}
 	if n.v == nil {
 		return t // a router with nothing to do
 	}
@@ -31,6 +31,8 @@ func (p *parser) task(n node, name string, line, col int) *Task {
 					continue
 				}
 				t.Input[k] = v
+				kl, kc := p.keyPos(in, k)
+				t.inputPos[k] = [2]int{kl, kc}
 			}
 		}
 	}
@@ -82,6 +84,8 @@ func (p *parser) action(n node, t *Task) {
 			continue
 		}
 		t.Input[kv.key] = v
+		kl, kc := n.at(kv.keyOff)
+		t.inputPos[kv.key] = [2]int{kl, kc}
 	}
 }
 

@@ -78,7 +78,8 @@ type Task struct {
 	Retry     *Retry            // nil: no retry
 	Next      []*Transition     // in declared order
 
-	actionLine, actionCol int // where the action ref is written
+	actionLine, actionCol int               // where the action ref is written
+	inputPos              map[string][2]int // where each input is written: its key, or its k= inline
 }
 
 // With is a task's with-items.
