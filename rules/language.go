@@ -43,6 +43,21 @@ func (l *Language) Compile(src string, strict bool) (*Program, error) {
 	return &Program{p: p}, nil
 }
 
+// Calls reports whether the program calls function name of its Language.
+func (p *Program) Calls(name string) bool {
+	found := false
+	ast.Find(p.p.Node(), func(n ast.Node) bool {
+		c, ok := n.(*ast.CallNode)
+		if !ok {
+			return false
+		}
+		id, ok := c.Callee.(*ast.IdentifierNode)
+		found = found || ok && id.Value == envArg+name
+		return found
+	})
+	return found
+}
+
 // Run evaluates the program against env, charging what it allocates to b.
 func (p *Program) Run(env map[string]any, b *Budget) (any, error) {
 	return expr.Run(p.p, withBudgetMap(env, b.b))

@@ -3,6 +3,7 @@ package workflows
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 )
 
@@ -41,6 +42,7 @@ func (w *Workflow) Check(resolve func(actionRef string) bool) Problems {
 		case t.Join > n:
 			add(t.Line, t.Col, "task %s has join: %d but only %d transitions lead to it, so it would never run", name, t.Join, n)
 		}
+		w.checkItemCalls(t, add)
 		if t.With != nil && t.With.Concurrency != nil {
 			if v, lit := t.With.Concurrency.Literal(); lit {
 				if f, ok := v.(float64); !ok || f < 1 || f != float64(int(f)) {
@@ -135,4 +137,33 @@ func (t *Task) InputPos(name string) (line, col int) {
 		return pos[0], pos[1]
 	}
 	return t.ActionPos()
+}
+
+// checkItemCalls reports item() where it has no value: in the input of a task without with, and
+// in a task's transitions and retry, which run once all its items are done.
+func (w *Workflow) checkItemCalls(t *Task, add func(line, col int, format string, args ...any)) {
+	const msg = "task %s: item() has a value only in the input of a task with with: items"
+	if t.With == nil {
+		for _, k := range slices.Sorted(maps.Keys(t.Input)) {
+			if t.Input[k].calls("item") {
+				line, col := t.InputPos(k)
+				add(line, col, msg, t.Name)
+			}
+		}
+	}
+	if t.With != nil && t.With.Items.calls("item") {
+		add(t.With.Items.Line, t.With.Items.Col, msg+"; the items expression gives them", t.Name)
+	}
+	if t.Retry != nil && t.Retry.When.calls("item") {
+		add(t.Retry.When.Line, t.Retry.When.Col, msg+"; retry runs once all items are done", t.Name)
+	}
+	for _, tr := range t.Next {
+		uses := tr.When.calls("item")
+		for _, a := range tr.Publish {
+			uses = uses || a.Value.calls("item")
+		}
+		if uses {
+			add(tr.Line, tr.col, msg+"; transitions run once all items are done (result() lists their results)", t.Name)
+		}
+	}
 }

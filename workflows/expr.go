@@ -58,6 +58,9 @@ func (e *Expr) eval(env *Env, b *rules.Budget) (any, error) {
 	return v, nil
 }
 
+// calls reports whether the expression calls function name; false for a nil Expr.
+func (e *Expr) calls(name string) bool { return e != nil && e.prog.Calls(name) }
+
 // runtimeMessage is the first line of an evaluation error, without expr's source excerpt.
 func runtimeMessage(err error) string {
 	var fe *file.Error

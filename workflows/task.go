@@ -225,8 +225,8 @@ func (p *parser) next(n node) []*Transition {
 		if !ok {
 			continue
 		}
-		line, _ := en.pos()
-		tr := &Transition{Line: line}
+		line, col := en.pos()
+		tr := &Transition{Line: line, col: col}
 		if _, ok := m["when"]; ok {
 			tr.When = p.expr(p.child(en, "when"), "when")
 		}

@@ -166,3 +166,26 @@ func (p *parser) newValue(n node) (*Value, *Problem) {
 	}
 	return &Value{lit: n.v}, nil
 }
+
+// calls reports whether an expression in the value calls function name.
+func (v *Value) calls(name string) bool {
+	if v == nil {
+		return false
+	}
+	for _, seg := range v.segs {
+		if seg.expr != nil && seg.expr.calls(name) {
+			return true
+		}
+	}
+	for _, e := range v.list {
+		if e.calls(name) {
+			return true
+		}
+	}
+	for _, e := range v.dict {
+		if e.calls(name) {
+			return true
+		}
+	}
+	return false
+}

@@ -105,6 +105,7 @@ type Transition struct {
 	Publish []Assign // applied in order to the branch context
 	Do      []string // task names, or the reserved words below
 
+	col   int      // where the transition starts, with Line
 	doPos [][2]int // line and column of each Do entry
 }
 
