@@ -23,8 +23,7 @@ type Expr struct {
 	Src       string // as written
 	Line, Col int    // where it starts in the file
 
-	yaql bool   // <% %> (or no delimiters): translated from YAQL
-	code string // the expr source that runs
+	code string // the expr source that runs: the {{ }} text, or the <% %> text translated
 	prog *rules.Program
 }
 
@@ -103,7 +102,7 @@ func compileExpr(src, inner string, yaql bool, start int, at locator) (*Expr, *P
 	if src != inner {
 		line, col = at(start - len(yaqlOpen)) // at the opening delimiter
 	}
-	e := &Expr{Src: src, Line: line, Col: col, yaql: yaql}
+	e := &Expr{Src: src, Line: line, Col: col}
 	problem := func(off int, format string, args ...any) *Problem {
 		l, c := at(off)
 		return &Problem{Line: l, Col: c, Msg: fmt.Sprintf(format, args...)}
