@@ -34,6 +34,7 @@ var language = rules.NewLanguage("workflows", []string{ctxRoot}, map[string]rule
 	"json":  fnJSON,
 	"zip":   fnZip,
 	"str":   fnStr,
+	"bool":  fnBool,
 	"st2kv": kvFunc("st2kv"),
 	"kv":    kvFunc("kv"),
 })
@@ -230,6 +231,14 @@ func fnStr(_ map[string]any, b *rules.Budget, args ...any) (any, error) {
 		}
 	}
 	return rules.Interpolate(args[0])
+}
+
+// fnBool is bool(x): x's truth, as a condition reads it.
+func fnBool(_ map[string]any, _ *rules.Budget, args ...any) (any, error) {
+	if err := arity("bool", args, 1, 1); err != nil {
+		return nil, err
+	}
+	return truthy(args[0]), nil
 }
 
 // kvFunc is st2kv('system.name') or kv('system.name'): a datastore value, as text;

@@ -207,7 +207,7 @@ func TestParseProblems(t *testing.T) {
 		{"empty file", "", []string{"wf.yaml: file is empty; expected a YAML mapping"}},
 		{"no tasks", "version: 1.0\ntasks: {}\n", []string{"wf.yaml:2:8: a workflow needs at least one task"}},
 		{"a problem an alias repeats, once", head + "  a:\n    input: {x: &x <% foo() %>, y: *x}\n",
-			[]string{"wf.yaml:4:22: <% foo() %>: function foo() is not part of the YAQL that attune supports in <% %>; the functions are ctx, result, succeeded, failed, completed, item, task, json, zip, len, str, st2kv, kv"}},
+			[]string{"wf.yaml:4:22: <% foo() %>: function foo() is not part of the YAQL that attune supports in <% %>; the functions are ctx, result, succeeded, failed, completed, item, task, json, zip, len, str, bool, st2kv, kv"}},
 		{"invalid YAML", "version: 1.0\ntasks: [\n",
 			[]string{`wf.yaml:2:8: invalid YAML: sequence end token ']' not found`}},
 	} {
@@ -223,11 +223,11 @@ func TestParseRefusesUnsupportedYAQL(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct{ expr, want string }{
 		{`<% ctx().l.where($ > 1) %>`, `wf.yaml:5:21: <% ctx().l.where($ > 1) %>: method .where() is not part of the YAQL that attune supports in <% %>; only .select($.x) is`},
-		{`<% regex('a').matches(ctx().s) %>`, `wf.yaml:5:13: <% regex('a').matches(ctx().s) %>: function regex() is not part of the YAQL that attune supports in <% %>; the functions are ctx, result, succeeded, failed, completed, item, task, json, zip, len, str, st2kv, kv`},
+		{`<% regex('a').matches(ctx().s) %>`, `wf.yaml:5:13: <% regex('a').matches(ctx().s) %>: function regex() is not part of the YAQL that attune supports in <% %>; the functions are ctx, result, succeeded, failed, completed, item, task, json, zip, len, str, bool, st2kv, kv`},
 		{`<% $x + 1 %>`, `wf.yaml:5:13: <% $x + 1 %>: $x: YAQL variables are not supported in <% %>; write ctx(x) or ctx().x`},
 		{`<% ctx().x in [1, 2] %>`, `wf.yaml:5:21: <% ctx().x in [1, 2] %>: "in" is not part of the YAQL that attune supports in <% %>; see docs/workflows.md`},
 		{`<% {a => 1} %>`, `wf.yaml:5:13: <% {a => 1} %>: "{" is not part of the YAQL that attune supports in <% %>; see docs/workflows.md`},
-		{`<% name %>`, `wf.yaml:5:13: <% name %>: unknown name "name": write ctx().name to read the context, or call one of ctx, result, succeeded, failed, completed, item, task, json, zip, len, str, st2kv, kv`},
+		{`<% name %>`, `wf.yaml:5:13: <% name %>: unknown name "name": write ctx().name to read the context, or call one of ctx, result, succeeded, failed, completed, item, task, json, zip, len, str, bool, st2kv, kv`},
 		{`<% result(1) %>`, `wf.yaml:5:13: <% result(1) %>: result() takes no arguments, not 1`},
 		{`<% 1 < 2 < 3 %>`, `wf.yaml:5:19: <% 1 < 2 < 3 %>: comparisons do not chain; join them with and`},
 		{`<% ctx().a ctx().b %>`, `wf.yaml:5:21: <% ctx().a ctx().b %>: unexpected "ctx"; <% %> holds one expression`},
