@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+
+	"github.com/attune-run/attune/internal/yamlsrc"
 )
 
 // Check reports what a parsed workflow can still get wrong: a `do` naming a task that does not
@@ -29,6 +31,11 @@ func (w *Workflow) Check(resolve func(actionRef string) bool) Problems {
 					continue
 				}
 				if _, ok := w.Tasks[target]; !ok {
+					known := append(slices.Clone(w.Order), reservedTasks...)
+					if close := yamlsrc.Suggest(target, known); close != "" {
+						add(tr.doPos[i][0], tr.doPos[i][1], "task %s: do names task %q, which does not exist; did you mean %q?", name, clip(target), close)
+						continue
+					}
 					add(tr.doPos[i][0], tr.doPos[i][1], "task %s: do names task %q, which does not exist; tasks: %s", name, clip(target), w.taskList())
 				}
 			}

@@ -42,8 +42,11 @@ tasks:
   a:
     next:
       - do: b, c
-  b:
-`, nil, []string{`wf.yaml:5:16: task a: do names task "c", which does not exist; tasks: [a b]`}},
+      - do: [bb, noope]
+  bb:
+`, nil, []string{`wf.yaml:5:13: task a: do names task "b", which does not exist; tasks: [a bb]`,
+			`wf.yaml:5:16: task a: do names task "c", which does not exist; tasks: [a bb]`,
+			`wf.yaml:6:18: task a: do names task "noope", which does not exist; did you mean "noop"?`}},
 		{"unreachable tasks", `version: 1.0
 tasks:
   a:
