@@ -84,6 +84,11 @@ func JSONSize(v any, limit int) int { return jsonSize(v, false, limit) }
 // strings as they are, nil as nothing, everything else as compact JSON.
 func Interpolate(v any) (string, error) { return interpolate(v) }
 
+// JSONShape returns v as a JSON value (nil, bool, string, number, map[string]any, []any), as a
+// whole template's value is: times become RFC 3339 text, other Go values go through JSON, and a
+// number JSON cannot hold (NaN, ±Inf) is an error.
+func JSONShape(v any) (any, error) { return jsonShape(v) }
+
 // withBudgetMap is withBudget for a plain map.
 func withBudgetMap(env map[string]any, b *budget) map[string]any { return withBudget(Env(env), b) }
 

@@ -51,6 +51,9 @@ func (e *Expr) eval(env *Env, b *rules.Budget) (any, error) {
 		ctx = map[string]any{}
 	}
 	v, err := e.prog.Run(map[string]any{envKey: env, ctxRoot: ctx}, b)
+	if err == nil {
+		v, err = rules.JSONShape(v) // what the conductor stores: no Go-only values, no NaN
+	}
 	if err != nil {
 		return nil, fmt.Errorf("line %d, column %d: %s: %s", e.Line, e.Col, clip(e.Src), runtimeMessage(err))
 	}

@@ -111,6 +111,8 @@ func TestExpressionFunctions(t *testing.T) {
 		{"{{ str(3.5) }}", "3.5"},
 		{"{{ st2kv('system.region') }}", "eu"},
 		{"{{ map(ctx().list, #.x) }}", []any{1.0, 2.0}},
+		{`{{ split("a,b", ",") }}`, []any{"a", "b"}},
+		{`{{ date("2026-11-30T06:00:00Z") }}`, "2026-11-30T06:00:00Z"},
 	} {
 		t.Run(tc.src, func(t *testing.T) {
 			t.Parallel()
@@ -175,6 +177,7 @@ func TestEvalErrors(t *testing.T) {
 		{"<% task(nope) %>", `line 5, column 11: <% task(nope) %>: task(nope): task "nope" has not run in this workflow`},
 		{"<% json('{') %>", `line 5, column 11: <% json('{') %>: json(s): unexpected end of JSON input`},
 		{"<% kv('region') %>", `line 5, column 11: <% kv('region') %>: kv("region"): write the key with its scope, such as kv('system.region')`},
+		{"<% 1 / 0 %>", `line 5, column 11: <% 1 / 0 %>: +Inf is not a JSON number`},
 		{"<% st2kv('system.gone') %>", `line 5, column 11: <% st2kv('system.gone') %>: st2kv("system.gone"): no such key in scope system`},
 	} {
 		t.Run(tc.src, func(t *testing.T) {
