@@ -1,11 +1,13 @@
 package packs
 
 import (
+	"errors"
 	"path"
 	"slices"
 	"strings"
 
 	"github.com/attune-run/attune"
+	"github.com/attune-run/attune/params"
 	"github.com/attune-run/attune/workflows"
 )
 
@@ -52,6 +54,7 @@ func (l *loader) checkWorkflows() {
 		l.addWorkflowProblems(f.wf.Check(l.resolveAction))
 		for _, name := range f.wf.Order {
 			t := f.wf.Tasks[name]
+			l.checkTaskParams(f.file, t)
 			packRef, _, _ := strings.Cut(t.Action, ".")
 			if _, known := l.others[packRef]; t.Action != "" && packRef != l.pack.Ref && !known {
 				line, col := t.ActionPos()
@@ -59,6 +62,54 @@ func (l *loader) checkWorkflows() {
 			}
 		}
 	}
+}
+
+// checkTaskParams checks a task's input against the parameters of the action it runs, when that
+// action is this pack's or a loaded pack's: unknown parameters, required ones not given, and
+// the literal values (types, bounds, enums), each at the input it is about. A value holding an
+// expression is checked only for being declared; it is checked when the task runs.
+func (l *loader) checkTaskParams(file string, t *workflows.Task) {
+	a, ok := l.findAction(t.Action)
+	if !ok {
+		return
+	}
+	given := make(map[string]any, len(t.Input))
+	for k, v := range t.Input {
+		if lit, ok := v.Literal(); ok {
+			given[k] = lit
+		} else {
+			given[k] = "{{ expression }}" // what params.CheckLiteral leaves to run time
+		}
+	}
+	var fe params.FieldErrors
+	if err := params.CheckLiteral(a.Parameters, given); !errors.As(err, &fe) {
+		return // valid, or a schema problem already reported on the action
+	}
+	for _, e := range fe {
+		top, _, _ := strings.Cut(e.Field, ".")
+		line, col := t.InputPos(top)
+		l.probs.add(file, line, col, "task %s: input %s: %s (action %s)", t.Name, e.Field, e.Msg, a.Ref)
+	}
+}
+
+// findAction returns the action ref names in this pack or a loaded pack.
+func (l *loader) findAction(ref string) (attune.Action, bool) {
+	packRef, name, _ := strings.Cut(ref, ".")
+	actions := l.pack.Actions
+	if packRef != l.pack.Ref {
+		other, ok := l.others[packRef]
+		if !ok {
+			return attune.Action{}, false
+		}
+		actions = other.Actions
+	} else if len(l.defined["action "+name]) != 1 {
+		return attune.Action{}, false // a duplicate ref (reported): no one schema to check against
+	}
+	i := slices.IndexFunc(actions, func(a attune.Action) bool { return a.Ref == ref })
+	if i < 0 {
+		return attune.Action{}, false
+	}
+	return actions[i], true
 }
 
 // resolveAction reports whether ref names an action of this pack or of a pack the loader knows;

@@ -127,3 +127,37 @@ func TestValidateWorkflowAliasBomb(t *testing.T) {
 		"actions/workflows/wf.yaml:6:8: alias *d expands the file too far; aliases may add at most 10000 values and 1 MiB of text to a pack file",
 	}, got)
 }
+
+// A task's input is checked against the parameters of the action it runs, at the input: unknown
+// parameters, required ones not given, and literal values; an expression is checked only for
+// being declared.
+func TestValidateWorkflowTaskParams(t *testing.T) {
+	t.Parallel()
+	got := problemLines(t, packFS(map[string]string{
+		"actions/ship.yaml": "name: ship\nrunner_type: noop\nparameters:\n  host: {type: string, required: true}\n  count: {type: integer, maximum: 5}\n",
+		"actions/wf.yaml":   "name: wf\nrunner_type: orquesta\nentry_point: workflows/wf.yaml\n",
+		"actions/workflows/wf.yaml": `version: 1.0
+tasks:
+  one:
+    action: p.ship host=a count=9
+    next: [{do: two}]
+  two:
+    action: p.ship colour=<% ctx().c %>
+    input:
+      count: many
+    next: [{do: three}]
+  three:
+    action: p.ship host=<% ctx().h %> count=<% ctx().n %>
+    next: [{do: four}]
+  four:
+    action: core.echo message=hi volume=11
+`,
+	}), ".")
+	require.Equal(t, []string{
+		"actions/workflows/wf.yaml:4:27: task one: input count: must be <= 5, got 9 (action p.ship)",
+		"actions/workflows/wf.yaml:7:13: task two: input host: required (action p.ship)",
+		"actions/workflows/wf.yaml:7:20: task two: input colour: unknown parameter (known: count, host) (action p.ship)",
+		"actions/workflows/wf.yaml:9:7: task two: input count: must be an integer, got \"many\" (action p.ship)",
+		"actions/workflows/wf.yaml:15:34: task four: input volume: unknown parameter (known: message) (action core.echo)",
+	}, got)
+}

@@ -43,6 +43,21 @@ func (l *Language) Compile(src string, strict bool) (*Program, error) {
 	return &Program{p: p}, nil
 }
 
+// Calls reports whether the program calls function name of its Language.
+func (p *Program) Calls(name string) bool {
+	found := false
+	ast.Find(p.p.Node(), func(n ast.Node) bool {
+		c, ok := n.(*ast.CallNode)
+		if !ok {
+			return false
+		}
+		id, ok := c.Callee.(*ast.IdentifierNode)
+		found = found || ok && id.Value == envArg+name
+		return found
+	})
+	return found
+}
+
 // Run evaluates the program against env, charging what it allocates to b.
 func (p *Program) Run(env map[string]any, b *Budget) (any, error) {
 	return expr.Run(p.p, withBudgetMap(env, b.b))
@@ -68,6 +83,11 @@ func JSONSize(v any, limit int) int { return jsonSize(v, false, limit) }
 // Interpolate renders the value of one expression inside a longer string, as templates do:
 // strings as they are, nil as nothing, everything else as compact JSON.
 func Interpolate(v any) (string, error) { return interpolate(v) }
+
+// JSONShape returns v as a JSON value (nil, bool, string, number, map[string]any, []any), as a
+// whole template's value is: times become RFC 3339 text, other Go values go through JSON, and a
+// number JSON cannot hold (NaN, ±Inf) is an error.
+func JSONShape(v any) (any, error) { return jsonShape(v) }
 
 // withBudgetMap is withBudget for a plain map.
 func withBudgetMap(env map[string]any, b *budget) map[string]any { return withBudget(Env(env), b) }

@@ -23,6 +23,10 @@ func TestLanguage(t *testing.T) {
 	v, err := p.Run(map[string]any{"name": "ann", "x": map[string]any{"y": "?"}}, NewBudget())
 	require.NoError(t, err)
 	require.Equal(t, "ann!?", v)
+	require.True(t, p.Calls("who"))
+	other, err := lang.Compile(`"who()" + x.y`, true)
+	require.NoError(t, err)
+	require.False(t, other.Calls("who"), "text is not a call")
 
 	_, err = p.Run(map[string]any{"name": "ann", "x": map[string]any{}}, NewBudget())
 	require.ErrorContains(t, err, "x.y is missing", "strict: a missing key is an error")

@@ -3,7 +3,10 @@ package workflows
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
+
+	"github.com/attune-run/attune/internal/yamlsrc"
 )
 
 // Check reports what a parsed workflow can still get wrong: a `do` naming a task that does not
@@ -28,6 +31,11 @@ func (w *Workflow) Check(resolve func(actionRef string) bool) Problems {
 					continue
 				}
 				if _, ok := w.Tasks[target]; !ok {
+					known := append(slices.Clone(w.Order), reservedTasks...)
+					if close := yamlsrc.Suggest(target, known); close != "" {
+						add(tr.doPos[i][0], tr.doPos[i][1], "task %s: do names task %q, which does not exist; did you mean %q?", name, clip(target), close)
+						continue
+					}
 					add(tr.doPos[i][0], tr.doPos[i][1], "task %s: do names task %q, which does not exist; tasks: %s", name, clip(target), w.taskList())
 				}
 			}
@@ -41,6 +49,7 @@ func (w *Workflow) Check(resolve func(actionRef string) bool) Problems {
 		case t.Join > n:
 			add(t.Line, t.Col, "task %s has join: %d but only %d transitions lead to it, so it would never run", name, t.Join, n)
 		}
+		w.checkItemCalls(t, add)
 		if t.With != nil && t.With.Concurrency != nil {
 			if v, lit := t.With.Concurrency.Literal(); lit {
 				if f, ok := v.(float64); !ok || f < 1 || f != float64(int(f)) {
@@ -127,3 +136,41 @@ func (w *Workflow) taskList() string {
 
 // ActionPos is where the task's action ref is written.
 func (t *Task) ActionPos() (line, col int) { return t.actionLine, t.actionCol }
+
+// InputPos is where input name of the task is written (its key under input:, or its k= in the
+// action string); the action's position when the task does not give it.
+func (t *Task) InputPos(name string) (line, col int) {
+	if pos, ok := t.inputPos[name]; ok {
+		return pos[0], pos[1]
+	}
+	return t.ActionPos()
+}
+
+// checkItemCalls reports item() where it has no value: in the input of a task without with, and
+// in a task's transitions and retry, which run once all its items are done.
+func (w *Workflow) checkItemCalls(t *Task, add func(line, col int, format string, args ...any)) {
+	const msg = "task %s: item() has a value only in the input of a task with with: items"
+	if t.With == nil {
+		for _, k := range slices.Sorted(maps.Keys(t.Input)) {
+			if t.Input[k].calls("item") {
+				line, col := t.InputPos(k)
+				add(line, col, msg, t.Name)
+			}
+		}
+	}
+	if t.With != nil && t.With.Items.calls("item") {
+		add(t.With.Items.Line, t.With.Items.Col, msg+"; the items expression gives them", t.Name)
+	}
+	if t.Retry != nil && t.Retry.When.calls("item") {
+		add(t.Retry.When.Line, t.Retry.When.Col, msg+"; retry runs once all items are done", t.Name)
+	}
+	for _, tr := range t.Next {
+		uses := tr.When.calls("item")
+		for _, a := range tr.Publish {
+			uses = uses || a.Value.calls("item")
+		}
+		if uses {
+			add(tr.Line, tr.col, msg+"; transitions run once all items are done (result() lists their results)", t.Name)
+		}
+	}
+}

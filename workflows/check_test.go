@@ -42,8 +42,11 @@ tasks:
   a:
     next:
       - do: b, c
-  b:
-`, nil, []string{`wf.yaml:5:16: task a: do names task "c", which does not exist; tasks: [a b]`}},
+      - do: [bb, noope]
+  bb:
+`, nil, []string{`wf.yaml:5:13: task a: do names task "b", which does not exist; tasks: [a bb]`,
+			`wf.yaml:5:16: task a: do names task "c", which does not exist; tasks: [a bb]`,
+			`wf.yaml:6:18: task a: do names task "noope", which does not exist; did you mean "noop"?`}},
 		{"unreachable tasks", `version: 1.0
 tasks:
   a:
@@ -99,6 +102,20 @@ tasks:
       concurrency: <% ctx().n %>
 `, nil, []string{"wf.yaml:4:49: task a: with concurrency must be a whole number of 1 or more, or an expression; found the number 0",
 			"wf.yaml:9:20: task b: with concurrency must be a whole number of 1 or more, or an expression; found the number -2"}},
+		{"item() outside with-items input", `version: 1.0
+tasks:
+  a:
+    action: core.echo message=<% item() %>
+    next:
+      - do: b
+        publish: last=<% item() %>
+  b:
+    with: <% ctx().l %>
+    action: core.echo message="{{ item() }}"
+    retry: {count: 1, when: "<% item() = 1 %>"}
+`, nil, []string{"wf.yaml:4:23: task a: item() has a value only in the input of a task with with: items",
+			"wf.yaml:6:9: task a: item() has a value only in the input of a task with with: items; transitions run once all items are done (result() lists their results)",
+			"wf.yaml:11:30: task b: item() has a value only in the input of a task with with: items; retry runs once all items are done"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -23,8 +23,7 @@ type Expr struct {
 	Src       string // as written
 	Line, Col int    // where it starts in the file
 
-	yaql bool   // <% %> (or no delimiters): translated from YAQL
-	code string // the expr source that runs
+	code string // the expr source that runs: the {{ }} text, or the <% %> text translated
 	prog *rules.Program
 }
 
@@ -47,12 +46,22 @@ func (e *Expr) eval(env *Env, b *rules.Budget) (any, error) {
 	if env == nil {
 		env = &Env{}
 	}
-	v, err := e.prog.Run(map[string]any{envKey: env}, b)
+	ctx := env.Ctx
+	if ctx == nil {
+		ctx = map[string]any{}
+	}
+	v, err := e.prog.Run(map[string]any{envKey: env, ctxRoot: ctx}, b)
+	if err == nil {
+		v, err = rules.JSONShape(v) // what the conductor stores: no Go-only values, no NaN
+	}
 	if err != nil {
 		return nil, fmt.Errorf("line %d, column %d: %s: %s", e.Line, e.Col, clip(e.Src), runtimeMessage(err))
 	}
 	return v, nil
 }
+
+// calls reports whether the expression calls function name; false for a nil Expr.
+func (e *Expr) calls(name string) bool { return e != nil && e.prog.Calls(name) }
 
 // runtimeMessage is the first line of an evaluation error, without expr's source excerpt.
 func runtimeMessage(err error) string {
@@ -96,7 +105,7 @@ func compileExpr(src, inner string, yaql bool, start int, at locator) (*Expr, *P
 	if src != inner {
 		line, col = at(start - len(yaqlOpen)) // at the opening delimiter
 	}
-	e := &Expr{Src: src, Line: line, Col: col, yaql: yaql}
+	e := &Expr{Src: src, Line: line, Col: col}
 	problem := func(off int, format string, args ...any) *Problem {
 		l, c := at(off)
 		return &Problem{Line: l, Col: c, Msg: fmt.Sprintf(format, args...)}
@@ -278,139 +287,4 @@ func parseExpr(s string, at locator) (*Expr, *Problem) {
 	}
 	l, c := at(0)
 	return nil, &Problem{Line: l, Col: c, Msg: fmt.Sprintf("%s: write one expression, such as <%% succeeded() %%>, not text mixed with expressions", clip(s))}
-}
-
-// Value is a YAML value (scalar, list or map) whose strings may hold {{ }} or <% %> expressions.
-// Render evaluates them: a string that is exactly one expression yields that expression's value
-// with its own type; a string mixing text and expressions yields the interpolated string; maps and
-// lists are rendered element by element. Errors name the expression and its line.
-type Value struct {
-	lit  any       // a scalar without expressions, or a list or map holding none
-	segs []segment // a string with expressions
-	list []*Value
-	dict map[string]*Value
-}
-
-// Literal returns the value without evaluating anything, and whether it holds no expression.
-func (v *Value) Literal() (any, bool) {
-	if v.segs == nil && v.list == nil && v.dict == nil {
-		return v.lit, true
-	}
-	return nil, false
-}
-
-// Render evaluates the value's expressions against env.
-func (v *Value) Render(env *Env) (any, error) {
-	out, err := v.render(env, rules.NewBudget())
-	if err != nil {
-		return nil, err
-	}
-	if rules.JSONSize(out, rules.MaxRenderedBytes) > rules.MaxRenderedBytes {
-		return nil, fmt.Errorf("the rendered value is larger than %d MiB", rules.MaxRenderedBytes>>20)
-	}
-	return out, nil
-}
-
-func (v *Value) render(env *Env, b *rules.Budget) (any, error) {
-	switch {
-	case v.segs != nil:
-		return renderSegments(v.segs, env, b)
-	case v.list != nil:
-		out := make([]any, len(v.list))
-		for i, e := range v.list {
-			r, err := e.render(env, b)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = r
-		}
-		return out, nil
-	case v.dict != nil:
-		out := make(map[string]any, len(v.dict))
-		for k, e := range v.dict {
-			r, err := e.render(env, b)
-			if err != nil {
-				return nil, err
-			}
-			out[k] = r
-		}
-		return out, nil
-	}
-	return v.lit, nil
-}
-
-// renderSegments evaluates a string's expressions: one alone keeps its type, several are
-// interpolated into the text.
-func renderSegments(segs []segment, env *Env, b *rules.Budget) (any, error) {
-	if e := whole(segs); e != nil {
-		return e.eval(env, b)
-	}
-	var out strings.Builder
-	for _, seg := range segs {
-		if seg.expr == nil {
-			out.WriteString(seg.text)
-			continue
-		}
-		v, err := seg.expr.eval(env, b)
-		if err != nil {
-			return nil, err
-		}
-		if rules.JSONSize(v, rules.MaxRenderedBytes) > rules.MaxRenderedBytes-out.Len() {
-			return nil, fmt.Errorf("line %d, column %d: %s: the rendered text is larger than %d MiB", seg.expr.Line, seg.expr.Col, clip(seg.expr.Src), rules.MaxRenderedBytes>>20)
-		}
-		text, err := rules.Interpolate(v)
-		if err != nil {
-			return nil, fmt.Errorf("line %d, column %d: %s: %w", seg.expr.Line, seg.expr.Col, clip(seg.expr.Src), err)
-		}
-		out.WriteString(text)
-	}
-	return out.String(), nil
-}
-
-// newValue builds a Value from a node of the YAML document, compiling its expressions.
-func (p *parser) newValue(n node) (*Value, *Problem) {
-	switch v := n.v.(type) {
-	case string:
-		segs, prob := scanString(v, n.at)
-		if prob != nil {
-			return nil, prob
-		}
-		if segs == nil {
-			return &Value{lit: v}, nil
-		}
-		return &Value{segs: segs}, nil
-	case []any:
-		out := &Value{list: make([]*Value, len(v))}
-		exprs := false
-		for i := range v {
-			ev, prob := p.newValue(p.item(n, i))
-			if prob != nil {
-				return nil, prob
-			}
-			out.list[i] = ev
-			_, lit := ev.Literal()
-			exprs = exprs || !lit
-		}
-		if !exprs {
-			return &Value{lit: v}, nil
-		}
-		return out, nil
-	case map[string]any:
-		out := &Value{dict: make(map[string]*Value, len(v))}
-		exprs := false
-		for k := range v {
-			ev, prob := p.newValue(p.child(n, k))
-			if prob != nil {
-				return nil, prob
-			}
-			out.dict[k] = ev
-			_, lit := ev.Literal()
-			exprs = exprs || !lit
-		}
-		if !exprs {
-			return &Value{lit: v}, nil
-		}
-		return out, nil
-	}
-	return &Value{lit: n.v}, nil
 }

@@ -90,8 +90,18 @@ func TestExpressionFunctions(t *testing.T) {
 		{"<% 'hello ' + ctx(name) %>", "hello ann"},
 		{"<% ctx(name) + '-' + str(ctx(n)) %>", "ann-2"},
 		{"<% true and null = null %>", true},
+		{"<% ctx().missing or 'none' %>", "none"},
+		{"<% ctx(name) or 'none' %>", "ann"},
+		{"<% ctx().list and ctx(name) %>", "ann"},
+		{"<% ctx(flag) and ctx(name) %>", false},
+		{"<% not ctx().list %>", false},
+		{"<% not ctx().missing and ctx(n) %>", 2.0},
+		{"<% ctx(flag) or ctx().missing or 0 %>", 0},
+		{"<% bool(ctx().list) %>", true},
+		{"{{ bool('') }}", false},
 		{"{{ ctx('name') }}", "ann"},
 		{"{{ ctx().list[1].x }}", 2.0},
+		{"{{ _.name }}", "ann"},
 		{"{{ result().stdout | upper }}", "HELLO"},
 		{"{{ failed() and not succeeded() }}", true},
 		{"{{ item('port') }}", 22.0},
@@ -101,6 +111,8 @@ func TestExpressionFunctions(t *testing.T) {
 		{"{{ str(3.5) }}", "3.5"},
 		{"{{ st2kv('system.region') }}", "eu"},
 		{"{{ map(ctx().list, #.x) }}", []any{1.0, 2.0}},
+		{`{{ split("a,b", ",") }}`, []any{"a", "b"}},
+		{`{{ date("2026-11-30T06:00:00Z") }}`, "2026-11-30T06:00:00Z"},
 	} {
 		t.Run(tc.src, func(t *testing.T) {
 			t.Parallel()
@@ -128,6 +140,13 @@ tasks:
 `)
 	require.Equal(t, map[string]any{"list": []any{"ann", 1.0, map[string]any{"k": "x 2"}}, "plain": []any{1.0, 2.0}},
 		render(t, w.Tasks["a"].Input["nested"], env))
+
+	first := render(t, w.Tasks["a"].Input["nested"], env).(map[string]any)
+	first["plain"].([]any)[0] = "changed"
+	require.Equal(t, []any{1.0, 2.0}, render(t, w.Tasks["a"].Input["nested"], env).(map[string]any)["plain"],
+		"a rendered value shares nothing with the workflow")
+	var none *Value
+	require.Nil(t, render(t, none, env))
 }
 
 // Truth as Orquesta reads it: nothing, false, zero, "" and empty collections are false.
@@ -158,6 +177,7 @@ func TestEvalErrors(t *testing.T) {
 		{"<% task(nope) %>", `line 5, column 11: <% task(nope) %>: task(nope): task "nope" has not run in this workflow`},
 		{"<% json('{') %>", `line 5, column 11: <% json('{') %>: json(s): unexpected end of JSON input`},
 		{"<% kv('region') %>", `line 5, column 11: <% kv('region') %>: kv("region"): write the key with its scope, such as kv('system.region')`},
+		{"<% 1 / 0 %>", `line 5, column 11: <% 1 / 0 %>: +Inf is not a JSON number`},
 		{"<% st2kv('system.gone') %>", `line 5, column 11: <% st2kv('system.gone') %>: st2kv("system.gone"): no such key in scope system`},
 	} {
 		t.Run(tc.src, func(t *testing.T) {

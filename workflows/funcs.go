@@ -16,9 +16,12 @@ import (
 // envKey holds the workflow Env in the map an expression runs against; expressions cannot name it.
 const envKey = "\x00attune_workflow_env"
 
-// language is the rule expression language with the workflow functions. Its Env has no roots:
-// everything an expression reads comes through a function.
-var language = rules.NewLanguage("workflows", nil, map[string]rules.Func{
+// ctxRoot is Orquesta's Jinja shorthand for ctx(): {{ _.name }}.
+const ctxRoot = "_"
+
+// language is the rule expression language with the workflow functions. Its Env has one root,
+// _, the context; everything else an expression reads comes through a function.
+var language = rules.NewLanguage("workflows", []string{ctxRoot}, map[string]rules.Func{
 	"ctx":       fnCtx,
 	"result":    fnResult,
 	"succeeded": statusFunc("succeeded", func(s string) bool { return s == "succeeded" }),
@@ -31,6 +34,7 @@ var language = rules.NewLanguage("workflows", nil, map[string]rules.Func{
 	"json":  fnJSON,
 	"zip":   fnZip,
 	"str":   fnStr,
+	"bool":  fnBool,
 	"st2kv": kvFunc("st2kv"),
 	"kv":    kvFunc("kv"),
 })
@@ -227,6 +231,14 @@ func fnStr(_ map[string]any, b *rules.Budget, args ...any) (any, error) {
 		}
 	}
 	return rules.Interpolate(args[0])
+}
+
+// fnBool is bool(x): x's truth, as a condition reads it.
+func fnBool(_ map[string]any, _ *rules.Budget, args ...any) (any, error) {
+	if err := arity("bool", args, 1, 1); err != nil {
+		return nil, err
+	}
+	return truthy(args[0]), nil
 }
 
 // kvFunc is st2kv('system.name') or kv('system.name'): a datastore value, as text;

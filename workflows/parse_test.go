@@ -183,7 +183,9 @@ func TestParseProblems(t *testing.T) {
 		{"bad join", head + "  a:\n    join: some\n",
 			[]string{`wf.yaml:4:11: join must be all or a number of inbound branches (1 or more); found the string "some"`}},
 		{"bad delay", head + "  a:\n    delay: <% ctx().d %>\n",
-			[]string{`wf.yaml:4:12: delay must be a whole number of seconds, 0 or more; found the string "<% ctx().d %>"`}},
+			[]string{`wf.yaml:4:12: delay must be a whole number of seconds from 0 to 2592000; found the string "<% ctx().d %>"`}},
+		{"retry count too high", head + "  a:\n    retry: {count: 1000}\n",
+			[]string{`wf.yaml:4:20: retry count must be a whole number of retries from 0 to 100; found the number 1000`}},
 		{"bad do", head + "  a:\n    next:\n      - do: {b: 1}\n",
 			[]string{`wf.yaml:5:13: do must be a task name, a list of them, or "a, b"; found a mapping`}},
 		{"with without items", head + "  a:\n    with:\n      concurrency: 2\n",
@@ -202,6 +204,10 @@ func TestParseProblems(t *testing.T) {
 			[]string{`wf.yaml:2:8: input must be a list of names and {name: default} mappings; found the string "name"`}},
 		{"vars entry of two keys", "version: 1.0\nvars:\n  - {a: 1, b: 2}\ntasks:\n  a:\n",
 			[]string{`wf.yaml:3:5: each entry of vars is a mapping of one name to its value; this one has 2 keys`}},
+		{"empty file", "", []string{"wf.yaml: file is empty; expected a YAML mapping"}},
+		{"no tasks", "version: 1.0\ntasks: {}\n", []string{"wf.yaml:2:8: a workflow needs at least one task"}},
+		{"a problem an alias repeats, once", head + "  a:\n    input: {x: &x <% foo() %>, y: *x}\n",
+			[]string{"wf.yaml:4:22: <% foo() %>: function foo() is not part of the YAQL that attune supports in <% %>; the functions are ctx, result, succeeded, failed, completed, item, task, json, zip, len, str, bool, st2kv, kv"}},
 		{"invalid YAML", "version: 1.0\ntasks: [\n",
 			[]string{`wf.yaml:2:8: invalid YAML: sequence end token ']' not found`}},
 	} {
@@ -217,11 +223,11 @@ func TestParseRefusesUnsupportedYAQL(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct{ expr, want string }{
 		{`<% ctx().l.where($ > 1) %>`, `wf.yaml:5:21: <% ctx().l.where($ > 1) %>: method .where() is not part of the YAQL that attune supports in <% %>; only .select($.x) is`},
-		{`<% regex('a').matches(ctx().s) %>`, `wf.yaml:5:13: <% regex('a').matches(ctx().s) %>: function regex() is not part of the YAQL that attune supports in <% %>; the functions are ctx, result, succeeded, failed, completed, item, task, json, zip, len, str, st2kv, kv`},
+		{`<% regex('a').matches(ctx().s) %>`, `wf.yaml:5:13: <% regex('a').matches(ctx().s) %>: function regex() is not part of the YAQL that attune supports in <% %>; the functions are ctx, result, succeeded, failed, completed, item, task, json, zip, len, str, bool, st2kv, kv`},
 		{`<% $x + 1 %>`, `wf.yaml:5:13: <% $x + 1 %>: $x: YAQL variables are not supported in <% %>; write ctx(x) or ctx().x`},
 		{`<% ctx().x in [1, 2] %>`, `wf.yaml:5:21: <% ctx().x in [1, 2] %>: "in" is not part of the YAQL that attune supports in <% %>; see docs/workflows.md`},
 		{`<% {a => 1} %>`, `wf.yaml:5:13: <% {a => 1} %>: "{" is not part of the YAQL that attune supports in <% %>; see docs/workflows.md`},
-		{`<% name %>`, `wf.yaml:5:13: <% name %>: unknown name "name": write ctx().name to read the context, or call one of ctx, result, succeeded, failed, completed, item, task, json, zip, len, str, st2kv, kv`},
+		{`<% name %>`, `wf.yaml:5:13: <% name %>: unknown name "name": write ctx().name to read the context, or call one of ctx, result, succeeded, failed, completed, item, task, json, zip, len, str, bool, st2kv, kv`},
 		{`<% result(1) %>`, `wf.yaml:5:13: <% result(1) %>: result() takes no arguments, not 1`},
 		{`<% 1 < 2 < 3 %>`, `wf.yaml:5:19: <% 1 < 2 < 3 %>: comparisons do not chain; join them with and`},
 		{`<% ctx().a ctx().b %>`, `wf.yaml:5:21: <% ctx().a ctx().b %>: unexpected "ctx"; <% %> holds one expression`},
@@ -257,4 +263,25 @@ tasks: {}
 	got := problems(t, deep)
 	require.Len(t, got, 1)
 	require.Contains(t, got[0], "nested more than 64 levels deep")
+}
+
+// A problem in an expression is located at its column when the scalar maps column for column,
+// and at the scalar's start when escapes or line breaks make that impossible.
+func TestProblemColumns(t *testing.T) {
+	t.Parallel()
+	head := "version: 1.0\ntasks:\n  a:\n    input:\n"
+	for _, tc := range []struct{ value, want string }{
+		{`m: x <% nope() %>`, "wf.yaml:5:15:"},
+		{`m: x <% nope() %>   `, "wf.yaml:5:15:"},
+		{`m: "x <% nope() %>"`, "wf.yaml:5:16:"},
+		{`m: 'x <% nope() %>'`, "wf.yaml:5:16:"},
+		{`m: "\"x <% nope() %>"`, "wf.yaml:5:10:"},
+		{`m: 'it''s <% nope() %>'`, "wf.yaml:5:10:"},
+		{"m: x\n        <% nope() %>", "wf.yaml:5:10:"},
+		{"m: |\n        <% nope() %>", "wf.yaml:6:12:"},
+	} {
+		got := problems(t, head+"      "+tc.value+"\n")
+		require.Len(t, got, 1)
+		require.True(t, strings.HasPrefix(got[0], tc.want), "%q: %s", tc.value, got[0])
+	}
 }

@@ -17,8 +17,12 @@ type Problem struct {
 	Msg       string
 }
 
-// Error renders the problem as "file:line:col: msg".
+// Error renders the problem as "file:line:col: msg", leaving out the line and column when
+// they are unknown (0).
 func (p Problem) Error() string {
+	if p.Line == 0 {
+		return fmt.Sprintf("%s: %s", p.File, p.Msg)
+	}
 	return fmt.Sprintf("%s:%d:%d: %s", p.File, p.Line, p.Col, p.Msg)
 }
 
@@ -74,7 +78,8 @@ type Task struct {
 	Retry     *Retry            // nil: no retry
 	Next      []*Transition     // in declared order
 
-	actionLine, actionCol int // where the action ref is written
+	actionLine, actionCol int               // where the action ref is written
+	inputPos              map[string][2]int // where each input is written: its key, or its k= inline
 }
 
 // With is a task's with-items.
@@ -100,6 +105,7 @@ type Transition struct {
 	Publish []Assign // applied in order to the branch context
 	Do      []string // task names, or the reserved words below
 
+	col   int      // where the transition starts, with Line
 	doPos [][2]int // line and column of each Do entry
 }
 

@@ -17,9 +17,9 @@ import (
 //	literals      1, 2.5, 'text', "text", true, false, null, [a, b]
 //	context       ctx(), ctx(name), ctx('name'), ctx().x, $.x ($ is ctx())
 //	functions     result() succeeded() failed() completed() item() item(name) task(name)
-//	              json(s) zip(a, b) len(x) str(x) st2kv('system.x') kv('system.x')
+//	              json(s) zip(a, b) len(x) str(x) bool(x) st2kv('system.x') kv('system.x')
 //	access        a.b, a[0], a['key']
-//	operators     = != < > <= >=, and or not, + - * / mod, unary -
+//	operators     = != < > <= >=, and or not (on any values, by truth), + - * / mod, unary -
 //	method        list.select(expression of $), $ being each element in turn
 
 // yaqlError is an unsupported or malformed part of a YAQL expression, at byte offset off of it.
@@ -34,14 +34,14 @@ func (e *yaqlError) Error() string { return e.msg }
 var yaqlFuncs = map[string][2]int{
 	"ctx": {0, 1}, "result": {0, 0}, "succeeded": {0, 0}, "failed": {0, 0}, "completed": {0, 0},
 	"item": {0, 1}, "task": {1, 1}, "json": {1, 1}, "zip": {2, 2}, "len": {1, 1}, "str": {1, 1},
-	"st2kv": {1, 1}, "kv": {1, 1},
+	"st2kv": {1, 1}, "kv": {1, 1}, "bool": {1, 1},
 }
 
 // nameArgFuncs take a name that may be written bare: ctx(x) is ctx('x').
 var nameArgFuncs = map[string]bool{"ctx": true, "item": true, "task": true}
 
 // yaqlFuncList names the functions for messages.
-const yaqlFuncList = "ctx, result, succeeded, failed, completed, item, task, json, zip, len, str, st2kv, kv"
+const yaqlFuncList = "ctx, result, succeeded, failed, completed, item, task, json, zip, len, str, bool, st2kv, kv"
 
 // yaqlToExpr translates the YAQL expression src into expr source.
 func yaqlToExpr(src string) (string, error) {
@@ -177,6 +177,7 @@ type yaqlParser struct {
 	pos      int
 	inSelect int // how many .select( … ) the parser is inside: there $ is the element
 	depth    int // how deeply the expression nests so far
+	vars     int // the let variables written so far (and, or)
 }
 
 // maxYAQLDepth bounds how deeply a <% %> expression may nest (parentheses, calls, not, -), so
@@ -249,11 +250,37 @@ func (p *yaqlParser) or() (string, error) {
 		return "", err
 	}
 	defer leave()
-	return p.binary(p.and, map[string]string{"or": "or"})
+	return p.logic(p.and, "or")
 }
 
 func (p *yaqlParser) and() (string, error) {
-	return p.binary(p.not, map[string]string{"and": "and"})
+	return p.logic(p.not, "and")
+}
+
+// logic parses operands joined by and (or or). As in YAQL (and Python), they give one of
+// their operands, not a boolean: `a or 'none'` is a when a is truthy, else 'none'; `a and b` is
+// a when a is falsy, else b. expr's own and/or take booleans only, so each becomes a let and a
+// conditional on bool(), evaluating its left operand once.
+func (p *yaqlParser) logic(operand func() (string, error), op string) (string, error) {
+	left, err := operand()
+	if err != nil {
+		return "", err
+	}
+	for p.is(op) && p.peek().kind == tkIdent {
+		p.next()
+		right, err := operand()
+		if err != nil {
+			return "", err
+		}
+		p.vars++
+		v := "yaqlv" + strconv.Itoa(p.vars)
+		if op == "or" {
+			left = "(let " + v + " = " + left + "; bool(" + v + ") ? " + v + " : " + right + ")"
+		} else {
+			left = "(let " + v + " = " + left + "; bool(" + v + ") ? " + right + " : " + v + ")"
+		}
+	}
+	return left, nil
 }
 
 func (p *yaqlParser) not() (string, error) {
@@ -267,7 +294,7 @@ func (p *yaqlParser) not() (string, error) {
 		if err != nil {
 			return "", err
 		}
-		return "(not " + x + ")", nil
+		return "(not bool(" + x + "))", nil
 	}
 	return p.compare()
 }
