@@ -157,6 +157,9 @@ func (c *conductor) cancel(reason string) error {
 	if c.st.State == db.WorkflowCanceling {
 		return nil
 	}
+	// Children cancelled here end in this transaction: the next settle takes their ends.
+	c.busy = true
+	defer func() { c.busy = false }()
 	if _, err := c.q.ExecutionSetStatus(c.ctx, c.x.ID, c.x.Status, attune.StatusCanceling, c.p.Worker, reason); err != nil {
 		return err
 	}
