@@ -17,6 +17,9 @@ const (
 	// StatusPending waits for a human's answer to an inquiry (core.ask); no worker holds it.
 	StatusPending   ExecutionStatus = "pending"
 	StatusCanceling ExecutionStatus = "canceling"
+	// StatusPaused is a workflow that starts no new task (attune execution pause, or a child
+	// waiting for a human); its running children still finish.
+	StatusPaused    ExecutionStatus = "paused"
 	StatusCompleted ExecutionStatus = "completed"
 	StatusFailed    ExecutionStatus = "failed"
 	StatusTimeout   ExecutionStatus = "timeout"
@@ -26,7 +29,7 @@ const (
 
 // ExecutionStatuses lists every status, in lifecycle order.
 var ExecutionStatuses = []ExecutionStatus{
-	StatusRequested, StatusScheduled, StatusRunning, StatusPending, StatusCanceling,
+	StatusRequested, StatusScheduled, StatusRunning, StatusPending, StatusCanceling, StatusPaused,
 	StatusCompleted, StatusFailed, StatusTimeout, StatusCancelled, StatusAbandoned,
 }
 
@@ -69,6 +72,17 @@ type Execution struct {
 	ScheduledAt   *time.Time
 	StartedAt     *time.Time
 	FinishedAt    *time.Time
+	Parent        *TaskRef // the workflow task this execution runs; nil for a top-level execution
+}
+
+// TaskRef places a workflow's child execution: which workflow, task instance, with-items item
+// and workflow retry it runs.
+type TaskRef struct {
+	ParentID int64  // the workflow execution
+	Task     string // the task's name
+	Route    int    // which instance of the task (0, 1, ...)
+	Item     int    // the with-items item index; -1 for a task without with-items
+	Retry    int    // the workflow retry (0: the first run)
 }
 
 // Transition is one recorded status change of an execution.

@@ -29,6 +29,11 @@ const (
 	// RuntimeInquirer is StackStorm's inquirer (core.ask): it creates an inquiry in process and
 	// leaves the execution pending until someone answers it.
 	RuntimeInquirer = "inquirer"
+	// RuntimeOrquesta is a workflow in StackStorm's Orquesta language (runner_type orquesta,
+	// or workflow): the entry point is the workflow definition (package workflows). No worker
+	// runs it, so it is not in Runtimes and `attune start` opens no queue for it: the
+	// conductor advances a workflow in the transactions that end its tasks.
+	RuntimeOrquesta = "orquesta"
 )
 
 // Runtimes lists the runtime names a worker can serve.

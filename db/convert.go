@@ -97,7 +97,23 @@ func toExecution(r dbsqlc.AttuneExecution) attune.Execution {
 	if len(r.Result) > 0 {
 		x.Result = json.RawMessage(r.Result)
 	}
+	if r.ParentID != nil {
+		x.Parent = &attune.TaskRef{ParentID: *r.ParentID, Task: deref0(r.Task), Route: int(deref0(r.TaskRoute)),
+			Item: -1, Retry: int(deref0(r.TaskRetry))}
+		if r.TaskItem != nil {
+			x.Parent.Item = int(*r.TaskItem)
+		}
+	}
 	return x
+}
+
+// deref0 is *p, or the zero value when p is nil.
+func deref0[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
 }
 
 func toTransition(r dbsqlc.AttuneExecutionHistory) attune.Transition {

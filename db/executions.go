@@ -27,6 +27,8 @@ type NewExecution struct {
 	// Enforcement, when set, is the rule's enforcement of an event that starts this execution:
 	// it is recorded, processed, in the same statement (EnforcementID is then ignored).
 	Enforcement *NewEnforcement
+	// Parent places a workflow's child; nil for a top-level execution.
+	Parent *attune.TaskRef
 }
 
 // ExecutionCreate records a new execution in status scheduled (or n.Status), with its history
@@ -69,14 +71,27 @@ func (q *Queries) ExecutionCreate(ctx context.Context, n NewExecution) (attune.E
 		}
 		return toExecution(dbsqlc.AttuneExecution(r)), nil
 	}
-	r, err := q.q.ExecutionInsert(ctx, dbsqlc.ExecutionInsertParams{
+	params := dbsqlc.ExecutionInsertParams{
 		ActionRef: n.Action.Ref, ActionID: &actionID, Runtime: n.Action.Runtime,
 		EnforcementID: n.EnforcementID, Attempt: int32(attempt), OriginalID: n.OriginalID,
 		Status:     string(status),
 		Parameters: p, Secrets: n.Secrets, TimeoutSeconds: int32(timeout), ScheduledAt: scheduledAt,
 		RerunOf: n.RerunOf,
-	})
+	}
+	if t := n.Parent; t != nil {
+		route, retry := int32(t.Route), int32(t.Retry)
+		params.ParentID, params.Task, params.TaskRoute, params.TaskRetry = &t.ParentID, &t.Task, &route, &retry
+		if t.Item >= 0 {
+			item := int32(t.Item)
+			params.TaskItem = &item
+		}
+	}
+	r, err := q.q.ExecutionInsert(ctx, params)
 	if err != nil {
+		if noRow(err) && n.Parent != nil {
+			return attune.Execution{}, fmt.Errorf("execution of workflow %d task %s (instance %d, item %d, retry %d) attempt %d: %w",
+				n.Parent.ParentID, n.Parent.Task, n.Parent.Route, n.Parent.Item, n.Parent.Retry, attempt, attune.ErrConflict)
+		}
 		if noRow(err) {
 			return attune.Execution{}, fmt.Errorf("execution for enforcement %v attempt %d: %w", deref(n.EnforcementID), attempt, attune.ErrConflict)
 		}

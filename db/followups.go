@@ -71,11 +71,3 @@ func (q *Queries) EventInsertForExecution(ctx context.Context, e ActionEvent) (e
 	}
 	return toEvent(r), true, nil
 }
-
-func deref0[T any](p *T) T {
-	var zero T
-	if p == nil {
-		return zero
-	}
-	return *p
-}

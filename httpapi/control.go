@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -46,6 +47,38 @@ func (s *Server) cancelExecution(w http.ResponseWriter, r *http.Request) {
 		code = http.StatusAccepted // canceling: the action is being stopped
 	}
 	writeJSON(w, code, toExecutionView(x))
+}
+
+// pauseExecution: POST /api/v1/executions/{id}/pause pauses a workflow (jobs.Pipeline.Pause, as
+// `attune execution pause`): 200 with it paused. Not a workflow: 400; finished: 409.
+func (s *Server) pauseExecution(w http.ResponseWriter, r *http.Request) {
+	s.controlWorkflow(w, r, s.d.Pipeline.Pause)
+}
+
+// resumeExecution: POST /api/v1/executions/{id}/resume resumes a paused workflow
+// (jobs.Pipeline.Resume, as `attune execution resume`): 200 with it running.
+func (s *Server) resumeExecution(w http.ResponseWriter, r *http.Request) {
+	s.controlWorkflow(w, r, s.d.Pipeline.Resume)
+}
+
+func (s *Server) controlWorkflow(w http.ResponseWriter, r *http.Request, do func(context.Context, int64, string) (attune.Execution, error)) {
+	id, ok := pathID(w, r, "execution")
+	if !ok {
+		return
+	}
+	x, err := do(r.Context(), id, "api:"+keyName(r))
+	switch {
+	case errors.Is(err, attune.ErrNotFound):
+		notFoundExecution(w, id)
+	case errors.Is(err, attune.ErrInvalid):
+		writeProblem(w, problem(http.StatusBadRequest, "%v", err))
+	case errors.Is(err, attune.ErrConflict):
+		writeProblem(w, problem(http.StatusConflict, "%v", err))
+	case err != nil:
+		s.internal(w, r, err)
+	default:
+		writeJSON(w, http.StatusOK, toExecutionView(x))
+	}
 }
 
 // rerunExecution: POST /api/v1/executions/{id}/re_run {parameters?} runs the execution's action

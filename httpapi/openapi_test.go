@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/stretchr/testify/require"
+
+	"github.com/attune-run/attune"
 )
 
 // Every endpoint's real responses, successes and errors, match the OpenAPI document served at
@@ -92,6 +95,26 @@ func TestOpenAPIMatchesResponses(t *testing.T) {
 	b.env.WaitTerminal(t, int64(b.do("GET", "/api/v1/executions/"+running, nil).body["id"].(float64)), 30*time.Second)
 	check("POST", "/api/v1/executions/{id}/cancel", "/api/v1/executions/"+running+"/cancel", "")
 	check("POST", "/api/v1/executions/{id}/cancel", "/api/v1/executions/424242/cancel", "")
+	for _, verb := range []string{"pause", "resume"} {
+		check("POST", "/api/v1/executions/{id}/"+verb, "/api/v1/executions/"+running+"/"+verb, "") // not a workflow
+		check("POST", "/api/v1/executions/{id}/"+verb, "/api/v1/executions/424242/"+verb, "")
+	}
+	b.registerPack(map[string]string{
+		"pack.yaml":        "ref: flow\nversion: 1.0.0\n",
+		"actions/two.yaml": "ref: two\nrunner_type: orquesta\nentry_point: workflows/two.yaml\n",
+		"actions/workflows/two.yaml": "version: 1.0\ntasks:\n  first:\n    action: core.sleep seconds=1\n" +
+			"    next:\n      - do: second\n  second:\n    action: core.noop\n",
+	})
+	wf := b.run("flow.two")
+	check("POST", "/api/v1/executions/{id}/pause", fmt.Sprintf("/api/v1/executions/%d/pause", wf), "")
+	check("POST", "/api/v1/executions/{id}/resume", fmt.Sprintf("/api/v1/executions/%d/resume", wf), "")
+	require.Equal(t, attune.StatusCompleted, b.env.WaitTerminal(t, wf, 30*time.Second).Status)
+	check("POST", "/api/v1/executions/{id}/pause", fmt.Sprintf("/api/v1/executions/%d/pause", wf), "")
+	kids, err := b.env.DB.Read().WorkflowChildren(context.Background(), wf)
+	require.NoError(t, err)
+	child := check("GET", "/api/v1/executions/{id}", fmt.Sprintf("/api/v1/executions/%d", kids[1].ID), "")
+	require.Equal(t, map[string]any{"id": float64(wf), "task": "second", "route": float64(0), "item": float64(-1), "retry": float64(0)},
+		child.body["parent"])
 	check("DELETE", "/api/v1/executions/{id}", "/api/v1/executions/"+running, "")
 	check("PUT", "/api/v1/keys/{name}", "/api/v1/keys/host.web1", `{"value": "done", "ttl": "1h"}`)
 	check("PUT", "/api/v1/keys/{name}", "/api/v1/keys/pw?scope=user:ann", `{"value": "s3cret", "secret": true}`)

@@ -163,6 +163,8 @@ func (s *Server) routes() http.Handler {
 	handle("GET /api/v1/executions/{id}", key(s.getExecution))
 	handle("DELETE /api/v1/executions/{id}", key(s.cancelExecution))
 	handle("POST /api/v1/executions/{id}/cancel", key(s.cancelExecution))
+	handle("POST /api/v1/executions/{id}/pause", key(s.pauseExecution))
+	handle("POST /api/v1/executions/{id}/resume", key(s.resumeExecution))
 	handle("POST /api/v1/executions/{id}/re_run", key(s.rerunExecution))
 	handle("GET /api/v1/executions/{id}/output", key(s.getOutput))
 	handle("GET /stream/v1/executions/{id}/output", key(s.streamOutput))

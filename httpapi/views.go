@@ -28,6 +28,16 @@ type executionView struct {
 	ScheduledAt   *time.Time      `json:"scheduled_at"`
 	StartedAt     *time.Time      `json:"started_at"`
 	FinishedAt    *time.Time      `json:"finished_at"`
+	Parent        *parentView     `json:"parent,omitempty"` // a workflow's task
+}
+
+// parentView places a workflow's child execution.
+type parentView struct {
+	ID    int64  `json:"id"`
+	Task  string `json:"task"`
+	Route int    `json:"route"`
+	Item  int    `json:"item"`
+	Retry int    `json:"retry"`
 }
 
 func toExecutionView(x attune.Execution) executionView {
@@ -37,6 +47,9 @@ func toExecutionView(x attune.Execution) executionView {
 		ScheduledAt: x.ScheduledAt, StartedAt: x.StartedAt, FinishedAt: x.FinishedAt}
 	if len(v.Result) == 0 {
 		v.Result = json.RawMessage("null")
+	}
+	if t := x.Parent; t != nil {
+		v.Parent = &parentView{ID: t.ParentID, Task: t.Task, Route: t.Route, Item: t.Item, Retry: t.Retry}
 	}
 	if v.Parameters == nil {
 		v.Parameters = map[string]any{}

@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/riverqueue/river"
 
 	"github.com/attune-run/attune"
@@ -43,6 +45,9 @@ func (p *Pipeline) Cancel(ctx context.Context, id int64, who string) (attune.Exe
 			case cur.Status == attune.StatusCanceling:
 				x = cur
 				return nil
+			case cur.Runtime == attune.RuntimeOrquesta && (cur.Status == attune.StatusRunning || cur.Status == attune.StatusPaused):
+				x, err = p.cancelWorkflow(ctx, q, cur, reason)
+				return err
 			case cur.Status == attune.StatusRunning:
 				x, err = q.ExecutionSetCanceling(ctx, id, reason)
 				return err
@@ -55,6 +60,12 @@ func (p *Pipeline) Cancel(ctx context.Context, id int64, who string) (attune.Exe
 		// read and the compare-and-set (a worker claimed it): look again.
 		var finished *FinishedError
 		if errors.Is(err, attune.ErrConflict) && !errors.As(err, &finished) && try < 5 {
+			continue
+		}
+		// Cancelling a workflow locks it, then its children, while a child ending locks itself,
+		// then its workflow: PostgreSQL breaks such a deadlock by failing one; try again.
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "40P01" && try < 5 {
 			continue
 		}
 		if err == nil && x.Status == attune.StatusCanceling {
@@ -71,10 +82,11 @@ func (p *Pipeline) Cancel(ctx context.Context, id int64, who string) (attune.Exe
 type FinishedError struct {
 	ID     int64
 	Status attune.ExecutionStatus
+	Verb   string // what was asked: "" means cancel
 }
 
 func (e *FinishedError) Error() string {
-	return fmt.Sprintf("execution %d already completed (%s); there is nothing to cancel", e.ID, e.Status)
+	return fmt.Sprintf("execution %d already completed (%s); there is nothing to %s", e.ID, e.Status, cmp.Or(e.Verb, "cancel"))
 }
 
 // Unwrap makes a FinishedError an attune.ErrConflict.

@@ -249,5 +249,8 @@ func (p *Pipeline) announceTerminal(ctx context.Context, tx pgx.Tx, x attune.Exe
 	if _, err := p.River.InsertManyTx(ctx, tx, next); err != nil {
 		return fmt.Errorf("announce execution %d %s: %w", x.ID, x.Status, err)
 	}
+	if x.Parent != nil { // a workflow's task: advance the workflow in this transaction
+		return p.advanceParent(ctx, tx, x)
+	}
 	return nil
 }

@@ -131,6 +131,15 @@ func (p *Pipeline) retry(ctx context.Context, q *db.Queries, x attune.Execution)
 	if !ok {
 		return nil
 	}
+	if x.Parent != nil {
+		wf, err := q.WorkflowGet(ctx, x.Parent.ParentID)
+		if err != nil && !errors.Is(err, attune.ErrNotFound) {
+			return err
+		}
+		if err == nil && (wf.State == db.WorkflowCanceling || wf.State == db.WorkflowFinished) {
+			return nil // a workflow being cancelled, or over, starts nothing more
+		}
+	}
 	original := x.ID
 	if x.OriginalID != nil {
 		original = *x.OriginalID
@@ -139,6 +148,7 @@ func (p *Pipeline) retry(ctx context.Context, q *db.Queries, x attune.Execution)
 	next, err := p.scheduleAt(ctx, q, db.NewExecution{
 		Action: action, ActionID: actionID, EnforcementID: x.EnforcementID, Attempt: x.Attempt + 1,
 		OriginalID: &original, Parameters: x.Parameters, Secrets: x.SealedSecrets, TimeoutSec: x.TimeoutSec,
+		Parent: x.Parent,
 	}, after(p.now(), delay))
 	if errors.Is(err, attune.ErrConflict) {
 		return nil // scheduled by an earlier delivery

@@ -44,6 +44,10 @@ type Pipeline struct {
 	// (runtimes.output_cap); 0 means the runtimes' default.
 	OutputCap int
 
+	// MaxTaskRuns is workflows.max_task_runs: task runs one workflow may start before it is
+	// failed as a runaway loop; 0 means DefaultMaxTaskRuns.
+	MaxTaskRuns int
+
 	running runningSet // the executions this replica runs, for WatchCancels
 }
 
@@ -189,6 +193,9 @@ func (p *Pipeline) scheduleAt(ctx context.Context, q *db.Queries, n db.NewExecut
 	if timeout <= 0 {
 		timeout = cmp.Or(n.Action.TimeoutSec, attune.DefaultActionTimeoutSec)
 	}
+	if n.Action.Runtime == attune.RuntimeOrquesta {
+		timeout = 0 // a workflow runs on no worker: the rescue window does not bound it
+	}
 	if err := p.checkTimeout(n.Action.Ref, timeout); err != nil {
 		return attune.Execution{}, err
 	}
@@ -210,8 +217,12 @@ func (p *Pipeline) scheduleAt(ctx context.Context, q *db.Queries, n db.NewExecut
 }
 
 // insertDispatch inserts the dispatch job of a scheduled execution, on its runtime's queue, held
-// until at (zero: now).
+// until at (zero: now). A workflow is not dispatched: it starts here, in the same transaction
+// (at is not waited for).
 func (p *Pipeline) insertDispatch(ctx context.Context, q *db.Queries, x attune.Execution, at time.Time) error {
+	if x.Runtime == attune.RuntimeOrquesta {
+		return p.startWorkflow(ctx, q, x)
+	}
 	_, err := p.River.InsertTx(ctx, q.Tx(), ExecutionDispatchArgs{ExecutionID: x.ID}, &river.InsertOpts{
 		Queue: RuntimeQueue(x.Runtime), UniqueOpts: unique, MaxAttempts: dispatchMaxAttempts,
 		ScheduledAt: at,

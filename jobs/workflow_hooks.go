@@ -7,8 +7,35 @@ import (
 	"github.com/attune-run/attune/db"
 )
 
-// workflowChildPending is called, in the transaction that makes x pending (core.ask), so that a
-// workflow x belongs to can pause. No workflows yet: it does nothing.
+// pausedByInquiry is attune.workflow.paused_by of a workflow paused because a child waits for a
+// human (core.ask): the child's completion resumes it.
+const pausedByInquiry = "inquiry"
+
+// workflowChildPending pauses the workflow of x, an execution that just went pending (core.ask
+// waiting for its response), in q's transaction: running siblings finish, nothing new starts,
+// and x's completion resumes the workflow. A top-level execution has no workflow to pause.
 func (p *Pipeline) workflowChildPending(ctx context.Context, q *db.Queries, x attune.Execution) error {
-	return nil
+	if x.Parent == nil {
+		return nil
+	}
+	c, ok, err := p.conduct(ctx, q, x.Parent.ParentID)
+	if err != nil || !ok {
+		return err
+	}
+	if c.st.State != db.WorkflowRunning {
+		return nil // already paused (by someone, or another inquiry), or canceling
+	}
+	if err := c.pause(pausedByInquiry); err != nil {
+		return err
+	}
+	return c.saveState()
+}
+
+// resumeAfterInquiry resumes a workflow paused by an inquiry once no child waits for a human.
+func (c *conductor) resumeAfterInquiry() error {
+	n, err := c.q.WorkflowPendingChildren(c.ctx, c.x.ID)
+	if err != nil || n > 0 {
+		return err
+	}
+	return c.resume()
 }

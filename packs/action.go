@@ -29,10 +29,12 @@ var runnerAliases = map[string]string{
 	"http-request":       attune.RuntimeHTTP,
 	"kv":                 attune.RuntimeKV,
 	"inquirer":           attune.RuntimeInquirer,
+	"orquesta":           attune.RuntimeOrquesta,
+	"workflow":           attune.RuntimeOrquesta,
 }
 
 // knownRunners is the list of runner_type values for messages.
-const knownRunners = "shell (or bash, sh), python (or python3), noop, http (or http-request), kv, and StackStorm's local-shell-cmd, local-shell-script, python-script, inquirer"
+const knownRunners = "shell (or bash, sh), python (or python3), noop, http (or http-request), kv, and StackStorm's local-shell-cmd, local-shell-script, python-script, inquirer, orquesta (or workflow)"
 
 // shellName is what a parameter name must look like for dotenv delivery: a shell variable name.
 var shellName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -86,6 +88,9 @@ func (l *loader) readAction(rel string) (attune.Action, bool) {
 		checkHTTPParams(s, a.Parameters)
 	}
 	a.EntryPoint, a.EntryContent = l.readEntryPoint(s, a.Runtime)
+	if a.Runtime == attune.RuntimeOrquesta {
+		l.readWorkflow(s, a)
+	}
 	if a.Runtime == attune.RuntimePythonScript {
 		a.Files = l.readActionLib()
 	}

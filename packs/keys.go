@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/attune-run/attune/internal/yamlsrc"
 )
 
 // keys are the keys one kind of mapping in a pack file may hold. Any other key is an error, with
@@ -82,45 +84,5 @@ func (l *loader) checkTriggerParams(ref string, t target) {
 	}
 }
 
-// suggest returns the one key of known that key is a likely typo of, or "": the closest by edit
-// distance, ignoring case, when within 2 edits and no other key is as close.
-func suggest(key string, known []string) string {
-	best, bestDist, tie := "", 3, false
-	lower := strings.ToLower(key)
-	for _, k := range known {
-		d := editDistance(lower, strings.ToLower(k))
-		switch {
-		case d >= len(key):
-			continue // nothing of key is left: not a typo
-		case d < bestDist:
-			best, bestDist, tie = k, d, false
-		case d == bestDist:
-			tie = true
-		}
-	}
-	if tie {
-		return ""
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes: keys are ASCII.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
+// suggest returns the one key of known that key is a likely typo of, or "" (see yamlsrc.Suggest).
+func suggest(key string, known []string) string { return yamlsrc.Suggest(key, known) }

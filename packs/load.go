@@ -84,6 +84,7 @@ type loader struct {
 	others   map[string]*attune.Pack // packs a rule's refs into another pack are checked against
 	lib      map[string][]byte       // actions/lib/**/*.py, read once for python-script actions
 	libRead  bool
+	flows    []parsedWorkflow // orquesta actions' workflows, checked once every action is read
 }
 
 // definition is where a component ref was defined.
@@ -131,6 +132,7 @@ func (l *loader) load(now time.Time, others map[string]*attune.Pack) (*attune.Pa
 			l.pack.Actions = append(l.pack.Actions, a)
 		}
 	}
+	l.checkWorkflows()
 	l.readPolicies()
 	for _, file := range l.yamlFiles("rules") {
 		if l.stopped() {

@@ -15,8 +15,7 @@ import (
 var unsupportedRunners = map[string]string{
 	"remote-shell-cmd":    "it runs commands over SSH, and attune has no remote runner yet; run a worker on that host and use local-shell-cmd",
 	"remote-shell-script": "it runs scripts over SSH, and attune has no remote runner yet; run a worker on that host and use local-shell-script",
-	"orquesta":            "workflows have not landed in attune yet",
-	"action-chain":        "workflows have not landed in attune yet",
+	"action-chain":        "attune runs Orquesta workflows, not action chains; rewrite the chain as an orquesta workflow (see docs/workflows.md)",
 	"mistral-v2":          "workflows have not landed in attune yet (and StackStorm itself dropped Mistral)",
 	"winrm-cmd":           "attune has no WinRM runner",
 	"winrm-ps-cmd":        "attune has no WinRM runner",

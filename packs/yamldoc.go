@@ -2,7 +2,6 @@ package packs
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -10,8 +9,8 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/lexer"
-	"github.com/goccy/go-yaml/parser"
+
+	"github.com/attune-run/attune/internal/yamlsrc"
 )
 
 // yamlDoc is one parsed YAML file: its name and its syntax tree, kept to find the line of any key.
@@ -27,42 +26,17 @@ type yamlDoc struct {
 // and returns false. Nesting deeper than MaxYAMLDepth and aliases that would expand the document
 // beyond their limits are problems found before anything is expanded.
 func parseYAML(file string, data []byte, probs *problems) (scope, bool) {
-	toks := lexer.Tokenize(string(data))
-	if tk := tooDeep(toks); tk != nil {
-		probs.add(file, tk.Position.Line, tk.Position.Column, "%s", depthMsg)
-		return scope{}, false
-	}
-	f, err := parser.Parse(toks, 0)
-	if err != nil {
-		addYAMLError(probs, file, err)
-		return scope{}, false
-	}
-	var docs []*ast.DocumentNode
-	for _, d := range f.Docs {
-		if d.Body != nil {
-			docs = append(docs, d)
-		}
-	}
-	if len(docs) == 0 {
-		probs.add(file, 0, 0, "file is empty; expected a YAML mapping")
-		return scope{}, false
-	}
-	if len(docs) > 1 {
-		line, col := tokenPos(docs[1].Body)
-		probs.add(file, line, col, "found a second YAML document; put one definition per file")
-		return scope{}, false
-	}
-	if n, msg := checkLimits(docs[0].Body); n != nil {
-		line, col := tokenPos(n)
-		probs.add(file, line, col, "%s", msg)
+	body, yerr := yamlsrc.Document(data)
+	if yerr != nil {
+		probs.add(file, yerr.Line, yerr.Col, "%s", yerr.Msg)
 		return scope{}, false
 	}
 	var raw any
-	if err := yaml.NodeToValue(docs[0].Body, &raw); err != nil {
+	if err := yaml.NodeToValue(body, &raw); err != nil {
 		addYAMLError(probs, file, err)
 		return scope{}, false
 	}
-	d := &yamlDoc{file: file, body: docs[0].Body, probs: probs}
+	d := &yamlDoc{file: file, body: body, probs: probs}
 	top, ok := raw.(map[string]any)
 	if !ok {
 		line, col := tokenPos(d.body)
@@ -83,13 +57,8 @@ func parseYAML(file string, data []byte, probs *problems) (scope, bool) {
 
 // addYAMLError records a goccy parse or decode error at its token's position.
 func addYAMLError(probs *problems, file string, err error) {
-	var ye yaml.Error
-	if errors.As(err, &ye) && ye.GetToken() != nil {
-		pos := ye.GetToken().Position
-		probs.add(file, pos.Line, pos.Column, "invalid YAML: %s", ye.GetMessage())
-		return
-	}
-	probs.add(file, 0, 0, "invalid YAML: %v", err)
+	e := yamlsrc.ParseError(err)
+	probs.add(file, e.Line, e.Col, "%s", e.Msg)
 }
 
 // toJSONValue round-trips v through encoding/json, so numbers become float64 and every map is a
@@ -158,60 +127,6 @@ func findItem(n ast.Node, index string) ast.Node {
 	}
 }
 
-// findKey returns the key/value pair named key in the mapping n, looking through anchors, tags
-// and merge keys whose value is written in place.
-func findKey(n ast.Node, key string) *ast.MappingValueNode {
-	var values []*ast.MappingValueNode
-	switch n := n.(type) {
-	case *ast.AnchorNode:
-		return findKey(n.Value, key)
-	case *ast.TagNode:
-		return findKey(n.Value, key)
-	case *ast.MappingNode:
-		values = n.Values
-	case *ast.MappingValueNode:
-		values = []*ast.MappingValueNode{n}
-	default:
-		return nil
-	}
-	for _, kv := range values {
-		if keyString(kv.Key) == key {
-			return kv
-		}
-	}
-	for _, kv := range values {
-		if _, merge := kv.Key.(*ast.MergeKeyNode); merge {
-			if found := findKey(kv.Value, key); found != nil {
-				return found
-			}
-		}
-	}
-	return nil
-}
-
-// keyString is a mapping key as the decoder turns it into a map[string]any key.
-func keyString(k ast.MapKeyNode) string {
-	switch k := k.(type) {
-	case *ast.MergeKeyNode:
-		return "<<"
-	case ast.ScalarNode:
-		return fmt.Sprint(k.GetValue())
-	}
-	return k.String()
-}
-
-// tokenPos returns the line and column where n starts.
-func tokenPos(n ast.Node) (line, col int) {
-	if m, ok := n.(*ast.MappingNode); ok && !m.IsFlowStyle && len(m.Values) > 0 {
-		n = m.Values[0].Key // a block mapping's own token is its first ':'
-	}
-	if n == nil || n.GetToken() == nil {
-		return 0, 0
-	}
-	p := n.GetToken().Position
-	return p.Line, p.Column
-}
-
 // describe names the JSON type of v for a problem message, quoting short scalars.
 func describe(v any) string {
 	switch v := v.(type) {
@@ -246,3 +161,9 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // dotted joins a key path for messages: parameters.message.type.
 func dotted(path []string) string { return strings.Join(path, ".") }
+
+// findKey returns the key/value pair named key in the mapping n (see yamlsrc.FindKey).
+func findKey(n ast.Node, key string) *ast.MappingValueNode { return yamlsrc.FindKey(n, key) }
+
+// tokenPos returns the line and column where n starts (see yamlsrc.TokenPos).
+func tokenPos(n ast.Node) (line, col int) { return yamlsrc.TokenPos(n) }

@@ -25,6 +25,7 @@ var resultTypes sync.Map
 type programKey struct {
 	src    string
 	strict bool
+	lang   string // "" for the rules' own language; see Language
 }
 
 // compileEnv declares the Env roots, so a misspelt root (`evnt.payload`) fails at compile time,
@@ -43,15 +44,27 @@ var compileEnv = func() map[string]any {
 // except on the left of `??` and in `?.` chains; otherwise (criteria) it reads as nil. See
 // accessPatcher.
 func compile(src string, strict bool) (*vm.Program, error) {
+	return compileIn(nil, src, strict)
+}
+
+// compileIn is compile in lang's Env and with its functions; nil is the rules' own language.
+func compileIn(lang *Language, src string, strict bool) (*vm.Program, error) {
 	key := programKey{src: src, strict: strict}
+	env := compileEnv
+	if lang != nil {
+		key.lang, env = lang.name, lang.env
+	}
 	if p, ok := programs.Load(key); ok {
 		return p.(*vm.Program), nil
 	}
 	if strings.TrimSpace(src) == "" {
 		return nil, errors.New("empty expression")
 	}
-	opts := append([]expr.Option{expr.Env(compileEnv)}, accessOptions(strict)...)
+	opts := append([]expr.Option{expr.Env(env)}, accessOptions(strict)...)
 	opts = append(opts, filterOptions()...)
+	if lang != nil {
+		opts = append(opts, lang.options()...)
+	}
 	// Type-check the expression as written, so errors name what the user wrote; then compile
 	// the program that runs, with the builtins that allocate charged to the budget.
 	checked, err := expr.Compile(pipeFilters(src), opts...)

@@ -166,6 +166,7 @@ func (a *app) build(roles []string) error {
 		RescueAfter: cfg.rescueAfter(),
 		KillGrace:   cfg.Runtimes.KillGrace,
 		OutputCap:   cfg.Runtimes.OutputCap,
+		MaxTaskRuns: cfg.Workflows.MaxTaskRuns,
 	}
 	if cfg.Secrets.Key != "" {
 		box, err := secrets.ParseKey(cfg.Secrets.Key)

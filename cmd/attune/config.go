@@ -33,6 +33,14 @@ type Config struct {
 	Secrets   SecretsConfig   `mapstructure:"secrets" json:"secrets"`
 	HTTP      HTTPConfig      `mapstructure:"http" json:"http"`
 	Metrics   MetricsConfig   `mapstructure:"metrics" json:"metrics"`
+	Workflows WorkflowsConfig `mapstructure:"workflows" json:"workflows"`
+}
+
+// WorkflowsConfig configures the workflow conductor.
+type WorkflowsConfig struct {
+	// MaxTaskRuns is how many task runs one workflow may start before it is failed as a
+	// runaway loop.
+	MaxTaskRuns int `mapstructure:"max_task_runs" json:"max_task_runs"`
 }
 
 // HTTPConfig configures the HTTP server of the api role.
@@ -203,6 +211,7 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("http.write_timeout", "60s")
 	v.SetDefault("http.idle_timeout", "120s")
 	v.SetDefault("metrics.public", false)
+	v.SetDefault("workflows.max_task_runs", 10000)
 }
 
 // loadConfig reads the config file (if any), then ATTUNE_* environment variables, then flags
@@ -294,6 +303,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Retention.Days < 1 {
 		bad("retention.days", "must be at least 1, got %d", c.Retention.Days)
+	}
+	if c.Workflows.MaxTaskRuns < 1 {
+		bad("workflows.max_task_runs", "must be at least 1, got %d", c.Workflows.MaxTaskRuns)
 	}
 	if c.Runtimes.OutputCap < 1024 {
 		bad("runtimes.output_cap", "must be at least 1024 bytes, got %d", c.Runtimes.OutputCap)

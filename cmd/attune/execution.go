@@ -59,7 +59,7 @@ func (c *cli) executionCmd() *cobra.Command {
 	var getJSON bool
 	get := &cobra.Command{
 		Use:   "get ID",
-		Short: "Show one execution with its result and status history",
+		Short: "Show one execution with its result and status history (a workflow: its tasks as a tree)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := strconv.ParseInt(args[0], 10, 64)
@@ -80,8 +80,17 @@ func (c *cli) executionCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
+				var tree []taskNode
+				if x.Runtime == attune.RuntimeOrquesta {
+					if tree, err = workflowTree(ctx, a.db.Read(), id, 0); err != nil {
+						return err
+					}
+				}
 				if getJSON {
 					out := executionJSON(x)
+					if x.Runtime == attune.RuntimeOrquesta {
+						out["tasks"] = tree
+					}
 					out["history"] = snakeJSON(hist)
 					all := make([]map[string]any, len(attempts))
 					for i, at := range attempts {
@@ -93,6 +102,11 @@ func (c *cli) executionCmd() *cobra.Command {
 				}
 				if err := printExecution(c.stdout, x, hist); err != nil {
 					return err
+				}
+				if x.Runtime == attune.RuntimeOrquesta {
+					if err := printTree(c.stdout, tree); err != nil {
+						return err
+					}
 				}
 				if len(attempts) > 1 {
 					fmt.Fprintln(c.stdout, "attempts:")
@@ -108,7 +122,7 @@ func (c *cli) executionCmd() *cobra.Command {
 		},
 	}
 	get.Flags().BoolVar(&getJSON, "json", false, "print JSON")
-	cmd.AddCommand(list, get, c.executionCancelCmd(), c.executionRerunCmd(), c.executionTailCmd())
+	cmd.AddCommand(list, get, c.executionCancelCmd(), c.executionPauseCmd(), c.executionResumeCmd(), c.executionRerunCmd(), c.executionTailCmd())
 	return cmd
 }
 
@@ -133,6 +147,9 @@ func executionJSON(x attune.Execution) map[string]any {
 		m["result"] = x.Result
 	} else {
 		m["result"] = nil
+	}
+	if t := x.Parent; t != nil {
+		m["parent"] = map[string]any{"id": t.ParentID, "task": t.Task, "route": t.Route, "item": t.Item, "retry": t.Retry}
 	}
 	return m
 }
@@ -169,6 +186,19 @@ func printExecution(w io.Writer, x attune.Execution, hist []attune.Transition) e
 		{"enforcement", orDash(ptrStr(x.EnforcementID))}, {"rerun of", orDash(ptrStr(x.RerunOf))}, {"parameters", string(params)},
 		{"created", fmtTime(&x.CreatedAt)}, {"started", fmtTime(x.StartedAt)}, {"finished", fmtTime(x.FinishedAt)},
 		{"duration", fmtDuration(x.StartedAt, x.FinishedAt)}, {"error", orDash(x.Error)},
+	}
+	if t := x.Parent; t != nil {
+		where := fmt.Sprintf("workflow %d, task %s", t.ParentID, t.Task)
+		if t.Route > 0 {
+			where += "#" + strconv.Itoa(t.Route)
+		}
+		if t.Item >= 0 {
+			where += fmt.Sprintf(", item %d", t.Item)
+		}
+		if t.Retry > 0 {
+			where += fmt.Sprintf(", retry %d", t.Retry)
+		}
+		rows = append(rows[:3:3], append([][]string{{"parent", where}}, rows[3:]...)...)
 	}
 	for _, r := range rows {
 		fmt.Fprintf(w, "%-12s %s\n", r[0]+":", r[1])

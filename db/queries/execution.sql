@@ -1,11 +1,14 @@
 -- name: ExecutionInsert :one
 -- Records a new execution with its first history row, in one statement. Idempotent per
--- enforcement for first attempts (no row returned on a duplicate).
+-- enforcement for first attempts (no row returned on a duplicate). A workflow's child is
+-- idempotent per (parent, task, route, item, retry, attempt).
 WITH x AS (
     INSERT INTO attune.execution (action_ref, action_id, runtime, enforcement_id, attempt, original_id,
-        status, parameters, secrets, timeout_seconds, scheduled_at, rerun_of)
+        status, parameters, secrets, timeout_seconds, scheduled_at, rerun_of,
+        parent_id, task, task_route, task_item, task_retry)
     VALUES (@action_ref, @action_id, @runtime, @enforcement_id, @attempt, @original_id,
-        @status, @parameters, @secrets, @timeout_seconds, @scheduled_at, @rerun_of)
+        @status, @parameters, @secrets, @timeout_seconds, @scheduled_at, @rerun_of,
+        @parent_id, @task, @task_route, @task_item, @task_retry)
     ON CONFLICT DO NOTHING
     RETURNING *
 ), h AS (
@@ -83,10 +86,12 @@ WHERE id = @root_id OR original_id = @root_id
 ORDER BY attempt;
 
 -- name: ExecutionAbandonSilent :many
--- Running (or canceling) executions whose worker has not been seen since the cutoff.
+-- Running (or canceling) executions whose worker has not been seen since the cutoff. Workflows
+-- run on no worker: the conductor advances them in their children's transactions.
 SELECT x.* FROM attune.execution x
 LEFT JOIN attune.worker w ON w.name = x.worker
 WHERE x.status IN ('running', 'canceling') AND (w.name IS NULL OR w.last_seen_at < @cutoff)
+  AND x.runtime <> 'orquesta'
 ORDER BY x.id;
 
 -- name: ExecutionPruneBatch :execrows

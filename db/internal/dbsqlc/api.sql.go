@@ -162,7 +162,7 @@ func (q *Queries) EventPage(ctx context.Context, arg EventPageParams) ([]AttuneE
 }
 
 const executionPage = `-- name: ExecutionPage :many
-SELECT x.id, x.action_ref, x.action_id, x.runtime, x.enforcement_id, x.attempt, x.status, x.parameters, x.result, x.error, x.worker, x.timeout_seconds, x.created_at, x.scheduled_at, x.started_at, x.finished_at, x.updated_at, x.original_id, x.secrets, x.rerun_of FROM attune.execution x
+SELECT x.id, x.action_ref, x.action_id, x.runtime, x.enforcement_id, x.attempt, x.status, x.parameters, x.result, x.error, x.worker, x.timeout_seconds, x.created_at, x.scheduled_at, x.started_at, x.finished_at, x.updated_at, x.original_id, x.secrets, x.rerun_of, x.parent_id, x.task, x.task_route, x.task_item, x.task_retry FROM attune.execution x
 WHERE ($1::text IS NULL OR x.status = $1)
   AND ($2::text IS NULL OR x.action_ref = $2)
   AND ($3::text IS NULL OR x.enforcement_id IN (
@@ -216,6 +216,11 @@ func (q *Queries) ExecutionPage(ctx context.Context, arg ExecutionPageParams) ([
 			&i.OriginalID,
 			&i.Secrets,
 			&i.RerunOf,
+			&i.ParentID,
+			&i.Task,
+			&i.TaskRoute,
+			&i.TaskItem,
+			&i.TaskRetry,
 		); err != nil {
 			return nil, err
 		}

@@ -35,13 +35,15 @@ func (q *Queries) EventPruneBatch(ctx context.Context, arg EventPruneBatchParams
 }
 
 const executionAbandonSilent = `-- name: ExecutionAbandonSilent :many
-SELECT x.id, x.action_ref, x.action_id, x.runtime, x.enforcement_id, x.attempt, x.status, x.parameters, x.result, x.error, x.worker, x.timeout_seconds, x.created_at, x.scheduled_at, x.started_at, x.finished_at, x.updated_at, x.original_id, x.secrets, x.rerun_of FROM attune.execution x
+SELECT x.id, x.action_ref, x.action_id, x.runtime, x.enforcement_id, x.attempt, x.status, x.parameters, x.result, x.error, x.worker, x.timeout_seconds, x.created_at, x.scheduled_at, x.started_at, x.finished_at, x.updated_at, x.original_id, x.secrets, x.rerun_of, x.parent_id, x.task, x.task_route, x.task_item, x.task_retry FROM attune.execution x
 LEFT JOIN attune.worker w ON w.name = x.worker
 WHERE x.status IN ('running', 'canceling') AND (w.name IS NULL OR w.last_seen_at < $1)
+  AND x.runtime <> 'orquesta'
 ORDER BY x.id
 `
 
-// Running (or canceling) executions whose worker has not been seen since the cutoff.
+// Running (or canceling) executions whose worker has not been seen since the cutoff. Workflows
+// run on no worker: the conductor advances them in their children's transactions.
 func (q *Queries) ExecutionAbandonSilent(ctx context.Context, cutoff time.Time) ([]AttuneExecution, error) {
 	rows, err := q.db.Query(ctx, executionAbandonSilent, cutoff)
 	if err != nil {
@@ -72,6 +74,11 @@ func (q *Queries) ExecutionAbandonSilent(ctx context.Context, cutoff time.Time) 
 			&i.OriginalID,
 			&i.Secrets,
 			&i.RerunOf,
+			&i.ParentID,
+			&i.Task,
+			&i.TaskRoute,
+			&i.TaskItem,
+			&i.TaskRetry,
 		); err != nil {
 			return nil, err
 		}
@@ -84,7 +91,7 @@ func (q *Queries) ExecutionAbandonSilent(ctx context.Context, cutoff time.Time) 
 }
 
 const executionAttempts = `-- name: ExecutionAttempts :many
-SELECT id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of FROM attune.execution
+SELECT id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of, parent_id, task, task_route, task_item, task_retry FROM attune.execution
 WHERE id = $1 OR original_id = $1
 ORDER BY attempt
 `
@@ -120,6 +127,11 @@ func (q *Queries) ExecutionAttempts(ctx context.Context, rootID int64) ([]Attune
 			&i.OriginalID,
 			&i.Secrets,
 			&i.RerunOf,
+			&i.ParentID,
+			&i.Task,
+			&i.TaskRoute,
+			&i.TaskItem,
+			&i.TaskRetry,
 		); err != nil {
 			return nil, err
 		}
@@ -165,12 +177,12 @@ WITH x AS (
     UPDATE attune.execution e
     SET status = $1, result = $2, error = $3, finished_at = now(), updated_at = now()
     WHERE e.id = $4 AND e.status = $5
-    RETURNING e.id, e.action_ref, e.action_id, e.runtime, e.enforcement_id, e.attempt, e.status, e.parameters, e.result, e.error, e.worker, e.timeout_seconds, e.created_at, e.scheduled_at, e.started_at, e.finished_at, e.updated_at, e.original_id, e.secrets, e.rerun_of
+    RETURNING e.id, e.action_ref, e.action_id, e.runtime, e.enforcement_id, e.attempt, e.status, e.parameters, e.result, e.error, e.worker, e.timeout_seconds, e.created_at, e.scheduled_at, e.started_at, e.finished_at, e.updated_at, e.original_id, e.secrets, e.rerun_of, e.parent_id, e.task, e.task_route, e.task_item, e.task_retry
 ), h AS (
     INSERT INTO attune.execution_history (execution_id, from_status, to_status, worker, reason)
     SELECT x.id, $5, x.status, $6, x.error FROM x
 )
-SELECT id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of FROM x
+SELECT id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of, parent_id, task, task_route, task_item, task_retry FROM x
 `
 
 type ExecutionFinishParams struct {
@@ -203,6 +215,11 @@ type ExecutionFinishRow struct {
 	OriginalID     *int64
 	Secrets        []byte
 	RerunOf        *int64
+	ParentID       *int64
+	Task           *string
+	TaskRoute      *int32
+	TaskItem       *int32
+	TaskRetry      *int32
 }
 
 // Compare-and-set from the expected status to a terminal one, with its history row, in one
@@ -238,12 +255,17 @@ func (q *Queries) ExecutionFinish(ctx context.Context, arg ExecutionFinishParams
 		&i.OriginalID,
 		&i.Secrets,
 		&i.RerunOf,
+		&i.ParentID,
+		&i.Task,
+		&i.TaskRoute,
+		&i.TaskItem,
+		&i.TaskRetry,
 	)
 	return i, err
 }
 
 const executionGet = `-- name: ExecutionGet :one
-SELECT id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of FROM attune.execution WHERE id = $1
+SELECT id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of, parent_id, task, task_route, task_item, task_retry FROM attune.execution WHERE id = $1
 `
 
 func (q *Queries) ExecutionGet(ctx context.Context, id int64) (AttuneExecution, error) {
@@ -270,6 +292,11 @@ func (q *Queries) ExecutionGet(ctx context.Context, id int64) (AttuneExecution, 
 		&i.OriginalID,
 		&i.Secrets,
 		&i.RerunOf,
+		&i.ParentID,
+		&i.Task,
+		&i.TaskRoute,
+		&i.TaskItem,
+		&i.TaskRetry,
 	)
 	return i, err
 }
@@ -277,16 +304,18 @@ func (q *Queries) ExecutionGet(ctx context.Context, id int64) (AttuneExecution, 
 const executionInsert = `-- name: ExecutionInsert :one
 WITH x AS (
     INSERT INTO attune.execution (action_ref, action_id, runtime, enforcement_id, attempt, original_id,
-        status, parameters, secrets, timeout_seconds, scheduled_at, rerun_of)
+        status, parameters, secrets, timeout_seconds, scheduled_at, rerun_of,
+        parent_id, task, task_route, task_item, task_retry)
     VALUES ($1, $2, $3, $4, $5, $6,
-        $7, $8, $9, $10, $11, $12)
+        $7, $8, $9, $10, $11, $12,
+        $13, $14, $15, $16, $17)
     ON CONFLICT DO NOTHING
-    RETURNING id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of
+    RETURNING id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of, parent_id, task, task_route, task_item, task_retry
 ), h AS (
     INSERT INTO attune.execution_history (execution_id, from_status, to_status, worker, reason)
     SELECT x.id, NULL, x.status, '', '' FROM x
 )
-SELECT id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of FROM x
+SELECT id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of, parent_id, task, task_route, task_item, task_retry FROM x
 `
 
 type ExecutionInsertParams struct {
@@ -302,6 +331,11 @@ type ExecutionInsertParams struct {
 	TimeoutSeconds int32
 	ScheduledAt    *time.Time
 	RerunOf        *int64
+	ParentID       *int64
+	Task           *string
+	TaskRoute      *int32
+	TaskItem       *int32
+	TaskRetry      *int32
 }
 
 type ExecutionInsertRow struct {
@@ -325,10 +359,16 @@ type ExecutionInsertRow struct {
 	OriginalID     *int64
 	Secrets        []byte
 	RerunOf        *int64
+	ParentID       *int64
+	Task           *string
+	TaskRoute      *int32
+	TaskItem       *int32
+	TaskRetry      *int32
 }
 
 // Records a new execution with its first history row, in one statement. Idempotent per
-// enforcement for first attempts (no row returned on a duplicate).
+// enforcement for first attempts (no row returned on a duplicate). A workflow's child is
+// idempotent per (parent, task, route, item, retry, attempt).
 func (q *Queries) ExecutionInsert(ctx context.Context, arg ExecutionInsertParams) (ExecutionInsertRow, error) {
 	row := q.db.QueryRow(ctx, executionInsert,
 		arg.ActionRef,
@@ -343,6 +383,11 @@ func (q *Queries) ExecutionInsert(ctx context.Context, arg ExecutionInsertParams
 		arg.TimeoutSeconds,
 		arg.ScheduledAt,
 		arg.RerunOf,
+		arg.ParentID,
+		arg.Task,
+		arg.TaskRoute,
+		arg.TaskItem,
+		arg.TaskRetry,
 	)
 	var i ExecutionInsertRow
 	err := row.Scan(
@@ -366,6 +411,11 @@ func (q *Queries) ExecutionInsert(ctx context.Context, arg ExecutionInsertParams
 		&i.OriginalID,
 		&i.Secrets,
 		&i.RerunOf,
+		&i.ParentID,
+		&i.Task,
+		&i.TaskRoute,
+		&i.TaskItem,
+		&i.TaskRetry,
 	)
 	return i, err
 }
@@ -382,12 +432,12 @@ WITH n AS (
     SELECT $5, $6, $7, n.id, 1,
         $8, $4, $9, $10, $11 FROM n
     ON CONFLICT DO NOTHING
-    RETURNING id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of
+    RETURNING id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of, parent_id, task, task_route, task_item, task_retry
 ), h AS (
     INSERT INTO attune.execution_history (execution_id, from_status, to_status, worker, reason)
     SELECT x.id, NULL, x.status, '', '' FROM x
 )
-SELECT id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of FROM x
+SELECT id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of, parent_id, task, task_route, task_item, task_retry FROM x
 `
 
 type ExecutionInsertEnforcedParams struct {
@@ -425,6 +475,11 @@ type ExecutionInsertEnforcedRow struct {
 	OriginalID     *int64
 	Secrets        []byte
 	RerunOf        *int64
+	ParentID       *int64
+	Task           *string
+	TaskRoute      *int32
+	TaskItem       *int32
+	TaskRetry      *int32
 }
 
 // Records a rule's enforcement of an event, its execution and the execution's first history
@@ -465,12 +520,17 @@ func (q *Queries) ExecutionInsertEnforced(ctx context.Context, arg ExecutionInse
 		&i.OriginalID,
 		&i.Secrets,
 		&i.RerunOf,
+		&i.ParentID,
+		&i.Task,
+		&i.TaskRoute,
+		&i.TaskItem,
+		&i.TaskRetry,
 	)
 	return i, err
 }
 
 const executionList = `-- name: ExecutionList :many
-SELECT id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of FROM attune.execution
+SELECT id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of, parent_id, task, task_route, task_item, task_retry FROM attune.execution
 WHERE ($1::text IS NULL OR status = $1)
   AND ($2::text IS NULL OR action_ref = $2)
 ORDER BY id DESC LIMIT $3
@@ -512,6 +572,11 @@ func (q *Queries) ExecutionList(ctx context.Context, arg ExecutionListParams) ([
 			&i.OriginalID,
 			&i.Secrets,
 			&i.RerunOf,
+			&i.ParentID,
+			&i.Task,
+			&i.TaskRoute,
+			&i.TaskItem,
+			&i.TaskRetry,
 		); err != nil {
 			return nil, err
 		}
@@ -524,7 +589,7 @@ func (q *Queries) ExecutionList(ctx context.Context, arg ExecutionListParams) ([
 }
 
 const executionListByEvent = `-- name: ExecutionListByEvent :many
-SELECT x.id, x.action_ref, x.action_id, x.runtime, x.enforcement_id, x.attempt, x.status, x.parameters, x.result, x.error, x.worker, x.timeout_seconds, x.created_at, x.scheduled_at, x.started_at, x.finished_at, x.updated_at, x.original_id, x.secrets, x.rerun_of FROM attune.execution x
+SELECT x.id, x.action_ref, x.action_id, x.runtime, x.enforcement_id, x.attempt, x.status, x.parameters, x.result, x.error, x.worker, x.timeout_seconds, x.created_at, x.scheduled_at, x.started_at, x.finished_at, x.updated_at, x.original_id, x.secrets, x.rerun_of, x.parent_id, x.task, x.task_route, x.task_item, x.task_retry FROM attune.execution x
 JOIN attune.enforcement e ON e.id = x.enforcement_id
 WHERE e.event_id = $1 ORDER BY x.id
 `
@@ -559,6 +624,11 @@ func (q *Queries) ExecutionListByEvent(ctx context.Context, eventID int64) ([]At
 			&i.OriginalID,
 			&i.Secrets,
 			&i.RerunOf,
+			&i.ParentID,
+			&i.Task,
+			&i.TaskRoute,
+			&i.TaskItem,
+			&i.TaskRetry,
 		); err != nil {
 			return nil, err
 		}
@@ -594,7 +664,7 @@ func (q *Queries) ExecutionPruneBatch(ctx context.Context, arg ExecutionPruneBat
 const executionSetPending = `-- name: ExecutionSetPending :one
 UPDATE attune.execution SET status = 'pending', updated_at = now()
 WHERE id = $1 AND status = 'running'
-RETURNING id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of
+RETURNING id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of, parent_id, task, task_route, task_item, task_retry
 `
 
 // Compare-and-set running -> pending: the execution now waits for an answer, held by no worker.
@@ -622,6 +692,11 @@ func (q *Queries) ExecutionSetPending(ctx context.Context, id int64) (AttuneExec
 		&i.OriginalID,
 		&i.Secrets,
 		&i.RerunOf,
+		&i.ParentID,
+		&i.Task,
+		&i.TaskRoute,
+		&i.TaskItem,
+		&i.TaskRetry,
 	)
 	return i, err
 }
@@ -632,12 +707,12 @@ WITH x AS (
     SET status = 'running', worker = $1, started_at = now(), updated_at = now()
     WHERE e.id = $2 AND e.status = 'scheduled'
       AND EXISTS (SELECT 1 FROM attune.action a WHERE a.ref = e.action_ref)
-    RETURNING e.id, e.action_ref, e.action_id, e.runtime, e.enforcement_id, e.attempt, e.status, e.parameters, e.result, e.error, e.worker, e.timeout_seconds, e.created_at, e.scheduled_at, e.started_at, e.finished_at, e.updated_at, e.original_id, e.secrets, e.rerun_of
+    RETURNING e.id, e.action_ref, e.action_id, e.runtime, e.enforcement_id, e.attempt, e.status, e.parameters, e.result, e.error, e.worker, e.timeout_seconds, e.created_at, e.scheduled_at, e.started_at, e.finished_at, e.updated_at, e.original_id, e.secrets, e.rerun_of, e.parent_id, e.task, e.task_route, e.task_item, e.task_retry
 ), h AS (
     INSERT INTO attune.execution_history (execution_id, from_status, to_status, worker, reason)
     SELECT x.id, 'scheduled', 'running', $1, '' FROM x
 )
-SELECT x.id, x.action_ref, x.action_id, x.runtime, x.enforcement_id, x.attempt, x.status, x.parameters, x.result, x.error, x.worker, x.timeout_seconds, x.created_at, x.scheduled_at, x.started_at, x.finished_at, x.updated_at, x.original_id, x.secrets, x.rerun_of, action.id, action.ref, action.pack_id, action.pack_ref, action.label, action.description, action.runtime, action.entry_point, action.entry_content, action.param_schema, action.parameter_format, action.output_format, action.timeout_seconds, action.created_at, action.updated_at, action.retry, action.parameter_delivery, action.env, action.files, pack.config AS pack_config
+SELECT x.id, x.action_ref, x.action_id, x.runtime, x.enforcement_id, x.attempt, x.status, x.parameters, x.result, x.error, x.worker, x.timeout_seconds, x.created_at, x.scheduled_at, x.started_at, x.finished_at, x.updated_at, x.original_id, x.secrets, x.rerun_of, x.parent_id, x.task, x.task_route, x.task_item, x.task_retry, action.id, action.ref, action.pack_id, action.pack_ref, action.label, action.description, action.runtime, action.entry_point, action.entry_content, action.param_schema, action.parameter_format, action.output_format, action.timeout_seconds, action.created_at, action.updated_at, action.retry, action.parameter_delivery, action.env, action.files, pack.config AS pack_config
 FROM x JOIN attune.action action ON action.ref = x.action_ref
 JOIN attune.pack pack ON pack.id = action.pack_id
 `
@@ -668,6 +743,11 @@ type ExecutionStartRow struct {
 	OriginalID     *int64
 	Secrets        []byte
 	RerunOf        *int64
+	ParentID       *int64
+	Task           *string
+	TaskRoute      *int32
+	TaskItem       *int32
+	TaskRetry      *int32
 	AttuneAction   AttuneAction
 	PackConfig     []byte
 }
@@ -699,6 +779,11 @@ func (q *Queries) ExecutionStart(ctx context.Context, arg ExecutionStartParams) 
 		&i.OriginalID,
 		&i.Secrets,
 		&i.RerunOf,
+		&i.ParentID,
+		&i.Task,
+		&i.TaskRoute,
+		&i.TaskItem,
+		&i.TaskRetry,
 		&i.AttuneAction.ID,
 		&i.AttuneAction.Ref,
 		&i.AttuneAction.PackID,

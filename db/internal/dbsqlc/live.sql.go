@@ -44,12 +44,12 @@ WITH x AS (
     UPDATE attune.execution e
     SET status = 'canceling', error = $1, updated_at = now()
     WHERE e.id = $2 AND e.status = 'running'
-    RETURNING e.id, e.action_ref, e.action_id, e.runtime, e.enforcement_id, e.attempt, e.status, e.parameters, e.result, e.error, e.worker, e.timeout_seconds, e.created_at, e.scheduled_at, e.started_at, e.finished_at, e.updated_at, e.original_id, e.secrets, e.rerun_of
+    RETURNING e.id, e.action_ref, e.action_id, e.runtime, e.enforcement_id, e.attempt, e.status, e.parameters, e.result, e.error, e.worker, e.timeout_seconds, e.created_at, e.scheduled_at, e.started_at, e.finished_at, e.updated_at, e.original_id, e.secrets, e.rerun_of, e.parent_id, e.task, e.task_route, e.task_item, e.task_retry
 ), h AS (
     INSERT INTO attune.execution_history (execution_id, from_status, to_status, worker, reason)
     SELECT x.id, 'running', 'canceling', '', x.error FROM x
 )
-SELECT id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of FROM x
+SELECT id, action_ref, action_id, runtime, enforcement_id, attempt, status, parameters, result, error, worker, timeout_seconds, created_at, scheduled_at, started_at, finished_at, updated_at, original_id, secrets, rerun_of, parent_id, task, task_route, task_item, task_retry FROM x
 `
 
 type ExecutionSetCancelingParams struct {
@@ -78,6 +78,11 @@ type ExecutionSetCancelingRow struct {
 	OriginalID     *int64
 	Secrets        []byte
 	RerunOf        *int64
+	ParentID       *int64
+	Task           *string
+	TaskRoute      *int32
+	TaskItem       *int32
+	TaskRetry      *int32
 }
 
 // Cancel, re-run and live output (migration 00010).
@@ -107,6 +112,11 @@ func (q *Queries) ExecutionSetCanceling(ctx context.Context, arg ExecutionSetCan
 		&i.OriginalID,
 		&i.Secrets,
 		&i.RerunOf,
+		&i.ParentID,
+		&i.Task,
+		&i.TaskRoute,
+		&i.TaskItem,
+		&i.TaskRetry,
 	)
 	return i, err
 }

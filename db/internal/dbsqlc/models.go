@@ -88,6 +88,16 @@ type AttuneExecution struct {
 	OriginalID     *int64
 	Secrets        []byte
 	RerunOf        *int64
+	// The workflow execution this execution is a task of; NULL for top-level executions
+	ParentID *int64
+	// The workflow task this execution runs the action of
+	Task *string
+	// Which instance of the task (0, 1, ...): a task reached again by a loop, or by a second branch without join, is a new instance
+	TaskRoute *int32
+	// The with-items item index (0-based); NULL for a task without with-items
+	TaskItem *int32
+	// The workflow retry (task retry: or do: retry) this execution is, 0 for the first run; the action's own retry policy counts in attempt
+	TaskRetry *int32
 }
 
 type AttuneExecutionHistory struct {
@@ -250,6 +260,62 @@ type AttuneWorker struct {
 	Pid        int32
 	StartedAt  time.Time
 	LastSeenAt time.Time
+}
+
+// One row per Orquesta workflow execution: its state, context and errors
+type AttuneWorkflow struct {
+	ExecutionID int64
+	// running: tasks start as they become ready; paused: nothing new starts (attune execution pause, or a child waiting in core.ask); canceling: nothing new starts, running children are being cancelled; finished: the execution has its terminal status
+	State string
+	// An unhandled task failure (or do: fail, or an expression error) happened: nothing new starts, running tasks drain, and the workflow ends failed
+	Failed bool
+	// Who paused it: "" when running, a user ("cli:alice"), or "inquiry" when a child went pending (its completion resumes the workflow)
+	PausedBy string
+	// input and vars, then every publish merged in (last writer wins): what output is rendered from
+	Context []byte
+	// The errors that failed it, [{message, task_id}], in the order they happened
+	Errors []byte
+	// Task instances started so far (loops count every turn)
+	TaskRuns int32
+	// workflows.max_task_runs when it started: more task instances than this fail the workflow (a runaway loop)
+	MaxTaskRuns int32
+	// The workflow definition (YAML) as it was when the workflow started: a pack registered again meanwhile does not change a running workflow
+	Definition string
+	// The definition's file (the action's entry point), for error messages
+	File      string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// One row per task instance of a workflow; its action runs are the executions with parent_id, task and task_route
+type AttuneWorkflowTask struct {
+	ID         int64
+	WorkflowID int64
+	Task       string
+	// Instance number of the task in its workflow (0, 1, ...): a loop or a second branch without join starts a new one
+	Route int32
+	// waiting (join: not every branch arrived), ready (to start once the workflow runs), running, succeeded, failed, cancelled
+	State string
+	// The branch context the instance runs with (ctx()); at a join, the arrivals merged, last writer wins
+	Context []byte
+	// Branches that arrived at this instance (join)
+	Arrivals int32
+	// Retries done (task retry: or do: retry); the current run's executions have task_retry = retry
+	Retry int32
+	// Seconds the current retry waits before its action is dispatched
+	RetryDelay int32
+	// with-items: the rendered item list; NULL for a task without with-items
+	Items []byte
+	// with-items: items run at once; 0 for all
+	Concurrency int32
+	// with-items: index of the next item to start
+	NextItem int32
+	// result() once finished: the action's result as workflows see it; with-items: the ordered list of item results
+	Result []byte
+	// Why the instance failed, when it did
+	Error      string
+	StartedAt  *time.Time
+	FinishedAt *time.Time
 }
 
 type RiverJob struct {
