@@ -126,10 +126,11 @@ func (w *Workflow) unreachable(add func(line, col int, format string, args ...an
 	}
 }
 
-// taskList names the tasks for a message.
+// taskList names the tasks for a message: the first 20.
 func (w *Workflow) taskList() string {
-	if len(w.Order) == 0 {
-		return "none"
+	const most = 20
+	if len(w.Order) > most {
+		return fmt.Sprintf("%v and %d more", w.Order[:most], len(w.Order)-most)
 	}
 	return fmt.Sprint(w.Order)
 }

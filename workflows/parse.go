@@ -35,7 +35,7 @@ var refRE = regexp.MustCompile(`^[\w-]+\.[\w.-]+$`)
 // expressions that do not compile are returned as Problems (each "file:line:col: message").
 // YAML goes through the limits every pack file has (nesting, aliases).
 func Parse(file string, data []byte) (*Workflow, error) {
-	p := &parser{file: file, anchors: map[string]ast.Node{}}
+	p := &parser{file: file, anchors: map[string]ast.Node{}, index: map[*ast.MappingNode]map[string]*ast.MappingValueNode{}}
 	body, yerr := yamlsrc.Document(data)
 	if yerr != nil {
 		return nil, Problems{{File: file, Line: yerr.Line, Col: yerr.Col, Msg: yerr.Msg}}

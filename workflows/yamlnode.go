@@ -28,6 +28,7 @@ func (a anchorCollector) Visit(n ast.Node) ast.Visitor {
 type parser struct {
 	file    string
 	anchors map[string]ast.Node
+	index   map[*ast.MappingNode]map[string]*ast.MappingValueNode // see findKey
 	probs   Problems
 }
 
@@ -110,12 +111,35 @@ func sameUntil(a, b string) int {
 	return i
 }
 
+// findKey returns the key/value pair named key in mapping n, or nil. Each mapping is indexed
+// once, so reading a mapping of k keys costs k lookups, not k²: a workflow may have many tasks.
+func (p *parser) findKey(n ast.Node, key string) *ast.MappingValueNode {
+	m, ok := p.deref(n).(*ast.MappingNode)
+	if !ok {
+		return yamlsrc.FindKey(p.deref(n), key)
+	}
+	idx, ok := p.index[m]
+	if !ok {
+		idx = make(map[string]*ast.MappingValueNode, len(m.Values))
+		for _, kv := range m.Values {
+			if k := yamlsrc.KeyString(kv.Key); idx[k] == nil {
+				idx[k] = kv
+			}
+		}
+		p.index[m] = idx
+	}
+	if kv := idx[key]; kv != nil {
+		return kv
+	}
+	return yamlsrc.FindKey(m, key) // a key a merge (<<) brings in
+}
+
 // child is the value of key in mapping n.
 func (p *parser) child(n node, key string) node {
 	m, _ := n.v.(map[string]any)
 	line, col := n.pos()
 	c := node{v: m[key], line: line, col: col}
-	if kv := yamlsrc.FindKey(p.deref(n.ast), key); kv != nil {
+	if kv := p.findKey(n.ast, key); kv != nil {
 		c.ast = p.deref(kv.Value)
 		c.line, c.col = yamlsrc.TokenPos(kv.Key)
 		if c.ast != nil && c.ast.GetToken() == nil {
@@ -127,7 +151,7 @@ func (p *parser) child(n node, key string) node {
 
 // keyPos is where key is written in mapping n.
 func (p *parser) keyPos(n node, key string) (int, int) {
-	if kv := yamlsrc.FindKey(p.deref(n.ast), key); kv != nil {
+	if kv := p.findKey(n.ast, key); kv != nil {
 		return yamlsrc.TokenPos(kv.Key)
 	}
 	return n.pos()
@@ -147,21 +171,24 @@ func (p *parser) item(n node, i int) node {
 // keys returns the keys of mapping n in the order they are written.
 func (p *parser) keys(n node) []string {
 	m, _ := n.v.(map[string]any)
-	var order []string
+	order := make([]string, 0, len(m))
+	seen := make(map[string]bool, len(m))
 	if mn, ok := p.deref(n.ast).(*ast.MappingNode); ok {
 		for _, kv := range mn.Values {
-			if k := yamlsrc.KeyString(kv.Key); m != nil && !slices.Contains(order, k) {
+			if k := yamlsrc.KeyString(kv.Key); !seen[k] {
 				if _, ok := m[k]; ok {
 					order = append(order, k)
+					seen[k] = true
 				}
 			}
 		}
 	} else if mv, ok := p.deref(n.ast).(*ast.MappingValueNode); ok {
 		order = append(order, yamlsrc.KeyString(mv.Key))
+		seen[order[0]] = true
 	}
 	var rest []string
 	for k := range m {
-		if !slices.Contains(order, k) {
+		if !seen[k] {
 			rest = append(rest, k)
 		}
 	}
