@@ -140,6 +140,7 @@ func claimedExecution(r dbsqlc.ExecutionStartRow) dbsqlc.AttuneExecution {
 		Result: r.Result, Error: r.Error, Worker: r.Worker, TimeoutSeconds: r.TimeoutSeconds,
 		CreatedAt: r.CreatedAt, ScheduledAt: r.ScheduledAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,
 		UpdatedAt: r.UpdatedAt, OriginalID: r.OriginalID, Secrets: r.Secrets, RerunOf: r.RerunOf,
+		ParentID: r.ParentID, Task: r.Task, TaskRoute: r.TaskRoute, TaskItem: r.TaskItem, TaskRetry: r.TaskRetry,
 	}
 }
 
