@@ -243,11 +243,10 @@ func (p *Pipeline) announceTerminal(ctx context.Context, tx pgx.Tx, x attune.Exe
 	if _, retry := f.Retry.Next(x.Attempt, x.Status); retry {
 		next = append(next, river.InsertManyParams{Args: ExecutionCompleteArgs{ExecutionID: x.ID}})
 	}
-	if len(next) == 0 {
-		return nil
-	}
-	if _, err := p.River.InsertManyTx(ctx, tx, next); err != nil {
-		return fmt.Errorf("announce execution %d %s: %w", x.ID, x.Status, err)
+	if len(next) > 0 {
+		if _, err := p.River.InsertManyTx(ctx, tx, next); err != nil {
+			return fmt.Errorf("announce execution %d %s: %w", x.ID, x.Status, err)
+		}
 	}
 	if x.Parent != nil { // a workflow's task: advance the workflow in this transaction
 		return p.advanceParent(ctx, tx, x)
