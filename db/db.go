@@ -61,8 +61,10 @@ type Queries struct {
 	tx pgx.Tx
 }
 
-// Read returns queries that run on the pool, each in its own implicit transaction.
-func (d *DB) Read() *Queries { return &Queries{q: dbsqlc.New(d.Pool)} }
+// AutoCommit returns queries that run on the pool outside any transaction: each statement
+// commits on its own. Use it for reads and for single-statement writes; InTx for anything that
+// must commit together.
+func (d *DB) AutoCommit() *Queries { return &Queries{q: dbsqlc.New(d.Pool)} }
 
 // InTx runs fn in one transaction and commits it when fn returns nil.
 func (d *DB) InTx(ctx context.Context, fn func(q *Queries) error) error {

@@ -294,7 +294,7 @@ func (a *app) registerPacks(ctx context.Context, all []*attune.Pack) error {
 // host whose process is gone does not count: a command such as attune run or attune event emit
 // that worked a role for its duration leaves a fresh heartbeat behind when it exits.
 func (a *app) liveReplica(ctx context.Context, role string) (bool, error) {
-	ws, err := a.db.Read().Workers(ctx)
+	ws, err := a.db.AutoCommit().Workers(ctx)
 	if err != nil {
 		return false, err
 	}

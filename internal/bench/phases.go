@@ -63,7 +63,7 @@ func (b *runner) spawnFloor(ctx context.Context) error {
 			return err
 		}
 		defer r.Stop()
-		echo, _, err := r.DB.Read().Action(ctx, actionEcho)
+		echo, _, err := r.DB.AutoCommit().Action(ctx, actionEcho)
 		if err != nil {
 			return err
 		}
