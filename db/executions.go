@@ -71,7 +71,7 @@ func (q *Queries) ExecutionCreate(ctx context.Context, n NewExecution) (attune.E
 		}
 		r.RerunOf = n.RerunOf
 	}
-	return toExecution(r), nil
+	return toExecution(r)
 }
 
 // ExecutionStart moves an execution from scheduled to running on worker. It returns ErrConflict
@@ -87,7 +87,7 @@ func (q *Queries) ExecutionStart(ctx context.Context, id int64, worker string) (
 	if err := q.history(ctx, id, attune.StatusScheduled, attune.StatusRunning, worker, ""); err != nil {
 		return attune.Execution{}, err
 	}
-	return toExecution(r), nil
+	return toExecution(r)
 }
 
 // Finish is the terminal outcome of an execution.
@@ -121,7 +121,7 @@ func (q *Queries) ExecutionFinish(ctx context.Context, id int64, f Finish) (attu
 	if err := q.history(ctx, id, f.From, f.To, f.Worker, f.Error); err != nil {
 		return attune.Execution{}, err
 	}
-	return toExecution(r), nil
+	return toExecution(r)
 }
 
 func (q *Queries) history(ctx context.Context, id int64, from, to attune.ExecutionStatus, worker, reason string) error {
@@ -144,7 +144,7 @@ func (q *Queries) Execution(ctx context.Context, id int64) (attune.Execution, er
 	if err != nil {
 		return attune.Execution{}, notFound(err, "execution", id)
 	}
-	return toExecution(r), nil
+	return toExecution(r)
 }
 
 // ExecutionFilter narrows ExecutionList.
@@ -171,7 +171,7 @@ func (q *Queries) Executions(ctx context.Context, f ExecutionFilter) ([]attune.E
 	if err != nil {
 		return nil, fmt.Errorf("list executions: %w", err)
 	}
-	return mapSlice(rows, toExecution), nil
+	return mapRows(rows, toExecution)
 }
 
 // ExecutionsByEvent lists the executions an event caused.
@@ -180,7 +180,7 @@ func (q *Queries) ExecutionsByEvent(ctx context.Context, eventID int64) ([]attun
 	if err != nil {
 		return nil, fmt.Errorf("executions of event %d: %w", eventID, err)
 	}
-	return mapSlice(rows, toExecution), nil
+	return mapRows(rows, toExecution)
 }
 
 // History lists the recorded transitions of an execution, oldest first.
@@ -226,7 +226,7 @@ func (q *Queries) ExecutionAttempts(ctx context.Context, id int64) ([]attune.Exe
 	if err != nil {
 		return nil, fmt.Errorf("attempts of execution %d: %w", id, err)
 	}
-	return mapSlice(rows, toExecution), nil
+	return mapRows(rows, toExecution)
 }
 
 // ExecutionsOnSilentWorkers lists running executions whose worker was last seen before cutoff.
@@ -235,5 +235,5 @@ func (q *Queries) ExecutionsOnSilentWorkers(ctx context.Context, cutoff time.Tim
 	if err != nil {
 		return nil, fmt.Errorf("executions on silent workers: %w", err)
 	}
-	return mapSlice(rows, toExecution), nil
+	return mapRows(rows, toExecution)
 }

@@ -22,7 +22,7 @@ func (q *Queries) ExecutionSetCanceling(ctx context.Context, id int64, reason st
 	if err := q.history(ctx, id, attune.StatusRunning, attune.StatusCanceling, "", reason); err != nil {
 		return attune.Execution{}, err
 	}
-	return toExecution(r), nil
+	return toExecution(r)
 }
 
 // ExecutionsCanceling returns, of the given executions, those someone asked to cancel, mapped to

@@ -115,7 +115,7 @@ func (q *Queries) ExecutionAdmit(ctx context.Context, id int64, policyRef string
 	if err := q.history(ctx, id, attune.StatusRequested, attune.StatusScheduled, "", "admitted by policy "+policyRef); err != nil {
 		return attune.Execution{}, err
 	}
-	return toExecution(r), nil
+	return toExecution(r)
 }
 
 // Policies lists every concurrency policy with its slots held and its waiters.

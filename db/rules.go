@@ -14,7 +14,8 @@ func (q *Queries) Action(ctx context.Context, ref string) (attune.Action, int64,
 	if err != nil {
 		return attune.Action{}, 0, notFound(err, "action", ref)
 	}
-	return toAction(r), r.ID, nil
+	a, err := toAction(r)
+	return a, r.ID, err
 }
 
 // ActionByID returns a registered action by id.
@@ -23,7 +24,7 @@ func (q *Queries) ActionByID(ctx context.Context, id int64) (attune.Action, erro
 	if err != nil {
 		return attune.Action{}, notFound(err, "action id", id)
 	}
-	return toAction(r), nil
+	return toAction(r)
 }
 
 // Actions lists registered actions (without their entry point content).
@@ -46,7 +47,7 @@ func (q *Queries) Rule(ctx context.Context, ref string) (attune.Rule, error) {
 	if err != nil {
 		return attune.Rule{}, notFound(err, "rule", ref)
 	}
-	return toRule(r), nil
+	return toRule(r)
 }
 
 // RuleByID returns a rule by id.
@@ -55,7 +56,7 @@ func (q *Queries) RuleByID(ctx context.Context, id int64) (attune.Rule, error) {
 	if err != nil {
 		return attune.Rule{}, notFound(err, "rule id", id)
 	}
-	return toRule(r), nil
+	return toRule(r)
 }
 
 // Rules lists every rule.
@@ -64,7 +65,7 @@ func (q *Queries) Rules(ctx context.Context) ([]attune.Rule, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list rules: %w", err)
 	}
-	return mapSlice(rows, toRule), nil
+	return mapRows(rows, toRule)
 }
 
 // RulesForTrigger lists the enabled rules on a trigger.
@@ -73,7 +74,7 @@ func (q *Queries) RulesForTrigger(ctx context.Context, triggerRef string) ([]att
 	if err != nil {
 		return nil, fmt.Errorf("rules for trigger %s: %w", triggerRef, err)
 	}
-	return mapSlice(rows, toRule), nil
+	return mapRows(rows, toRule)
 }
 
 // RuleSetEnabled enables or disables a rule and returns it.
@@ -82,7 +83,7 @@ func (q *Queries) RuleSetEnabled(ctx context.Context, ref string, enabled bool) 
 	if err != nil {
 		return attune.Rule{}, notFound(err, "rule", ref)
 	}
-	return toRule(r), nil
+	return toRule(r)
 }
 
 // RuleDelete deletes a rule and returns it with its timer's pending fire job, which the caller cancels.
