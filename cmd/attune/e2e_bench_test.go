@@ -58,7 +58,7 @@ func TestBenchSmoke(t *testing.T) {
 		require.True(t, ok, "%s_cpu_ms_per_exec is %v", kind, costs[kind+"_cpu_ms_per_exec"])
 		positive(kind+"_cpu_ms_per_exec.attune", cpu["attune"])
 		positive(kind+"_cpu_ms_per_exec.postgres", cpu["postgres"])
-		for _, k := range []string{"_statements_per_exec", "_commits_per_exec", "_river_jobs_per_exec"} {
+		for _, k := range []string{"_statements_per_exec", "_commits_per_exec", "_river_jobs_per_exec", "_execution_hot_update_pct"} {
 			positive(kind+k, costs[kind+k])
 		}
 	}

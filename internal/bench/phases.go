@@ -86,6 +86,7 @@ func (b *runner) noopThroughput(ctx context.Context) error {
 		}
 		b.r.Details.Noop, b.r.NoopExecPerS = t, round(t.PerS, 0)
 		b.r.NoopCPUms, b.r.NoopStatements, b.r.NoopCommits, b.r.NoopRiverJobs = t.Cost.CPU, t.Cost.Statements, t.Cost.Commits, t.Cost.RiverJobs
+		b.r.NoopExecutionHOTPct = t.Cost.HOTPct()
 		b.say("noop pipeline: %s", t)
 		return nil
 	})
@@ -100,6 +101,7 @@ func (b *runner) shellThroughput(ctx context.Context) error {
 		}
 		b.r.Details.Shell, b.r.ShellExecPerS = t, round(t.PerS, 0)
 		b.r.ShellCPUms, b.r.ShellStatements, b.r.ShellCommits, b.r.ShellRiverJobs = t.Cost.CPU, t.Cost.Statements, t.Cost.Commits, t.Cost.RiverJobs
+		b.r.ShellExecutionHOTPct = t.Cost.HOTPct()
 		b.say("shell pipeline: %s", t)
 		return nil
 	})

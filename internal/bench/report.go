@@ -54,6 +54,10 @@ type Report struct {
 	ShellStatements float64 `json:"shell_statements_per_exec"`
 	ShellCommits    float64 `json:"shell_commits_per_exec"`
 	ShellRiverJobs  float64 `json:"shell_river_jobs_per_exec"`
+	// The share of attune.execution's row updates that were HOT (no index entry written), in
+	// percent, in the throughput runs (pg_stat_user_tables.n_tup_hot_upd / n_tup_upd).
+	NoopExecutionHOTPct  float64 `json:"noop_execution_hot_update_pct"`
+	ShellExecutionHOTPct float64 `json:"shell_execution_hot_update_pct"`
 	// ScaleoutCPUms is the CPU milliseconds (all of it: postgres, the rules replica and the
 	// worker processes) per execution with 1, 2 and 4 worker processes.
 	ScaleoutCPUms map[string]float64 `json:"scaleout_cpu_ms_per_exec"`
@@ -150,12 +154,14 @@ func (r *Report) WriteTable(w io.Writer) error {
 	row("noop_throughput", "noop CPU ms per exec", r.NoopCPUms.String(), "-", "-", fmt.Sprintf("<= %.1f", targetNoopCPUms), yes(r.NoopCPUms.Total() > 0 && r.NoopCPUms.Total() <= targetNoopCPUms))
 	row("noop_throughput", "noop statements / commits per exec", perExecPair(r.NoopStatements, r.NoopCommits), "-", "-", "-", "-")
 	row("noop_throughput", "noop River jobs per exec", fmt.Sprintf("%.2f", r.NoopRiverJobs), "-", "-", fmt.Sprintf("<= %.0f", targetNoopRiverJobs), yes(r.NoopRiverJobs > 0 && r.NoopRiverJobs <= targetNoopRiverJobs))
+	row("noop_throughput", "noop execution row updates per exec (HOT)", hotCell(d.Noop.Cost), "-", "-", "-", "-")
 	shellB2 := Ratio(r.ShellExecPerS, r.BaselineSpawnPerS)
 	row("shell_throughput", "shell pipeline exec/s", num(r.ShellExecPerS), "B2 "+num(r.BaselineSpawnPerS), pct(shellB2), ">= 70% of B2", yes(shellB2 >= targetShellOfB2))
 	row("shell_throughput", "shell pipeline exec/s vs B2'", num(r.ShellExecPerS), "B2' "+num(d.EchoRuntimePerS), pct(Ratio(r.ShellExecPerS, d.EchoRuntimePerS)), "-", "-")
 	row("shell_throughput", "shell CPU ms per exec", r.ShellCPUms.String(), "-", "-", "-", "-")
 	row("shell_throughput", "shell statements / commits per exec", perExecPair(r.ShellStatements, r.ShellCommits), "-", "-", "-", "-")
 	row("shell_throughput", "shell River jobs per exec", fmt.Sprintf("%.2f", r.ShellRiverJobs), "-", "-", "-", "-")
+	row("shell_throughput", "shell execution row updates per exec (HOT)", hotCell(d.Shell.Cost), "-", "-", "-", "-")
 	nl, sl, ns := r.NoopLatencyMS, r.ShellLatencyMS, r.NoopStartLatencyMS
 	row("noop_latency", "noop latency ms p50/p95/p99", trio(nl.P50, nl.P95, nl.P99), "-", "-", "p50 <= 5, p99 <= 25",
 		yes(nl.P50 <= targetNoopP50 && nl.P99 <= targetNoopP99))
@@ -283,4 +289,9 @@ func mbList(mb []float64) string {
 		parts[i] = fmt.Sprintf("%.1f", v)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// hotCell is a run's attune.execution updates per execution and the share that was HOT.
+func hotCell(c execCost) string {
+	return fmt.Sprintf("%.2f (%.0f%% HOT)", c.Updates, c.HOTPct())
 }

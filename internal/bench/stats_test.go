@@ -116,6 +116,7 @@ func TestReportJSONKeys(t *testing.T) {
 		"scaleout_noop_exec_per_s", "worker_peak_rss_mb",
 		"noop_cpu_ms_per_exec", "noop_statements_per_exec", "noop_commits_per_exec", "noop_river_jobs_per_exec",
 		"shell_cpu_ms_per_exec", "shell_statements_per_exec", "shell_commits_per_exec", "shell_river_jobs_per_exec",
+		"noop_execution_hot_update_pct", "shell_execution_hot_update_pct",
 		"scaleout_cpu_ms_per_exec",
 		"webhook_events_per_s", "webhook_ack_ms", "http_baseline_req_per_s", "api_run_noop_ms",
 	}, keys)
