@@ -151,6 +151,21 @@ func (b *runner) timers(ctx context.Context) error {
 	})
 }
 
+// policyAdmit is issue 12's figure: how soon a concurrency slot, once freed, runs its next waiter.
+func (b *runner) policyAdmit(ctx context.Context) error {
+	return b.onCopy(ctx, "policy_admit", templateDB, func(url string) error {
+		p, err := policyAdmit(ctx, b.cfg.Start, url, b.plan.policyRuns)
+		if err != nil {
+			return err
+		}
+		b.r.Details.Policy = p
+		b.r.PolicyAdmitMS = latencyOf(p.Admit)
+		b.say("policy admission: %d executions of a threshold-1 policy in %.1f s; slot freed (holder's terminal commit, which also commits the waiter's dispatch) -> next waiter running: p50 %.1f ms, p99 %.1f ms, max %.1f (%d waiters)",
+			p.Executions, p.Elapsed.Seconds(), p.Admit.P50, p.Admit.P99, p.Admit.Max, p.Admit.N)
+		return nil
+	})
+}
+
 // scaleOut is figures 4 and 5: the backlog worked by 1, 2 and 4 worker processes for the same
 // window, and the peak RSS of the single one, which drains all of it.
 func (b *runner) scaleOut(ctx context.Context) error {

@@ -119,6 +119,7 @@ func TestReportJSONKeys(t *testing.T) {
 		"noop_execution_hot_update_pct", "shell_execution_hot_update_pct",
 		"scaleout_cpu_ms_per_exec",
 		"webhook_events_per_s", "webhook_ack_ms", "http_baseline_req_per_s", "api_run_noop_ms",
+		"policy_admit_ms",
 	}, keys)
 	objectKeys := func(key string) []string {
 		var o map[string]any
