@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -19,6 +20,10 @@ import (
 // Options tune the connection pool.
 type Options struct {
 	MaxConns int32 // 0 keeps pgx's default
+	// MinConns is how many connections the pool opens before Open returns and keeps open
+	// however idle, so that the first work after a start (a timer's first tick) and after a
+	// quiet spell does not wait for connections to be made. 0 opens them on demand.
+	MinConns int32
 	// PlanCacheMode is PostgreSQL's plan_cache_mode for the pool's sessions, e.g.
 	// "force_generic_plan"; empty leaves the server's setting. A plan_cache_mode in the URL wins.
 	PlanCacheMode string
@@ -38,6 +43,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	if opts.MaxConns > 0 {
 		cfg.MaxConns = opts.MaxConns
 	}
+	cfg.MinConns = min(opts.MinConns, cfg.MaxConns)
 	if _, set := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; opts.PlanCacheMode != "" && !set {
 		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = opts.PlanCacheMode
 	}
@@ -45,11 +51,39 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	if err := pool.Ping(ctx); err != nil {
+	if err := warm(ctx, pool, max(cfg.MinConns, 1)); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
 	return &DB{Pool: pool}, nil
+}
+
+// warm opens n connections of the pool at once, pings each, and gives them back idle.
+func warm(ctx context.Context, pool *pgxpool.Pool, n int32) error {
+	conns := make([]*pgxpool.Conn, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if conns[i], errs[i] = pool.Acquire(ctx); errs[i] == nil {
+				errs[i] = conns[i].Ping(ctx)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, c := range conns {
+		if c != nil {
+			c.Release()
+		}
+	}
+	for _, err := range errs {
+		if err != nil {
+			return err // the same cause n times says no more
+		}
+	}
+	return nil
 }
 
 // Close closes the pool.

@@ -61,7 +61,7 @@ func open(ctx context.Context, cfg *Config, log *slog.Logger, retry bool) (*app,
 		}
 	}
 	for attempt := 1; ; attempt++ {
-		d, err := db.Open(ctx, url, db.Options{MaxConns: cfg.Database.MaxConns, PlanCacheMode: cfg.planCacheMode()})
+		d, err := db.Open(ctx, url, db.Options{MaxConns: cfg.Database.MaxConns, MinConns: cfg.Database.MinConns, PlanCacheMode: cfg.planCacheMode()})
 		if err == nil {
 			a.db = d
 			break
