@@ -8,7 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -51,40 +51,26 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	if err := warm(ctx, pool, max(cfg.MinConns, 1)); err != nil {
+	warm(ctx, pool, cfg.MinConns)
+	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
 	return &DB{Pool: pool}, nil
 }
 
-// warm opens n connections of the pool at once, pings each, and gives them back idle.
-func warm(ctx context.Context, pool *pgxpool.Pool, n int32) error {
-	conns := make([]*pgxpool.Conn, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range conns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if conns[i], errs[i] = pool.Acquire(ctx); errs[i] == nil {
-				errs[i] = conns[i].Ping(ctx)
-			}
-		}()
+// warm waits, up to warmWait (a server that cannot be reached fails the ping after it), until the pool has opened its n minimum connections (pgxpool opens
+// them in the background), so that Open returns with them ready.
+func warm(ctx context.Context, pool *pgxpool.Pool, n int32) {
+	deadline := time.Now().Add(warmWait)
+	for pool.Stat().IdleConns() < n && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(2 * time.Millisecond)
 	}
-	wg.Wait()
-	for _, c := range conns {
-		if c != nil {
-			c.Release()
-		}
-	}
-	for _, err := range errs {
-		if err != nil {
-			return err // the same cause n times says no more
-		}
-	}
-	return nil
 }
+
+// warmWait bounds how long Open waits for the minimum connections; a slow server is then
+// warmed in the background, as pgxpool does.
+const warmWait = 2 * time.Second
 
 // Close closes the pool.
 func (d *DB) Close() { d.Pool.Close() }
