@@ -88,7 +88,19 @@ func (d *DB) AutoCommit() *Queries { return &Queries{q: dbsqlc.New(d.Pool)} }
 
 // InTx runs fn in one transaction and commits it when fn returns nil.
 func (d *DB) InTx(ctx context.Context, fn func(q *Queries) error) error {
-	tx, err := d.Pool.Begin(ctx)
+	return inTx(ctx, d.Pool, fn)
+}
+
+// InTxOn runs fn in one transaction on conn, a connection the caller took from the pool ahead of
+// time (so that the work does not wait for one), and commits it when fn returns nil.
+func InTxOn(ctx context.Context, conn *pgxpool.Conn, fn func(q *Queries) error) error {
+	return inTx(ctx, conn, fn)
+}
+
+func inTx(ctx context.Context, db interface {
+	Begin(ctx context.Context) (pgx.Tx, error)
+}, fn func(q *Queries) error) error {
+	tx, err := db.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}

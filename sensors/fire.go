@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
@@ -35,24 +36,48 @@ const fireBatch = 100
 func (w *FireWorker) Work(ctx context.Context, job *river.Job[jobs.TimerFireArgs]) error {
 	t := w.T
 	due := job.Args.FireAt
-	if wait := due.Sub(t.now()); wait > 0 {
-		if wait > fireLead {
-			// Clock skew with the database made River run it this early: back at the fire time.
-			return river.JobSnooze(fireLead)
-		}
-		timer := time.NewTimer(wait)
-		defer timer.Stop()
-		select {
-		case <-ctx.Done():
-			return ctx.Err() // cancelled (the rule changed) or shutting down
-		case <-timer.C:
-		}
+	if due.Sub(t.now()) > fireLead {
+		// Clock skew with the database made River run it this early: back at the fire time.
+		return river.JobSnooze(fireLead)
+	}
+	// Take a connection shortly before the fire time, so that a pool busy with the previous
+	// tick's work makes the fire wait before its time rather than after.
+	if err := sleepUntil(ctx, due.Add(-connLead), t.now); err != nil {
+		return err
+	}
+	conn, err := t.P.DB.Pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("fire at %s: %w", due.Format(time.RFC3339Nano), err)
+	}
+	defer conn.Release()
+	if err := sleepUntil(ctx, due, t.now); err != nil {
+		return err
 	}
 	for {
-		n, err := t.fireDue(ctx, job, due)
+		n, err := t.fireDue(ctx, conn, job, due)
 		if err != nil || n < fireBatch {
 			return err
 		}
+	}
+}
+
+// connLead is how long before its fire time a fire job takes its connection from the pool.
+const connLead = 100 * time.Millisecond
+
+// sleepUntil waits until at, or returns ctx's error when the job is cancelled (the rule
+// changed) or the replica shuts down first.
+func sleepUntil(ctx context.Context, at time.Time, now func() time.Time) error {
+	wait := at.Sub(now())
+	if wait <= 0 {
+		return nil
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return nil
 	}
 }
 
@@ -61,9 +86,9 @@ func (w *FireWorker) Work(ctx context.Context, job *river.Job[jobs.TimerFireArgs
 // jobs), and returns how many it locked; when fewer, none is left and the job completes in the
 // same transaction. Timers that another transaction holds are skipped: a concurrent fire fires
 // them, a rule change reschedules them.
-func (t *Timers) fireDue(ctx context.Context, job *river.Job[jobs.TimerFireArgs], due time.Time) (int, error) {
+func (t *Timers) fireDue(ctx context.Context, conn *pgxpool.Conn, job *river.Job[jobs.TimerFireArgs], due time.Time) (int, error) {
 	var n int
-	err := t.P.DB.InTx(ctx, func(q *db.Queries) error {
+	err := db.InTxOn(ctx, conn, func(q *db.Queries) error {
 		timers, err := q.TimersLockDue(ctx, due, fireBatch)
 		if err != nil {
 			return err
