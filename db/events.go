@@ -2,7 +2,6 @@ package db
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -39,37 +38,6 @@ func (q *Queries) EventInsert(ctx context.Context, e NewEvent) (attune.Event, er
 		return attune.Event{}, fmt.Errorf("insert event for %s: %w", e.TriggerRef, err)
 	}
 	return toEvent(r)
-}
-
-// EventsInsert records many events in one statement and returns their ids, in order.
-func (q *Queries) EventsInsert(ctx context.Context, es []NewEvent) ([]int64, error) {
-	type row struct {
-		TriggerRef  string         `json:"trigger_ref"`
-		Payload     map[string]any `json:"payload"`
-		RuleID      *int64         `json:"rule_id"`
-		RuleRef     *string        `json:"rule_ref"`
-		TimerID     *int64         `json:"timer_id"`
-		ScheduledAt *time.Time     `json:"scheduled_at"`
-	}
-	rows := make([]row, len(es))
-	for i, e := range es {
-		rows[i] = row{TriggerRef: e.TriggerRef, Payload: e.Payload, RuleID: e.RuleID, TimerID: e.TimerID, ScheduledAt: e.ScheduledAt}
-		if rows[i].Payload == nil {
-			rows[i].Payload = map[string]any{}
-		}
-		if e.RuleRef != "" {
-			rows[i].RuleRef = &e.RuleRef
-		}
-	}
-	b, err := json.Marshal(rows)
-	if err != nil {
-		return nil, fmt.Errorf("encode %d events: %w", len(es), err)
-	}
-	ids, err := q.q.EventInsertMany(ctx, b)
-	if err != nil {
-		return nil, fmt.Errorf("insert %d events: %w", len(es), err)
-	}
-	return ids, nil
 }
 
 // Event returns an event by id.

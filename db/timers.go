@@ -2,7 +2,6 @@ package db
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -43,6 +42,22 @@ func (q *Queries) TimerLock(ctx context.Context, id int64) (attune.Timer, error)
 	return toTimer(r)
 }
 
+// TimerAdvance moves a timer from the fire time expected to the next one (nil: never again).
+// It returns ErrConflict when the timer is no longer at that fire time or is disabled: the fire
+// was already handled, or the rule changed.
+func (q *Queries) TimerAdvance(ctx context.Context, id int64, expected time.Time, next *time.Time, firedAt time.Time) (attune.Timer, error) {
+	r, err := q.q.TimerAdvance(ctx, dbsqlc.TimerAdvanceParams{
+		ID: id, ExpectedFireAt: &expected, NextFireAt: next, FiredAt: &firedAt,
+	})
+	if err != nil {
+		if noRow(err) {
+			return attune.Timer{}, fmt.Errorf("timer %d at %s: %w", id, expected.Format(time.RFC3339Nano), attune.ErrConflict)
+		}
+		return attune.Timer{}, fmt.Errorf("advance timer %d: %w", id, err)
+	}
+	return toTimer(r)
+}
+
 // TimerSetFireJob records the pending fire job of a timer.
 func (q *Queries) TimerSetFireJob(ctx context.Context, id, jobID int64) error {
 	return q.q.TimerSetFireJob(ctx, dbsqlc.TimerSetFireJobParams{ID: id, FireJobID: &jobID})
@@ -65,60 +80,4 @@ func (q *Queries) TimersNeedingJob(ctx context.Context) ([]attune.Timer, error) 
 		return nil, fmt.Errorf("timers needing a fire job: %w", err)
 	}
 	return mapRows(rows, toTimer)
-}
-
-// DueTimer is a timer that is due, with its rule's ref.
-type DueTimer struct {
-	attune.Timer
-	RuleRef string
-}
-
-// TimersLockDue returns up to lim enabled timers due by due, oldest fire first, locked until the
-// transaction ends; timers that another transaction holds are skipped.
-func (q *Queries) TimersLockDue(ctx context.Context, due time.Time, lim int32) ([]DueTimer, error) {
-	rows, err := q.q.TimerLockDue(ctx, dbsqlc.TimerLockDueParams{Due: &due, Lim: lim})
-	if err != nil {
-		return nil, fmt.Errorf("timers due by %s: %w", due.Format(time.RFC3339Nano), err)
-	}
-	return mapRows(rows, func(r dbsqlc.TimerLockDueRow) (DueTimer, error) {
-		tm, err := toTimer(r.AttuneTimer)
-		return DueTimer{Timer: tm, RuleRef: r.RuleRef}, err
-	})
-}
-
-// TimerFire is one fire of a timer for TimersAdvance.
-type TimerFire struct {
-	ID        int64      `json:"id"`
-	Expected  time.Time  `json:"expected"`    // the fire time handled
-	Next      *time.Time `json:"next"`        // nil: never again
-	FireJobID *int64     `json:"fire_job_id"` // the job of Next
-	FiredAt   time.Time  `json:"fired_at"`
-}
-
-// TimersAdvance moves many timers from the fire time expected to the next one, in one
-// statement. It returns ErrConflict, and the caller rolls back, when any of them is no longer at
-// that time or is disabled.
-func (q *Queries) TimersAdvance(ctx context.Context, fires []TimerFire) error {
-	b, err := json.Marshal(fires)
-	if err != nil {
-		return fmt.Errorf("encode timer fires: %w", err)
-	}
-	n, err := q.q.TimerAdvanceMany(ctx, b)
-	if err != nil {
-		return fmt.Errorf("advance %d timers: %w", len(fires), err)
-	}
-	if n != int64(len(fires)) {
-		return fmt.Errorf("advance %d timers: %d were at their fire time: %w", len(fires), n, attune.ErrConflict)
-	}
-	return nil
-}
-
-// TimerFireJobShared reports whether an enabled timer other than timerID waits for fire job
-// jobID (timers due at the same time share one).
-func (q *Queries) TimerFireJobShared(ctx context.Context, jobID, timerID int64) (bool, error) {
-	shared, err := q.q.TimerFireJobShared(ctx, dbsqlc.TimerFireJobSharedParams{FireJobID: &jobID, ID: timerID})
-	if err != nil {
-		return false, fmt.Errorf("fire job %d shared: %w", jobID, err)
-	}
-	return shared, nil
 }

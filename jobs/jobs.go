@@ -37,12 +37,9 @@ const dispatchMaxAttempts = 10
 // unique dedupes a kind on its args for as long as River keeps the job, finished or not.
 var unique = river.UniqueOpts{ByArgs: true}
 
-// TimerFireArgs wakes up at one fire time and fires every enabled timer due by then, in one
-// transaction (batches of sensors' fireBatch): timers due together share one job, unique on
-// FireAt. TimerID is the timer whose schedule first asked for this time, for people reading
-// river_job; it is not part of the unique key.
+// TimerFireArgs fires one timer for one scheduled time.
 type TimerFireArgs struct {
-	TimerID int64     `json:"timer_id"`
+	TimerID int64     `json:"timer_id" river:"unique"`
 	FireAt  time.Time `json:"fire_at" river:"unique"`
 }
 

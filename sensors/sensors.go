@@ -1,10 +1,9 @@
 // Package sensors notices that something happened and records it as an event. Its first
-// source is durable timers: each enabled timer rule has its next fire time in Postgres and a
-// pending attune.timer.fire job for that time, unique on the time, so timers due together share
-// one job. The fire handler fires every timer due by its time in one transaction: the events
-// with their processing jobs, and the next fire jobs. Disabling or deleting a rule
-// cancels its pending fire job in the same transaction as the change, unless another timer
-// shares it. The schedule math lives in sensors/schedule.
+// source is durable timers: each enabled timer rule has its next fire time in Postgres and
+// exactly one pending attune.timer.fire job scheduled at that time, unique on (timer, fire
+// time). The fire handler writes the event, the enforcement, the execution, the dispatch job and
+// the next fire job in one transaction; disabling or deleting the rule cancels the pending fire
+// job in the same transaction as the change. The schedule math lives in sensors/schedule.
 package sensors
 
 import (
@@ -42,18 +41,13 @@ func (t *Timers) now() time.Time {
 // fire job cancelled. An unchanged, already scheduled timer keeps its schedule, so registering
 // the same pack again does not reset it. Rules on other triggers are left alone.
 func (t *Timers) Sync(ctx context.Context, q *db.Queries, rule attune.Rule) error {
-	return t.syncAt(ctx, q, rule, t.now())
-}
-
-// syncAt is Sync with the time a new schedule starts from: the rules of one pack registration
-// share it, so that their timers of the same interval fire together, in one transaction.
-func (t *Timers) syncAt(ctx context.Context, q *db.Queries, rule attune.Rule, now time.Time) error {
 	if !attune.IsTimerTrigger(rule.TriggerRef) {
 		return t.Stop(ctx, q, rule.ID)
 	}
 	if !rule.Enabled {
 		return t.Stop(ctx, q, rule.ID)
 	}
+	now := t.now()
 	existing, err := q.TimerByRule(ctx, rule.ID)
 	switch {
 	case err == nil && existing.Enabled &&
@@ -73,7 +67,7 @@ func (t *Timers) syncAt(ctx context.Context, q *db.Queries, rule attune.Rule, no
 		next = &first
 	}
 	if existing.FireJobID != nil { // a changed or re-enabled timer: its old fire job goes
-		if err := t.cancelUnshared(ctx, q, *existing.FireJobID, existing.ID); err != nil {
+		if err := t.cancel(ctx, q.Tx(), *existing.FireJobID); err != nil {
 			return err
 		}
 	}
@@ -85,7 +79,7 @@ func (t *Timers) syncAt(ctx context.Context, q *db.Queries, rule attune.Rule, no
 		return nil
 	}
 	t.Log.Info("timer scheduled", "rule", rule.Ref, "timer_id", timer.ID, "next_fire_at", next.UTC())
-	return t.insertFire(ctx, q, timer.ID, *next, nil)
+	return t.insertFire(ctx, q, timer.ID, *next)
 }
 
 // Stop disables a rule's timer and cancels its pending fire job, in the caller's transaction.
@@ -98,29 +92,17 @@ func (t *Timers) Stop(ctx context.Context, q *db.Queries, ruleID int64) error {
 		return err
 	}
 	if timer.FireJobID != nil {
-		return t.cancelUnshared(ctx, q, *timer.FireJobID, timer.ID)
+		return t.cancel(ctx, q.Tx(), *timer.FireJobID)
 	}
 	return nil
 }
 
-// CancelFire cancels a deleted rule's pending fire job, in the caller's transaction (after the
-// timer's row is gone), unless another timer shares it.
+// CancelFire cancels a deleted rule's pending fire job, in the caller's transaction.
 func (t *Timers) CancelFire(ctx context.Context, q *db.Queries, jobID *int64) error {
 	if jobID == nil {
 		return nil
 	}
-	return t.cancelUnshared(ctx, q, *jobID, 0)
-}
-
-// cancelUnshared cancels fire job jobID of timer timerID unless another enabled timer waits for
-// it too; that one's fire finds this timer stopped and leaves it alone. A running job (waiting
-// for its time in the worker) ends cancelled when River stops it.
-func (t *Timers) cancelUnshared(ctx context.Context, q *db.Queries, jobID, timerID int64) error {
-	shared, err := q.TimerFireJobShared(ctx, jobID, timerID)
-	if err != nil || shared {
-		return err
-	}
-	return t.cancel(ctx, q.Tx(), jobID)
+	return t.cancel(ctx, q.Tx(), *jobID)
 }
 
 func (t *Timers) cancel(ctx context.Context, tx pgx.Tx, jobID int64) error {
@@ -134,57 +116,34 @@ func (t *Timers) cancel(ctx context.Context, tx pgx.Tx, jobID int64) error {
 // fireLead is how long before its fire time a fire job may run. River's leader moves scheduled
 // jobs to available only every 5 s (its scheduler interval), so a job scheduled at its fire time
 // would run up to 5 s late, and a timer firing more often than that would fire only every 5 s.
-// A fire job is scheduled fireLead early instead, and the fire worker waits in the worker until
-// its fire time (a snooze would leave the job to the next poll of the queue).
+// A fire job is scheduled fireLead early instead, and the fire worker waits until its fire time
+// (a snooze would leave the job to the queue's next poll).
 const fireLead = 5 * time.Second
 
-// insertFire inserts the fire job for time at (or finds the one that timers due then share) and
-// records it on the timer.
-func (t *Timers) insertFire(ctx context.Context, q *db.Queries, timerID int64, at time.Time, jobAt map[time.Time]int64) error {
-	id, err := t.fireJob(ctx, q, timerID, at, jobAt)
-	if err != nil {
-		return err
-	}
-	return q.TimerSetFireJob(ctx, timerID, id)
-}
-
-// fireJob inserts the fire job for time at, or finds the one that timers due then share, and
-// returns its id. jobAt, when not nil, remembers the jobs of this transaction by time, so that
-// timers due together ask River once.
-func (t *Timers) fireJob(ctx context.Context, q *db.Queries, timerID int64, at time.Time, jobAt map[time.Time]int64) (int64, error) {
-	at = at.UTC()
-	if id, ok := jobAt[at]; ok {
-		return id, nil
-	}
+// insertFire inserts the fire job of a timer for one time and records it on the timer.
+func (t *Timers) insertFire(ctx context.Context, q *db.Queries, timerID int64, at time.Time) error {
 	opts := &river.InsertOpts{} // due within fireLead: available now
 	if early := at.Add(-fireLead); early.After(t.now()) {
 		opts.ScheduledAt = early
 	}
-	res, err := t.P.River.InsertTx(ctx, q.Tx(), jobs.TimerFireArgs{TimerID: timerID, FireAt: at}, opts)
+	res, err := t.P.River.InsertTx(ctx, q.Tx(), jobs.TimerFireArgs{TimerID: timerID, FireAt: at.UTC()}, opts)
 	if err != nil {
-		return 0, fmt.Errorf("insert fire job of timer %d: %w", timerID, err)
+		return fmt.Errorf("insert fire job of timer %d: %w", timerID, err)
 	}
-	if jobAt != nil {
-		jobAt[at] = res.Job.ID
-	}
-	return res.Job.ID, nil
+	return q.TimerSetFireJob(ctx, timerID, res.Job.ID)
 }
 
 // Reconcile re-inserts the pending fire job of every enabled timer that lost it. The insert is
-// unique on the fire time, so running it while a fire is in flight changes nothing. A timer
-// already due gets a job for now, which fires every timer due by then (the job of its own
-// time, finished, would absorb an insert for that time).
+// unique on (timer, fire time), so running it while a fire is in flight changes nothing.
 func (t *Timers) Reconcile(ctx context.Context) (int, error) {
 	n := 0
-	now := t.now().Truncate(time.Microsecond)
 	err := t.P.DB.InTx(ctx, func(q *db.Queries) error {
 		timers, err := q.TimersNeedingJob(ctx)
 		if err != nil {
 			return err
 		}
-		jobAt := map[time.Time]int64{}
 		for _, tm := range timers {
-			if err := t.insertFire(ctx, q, tm.ID, later(*tm.NextFireAt, now), jobAt); err != nil {
+			if err := t.insertFire(ctx, q, tm.ID, *tm.NextFireAt); err != nil {
 				return err
 			}
 			t.Log.Warn("timer fire job restored", "timer_id", tm.ID, "rule_id", tm.RuleID, "next_fire_at", tm.NextFireAt.UTC())
@@ -195,25 +154,15 @@ func (t *Timers) Reconcile(ctx context.Context) (int, error) {
 	return n, err
 }
 
-// later returns the later of a and b.
-func later(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
-
 func sameParams(a, b map[string]any) bool {
 	return fmt.Sprint(a) == fmt.Sprint(b) // fmt prints maps sorted by key
 }
 
 // RegisterPack upserts a pack and brings its rules' timers in step, in one transaction: timers
-// of new or changed rules are scheduled, from one common time (so the pack's timers of the same
-// interval fire together), timers of disabled rules stop, and the pending fire jobs of rules
-// that vanished from the pack are cancelled. A failure changes nothing.
+// of new or changed rules are scheduled, timers of disabled rules stop, and the pending fire
+// jobs of rules that vanished from the pack are cancelled. A failure changes nothing.
 func (t *Timers) RegisterPack(ctx context.Context, p *attune.Pack) (*db.Registration, error) {
 	var reg *db.Registration
-	now := t.now()
 	err := t.P.DB.InTx(ctx, func(q *db.Queries) error {
 		var err error
 		if reg, err = q.RegisterPack(ctx, p); err != nil {
@@ -223,7 +172,7 @@ func (t *Timers) RegisterPack(ctx context.Context, p *attune.Pack) (*db.Registra
 			if err := jobs.CheckRuleParams(ctx, q, r); err != nil {
 				return err
 			}
-			if err := t.syncAt(ctx, q, r, now); err != nil {
+			if err := t.Sync(ctx, q, r); err != nil {
 				return err
 			}
 		}

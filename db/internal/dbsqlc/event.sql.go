@@ -70,37 +70,6 @@ func (q *Queries) EventInsert(ctx context.Context, arg EventInsertParams) (Attun
 	return i, err
 }
 
-const eventInsertMany = `-- name: EventInsertMany :many
-INSERT INTO attune.event (trigger_ref, payload, rule_id, rule_ref, timer_id, scheduled_at)
-SELECT e.v ->> 'trigger_ref', e.v -> 'payload', (e.v ->> 'rule_id')::bigint, e.v ->> 'rule_ref',
-       (e.v ->> 'timer_id')::bigint, (e.v ->> 'scheduled_at')::timestamptz
-FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY e(v, n)
-ORDER BY e.n
-RETURNING id
-`
-
-// Many events at once, each {trigger_ref, payload, rule_id, rule_ref, timer_id, scheduled_at},
-// in the order given.
-func (q *Queries) EventInsertMany(ctx context.Context, events []byte) ([]int64, error) {
-	rows, err := q.db.Query(ctx, eventInsertMany, events)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		items = append(items, id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const eventList = `-- name: EventList :many
 SELECT id, trigger_ref, payload, rule_id, rule_ref, timer_id, scheduled_at, created_at, processing_error FROM attune.event
 WHERE ($1::text IS NULL OR trigger_ref = $1)

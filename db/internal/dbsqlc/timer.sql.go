@@ -10,22 +10,44 @@ import (
 	"time"
 )
 
-const timerAdvanceMany = `-- name: TimerAdvanceMany :execrows
-UPDATE attune.timer t
-SET next_fire_at = (f ->> 'next')::timestamptz, fire_job_id = (f ->> 'fire_job_id')::bigint,
-    fire_count = t.fire_count + 1, last_fired_at = (f ->> 'fired_at')::timestamptz, updated_at = now()
-FROM jsonb_array_elements($1::jsonb) f
-WHERE t.id = (f ->> 'id')::bigint AND t.enabled AND t.next_fire_at = (f ->> 'expected')::timestamptz
+const timerAdvance = `-- name: TimerAdvance :one
+UPDATE attune.timer
+SET next_fire_at = $1, fire_count = fire_count + 1, last_fired_at = $2,
+    updated_at = now()
+WHERE id = $3 AND enabled AND next_fire_at = $4
+RETURNING id, rule_id, trigger_ref, params, enabled, next_fire_at, fire_job_id, fire_count, last_fired_at, created_at, updated_at
 `
 
-// Compare-and-set of many fires at once, each {id, expected, next (null: never again),
-// fire_job_id (null: none), fired_at}: only a timer still at its expected fire time advances.
-func (q *Queries) TimerAdvanceMany(ctx context.Context, fires []byte) (int64, error) {
-	result, err := q.db.Exec(ctx, timerAdvanceMany, fires)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
+type TimerAdvanceParams struct {
+	NextFireAt     *time.Time
+	FiredAt        *time.Time
+	ID             int64
+	ExpectedFireAt *time.Time
+}
+
+// Compare-and-set: only the fire for the timer's current next_fire_at may advance it.
+func (q *Queries) TimerAdvance(ctx context.Context, arg TimerAdvanceParams) (AttuneTimer, error) {
+	row := q.db.QueryRow(ctx, timerAdvance,
+		arg.NextFireAt,
+		arg.FiredAt,
+		arg.ID,
+		arg.ExpectedFireAt,
+	)
+	var i AttuneTimer
+	err := row.Scan(
+		&i.ID,
+		&i.RuleID,
+		&i.TriggerRef,
+		&i.Params,
+		&i.Enabled,
+		&i.NextFireAt,
+		&i.FireJobID,
+		&i.FireCount,
+		&i.LastFiredAt,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
 }
 
 const timerDisable = `-- name: TimerDisable :one
@@ -51,25 +73,6 @@ func (q *Queries) TimerDisable(ctx context.Context, ruleID int64) (AttuneTimer, 
 		&i.UpdatedAt,
 	)
 	return i, err
-}
-
-const timerFireJobShared = `-- name: TimerFireJobShared :one
-SELECT EXISTS (SELECT 1 FROM attune.timer
-    WHERE fire_job_id = $1 AND id <> $2 AND enabled) AS shared
-`
-
-type TimerFireJobSharedParams struct {
-	FireJobID *int64
-	ID        int64
-}
-
-// Whether another enabled timer than @id waits for fire job @fire_job_id (timers due at the
-// same time share it).
-func (q *Queries) TimerFireJobShared(ctx context.Context, arg TimerFireJobSharedParams) (bool, error) {
-	row := q.db.QueryRow(ctx, timerFireJobShared, arg.FireJobID, arg.ID)
-	var shared bool
-	err := row.Scan(&shared)
-	return shared, err
 }
 
 const timerGetByRule = `-- name: TimerGetByRule :one
@@ -148,61 +151,6 @@ func (q *Queries) TimerListNeedingJob(ctx context.Context) ([]AttuneTimer, error
 			&i.LastFiredAt,
 			&i.CreatedAt,
 			&i.UpdatedAt,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const timerLockDue = `-- name: TimerLockDue :many
-SELECT t.id, t.rule_id, t.trigger_ref, t.params, t.enabled, t.next_fire_at, t.fire_job_id, t.fire_count, t.last_fired_at, t.created_at, t.updated_at, r.ref AS rule_ref FROM attune.timer t
-JOIN attune.rule r ON r.id = t.rule_id
-WHERE t.enabled AND t.next_fire_at <= $1
-ORDER BY t.next_fire_at, t.id
-LIMIT $2
-FOR UPDATE OF t SKIP LOCKED
-`
-
-type TimerLockDueParams struct {
-	Due *time.Time
-	Lim int32
-}
-
-type TimerLockDueRow struct {
-	AttuneTimer AttuneTimer
-	RuleRef     string
-}
-
-// Enabled timers due by @due with their rule's ref, oldest fire first, up to @lim, locked until
-// the transaction ends. A timer another transaction holds is skipped: a fire in flight (which
-// fires it) or a rule change (which reschedules it).
-func (q *Queries) TimerLockDue(ctx context.Context, arg TimerLockDueParams) ([]TimerLockDueRow, error) {
-	rows, err := q.db.Query(ctx, timerLockDue, arg.Due, arg.Lim)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []TimerLockDueRow
-	for rows.Next() {
-		var i TimerLockDueRow
-		if err := rows.Scan(
-			&i.AttuneTimer.ID,
-			&i.AttuneTimer.RuleID,
-			&i.AttuneTimer.TriggerRef,
-			&i.AttuneTimer.Params,
-			&i.AttuneTimer.Enabled,
-			&i.AttuneTimer.NextFireAt,
-			&i.AttuneTimer.FireJobID,
-			&i.AttuneTimer.FireCount,
-			&i.AttuneTimer.LastFiredAt,
-			&i.AttuneTimer.CreatedAt,
-			&i.AttuneTimer.UpdatedAt,
-			&i.RuleRef,
 		); err != nil {
 			return nil, err
 		}
