@@ -173,7 +173,7 @@ func (q *Queries) ExecutionPage(ctx context.Context, f ExecutionPageFilter) ([]a
 	if err != nil {
 		return nil, fmt.Errorf("list executions: %w", err)
 	}
-	return mapSlice(rows, toExecution), nil
+	return mapRows(rows, toExecution)
 }
 
 // EventPage lists events newest first, optionally of one trigger, below a keyset cursor.
@@ -182,7 +182,7 @@ func (q *Queries) EventPage(ctx context.Context, triggerRef string, after int64,
 	if err != nil {
 		return nil, fmt.Errorf("list events: %w", err)
 	}
-	return mapSlice(rows, toEvent), nil
+	return mapRows(rows, toEvent)
 }
 
 // QueueJobs is the number of River jobs in one queue and state.

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -19,6 +20,10 @@ import (
 // Options tune the connection pool.
 type Options struct {
 	MaxConns int32 // 0 keeps pgx's default
+	// MinConns is how many connections the pool opens before Open returns and keeps open
+	// however idle, so that the first work after a start (a timer's first tick) and after a
+	// quiet spell does not wait for connections to be made. 0 opens them on demand.
+	MinConns int32
 	// PlanCacheMode is PostgreSQL's plan_cache_mode for the pool's sessions, e.g.
 	// "force_generic_plan"; empty leaves the server's setting. A plan_cache_mode in the URL wins.
 	PlanCacheMode string
@@ -38,6 +43,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	if opts.MaxConns > 0 {
 		cfg.MaxConns = opts.MaxConns
 	}
+	cfg.MinConns = min(opts.MinConns, cfg.MaxConns)
 	if _, set := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; opts.PlanCacheMode != "" && !set {
 		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = opts.PlanCacheMode
 	}
@@ -45,12 +51,26 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
+	warm(ctx, pool, cfg.MinConns)
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
 	return &DB{Pool: pool}, nil
 }
+
+// warm waits, up to warmWait (a server that cannot be reached fails the ping after it), until the pool has opened its n minimum connections (pgxpool opens
+// them in the background), so that Open returns with them ready.
+func warm(ctx context.Context, pool *pgxpool.Pool, n int32) {
+	deadline := time.Now().Add(warmWait)
+	for pool.Stat().IdleConns() < n && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// warmWait bounds how long Open waits for the minimum connections; a slow server is then
+// warmed in the background, as pgxpool does.
+const warmWait = 2 * time.Second
 
 // Close closes the pool.
 func (d *DB) Close() { d.Pool.Close() }
@@ -61,12 +81,26 @@ type Queries struct {
 	tx pgx.Tx
 }
 
-// Read returns queries that run on the pool, each in its own implicit transaction.
-func (d *DB) Read() *Queries { return &Queries{q: dbsqlc.New(d.Pool)} }
+// AutoCommit returns queries that run on the pool outside any transaction: each statement
+// commits on its own. Use it for reads and for single-statement writes; InTx for anything that
+// must commit together.
+func (d *DB) AutoCommit() *Queries { return &Queries{q: dbsqlc.New(d.Pool)} }
 
 // InTx runs fn in one transaction and commits it when fn returns nil.
 func (d *DB) InTx(ctx context.Context, fn func(q *Queries) error) error {
-	tx, err := d.Pool.Begin(ctx)
+	return inTx(ctx, d.Pool, fn)
+}
+
+// InTxOn runs fn in one transaction on conn, a connection the caller took from the pool ahead of
+// time (so that the work does not wait for one), and commits it when fn returns nil.
+func InTxOn(ctx context.Context, conn *pgxpool.Conn, fn func(q *Queries) error) error {
+	return inTx(ctx, conn, fn)
+}
+
+func inTx(ctx context.Context, db interface {
+	Begin(ctx context.Context) (pgx.Tx, error)
+}, fn func(q *Queries) error) error {
+	tx, err := db.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}

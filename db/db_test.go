@@ -40,3 +40,16 @@ func TestOpenSetsPlanCacheMode(t *testing.T) {
 		})
 	}
 }
+
+// The pool opens MinConns connections before Open returns, so the first work after a start
+// (a timer's first tick) does not wait for connections to be made.
+func TestOpenWarmsMinConns(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	d, err := db.Open(ctx, pgtest.NewDatabase(t, "", nil), db.Options{MaxConns: 8, MinConns: 5})
+	require.NoError(t, err)
+	defer d.Close()
+	st := d.Pool.Stat()
+	require.EqualValues(t, 5, st.TotalConns(), "connections open")
+	require.EqualValues(t, 5, st.IdleConns(), "all given back")
+}

@@ -37,7 +37,7 @@ func (q *Queries) EventInsert(ctx context.Context, e NewEvent) (attune.Event, er
 	if err != nil {
 		return attune.Event{}, fmt.Errorf("insert event for %s: %w", e.TriggerRef, err)
 	}
-	return toEvent(r), nil
+	return toEvent(r)
 }
 
 // Event returns an event by id.
@@ -46,7 +46,7 @@ func (q *Queries) Event(ctx context.Context, id int64) (attune.Event, error) {
 	if err != nil {
 		return attune.Event{}, notFound(err, "event", id)
 	}
-	return toEvent(r), nil
+	return toEvent(r)
 }
 
 // EventSetProcessingError records why an event was given up on without evaluating its rules.
@@ -67,7 +67,7 @@ func (q *Queries) Events(ctx context.Context, triggerRef string, limit int) ([]a
 	if err != nil {
 		return nil, fmt.Errorf("list events: %w", err)
 	}
-	return mapSlice(rows, toEvent), nil
+	return mapRows(rows, toEvent)
 }
 
 // NewEnforcement is a rule's decision about an event.
@@ -102,7 +102,7 @@ func (q *Queries) EnforcementInsert(ctx context.Context, e NewEnforcement) (attu
 		}
 		return attune.Enforcement{}, fmt.Errorf("insert enforcement of rule %s for event %d: %w", e.Rule.Ref, e.EventID, err)
 	}
-	return toEnforcement(r), nil
+	return toEnforcement(r)
 }
 
 // EnforcementsByEvent lists the enforcements of an event.
@@ -111,7 +111,7 @@ func (q *Queries) EnforcementsByEvent(ctx context.Context, eventID int64) ([]att
 	if err != nil {
 		return nil, fmt.Errorf("enforcements of event %d: %w", eventID, err)
 	}
-	return mapSlice(rows, toEnforcement), nil
+	return mapRows(rows, toEnforcement)
 }
 
 // Enforcement returns an enforcement by id.
@@ -120,5 +120,5 @@ func (q *Queries) Enforcement(ctx context.Context, id int64) (attune.Enforcement
 	if err != nil {
 		return attune.Enforcement{}, notFound(err, "enforcement", id)
 	}
-	return toEnforcement(r), nil
+	return toEnforcement(r)
 }

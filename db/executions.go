@@ -69,7 +69,7 @@ func (q *Queries) ExecutionCreate(ctx context.Context, n NewExecution) (attune.E
 		if err != nil {
 			return attune.Execution{}, fmt.Errorf("insert enforcement of rule %s for event %d and its execution: %w", e.Rule.Ref, e.EventID, err)
 		}
-		return toExecution(dbsqlc.AttuneExecution(r)), nil
+		return toExecution(dbsqlc.AttuneExecution(r))
 	}
 	params := dbsqlc.ExecutionInsertParams{
 		ActionRef: n.Action.Ref, ActionID: &actionID, Runtime: n.Action.Runtime,
@@ -97,7 +97,7 @@ func (q *Queries) ExecutionCreate(ctx context.Context, n NewExecution) (attune.E
 		}
 		return attune.Execution{}, fmt.Errorf("insert execution of %s: %w", n.Action.Ref, err)
 	}
-	return toExecution(dbsqlc.AttuneExecution(r)), nil
+	return toExecution(dbsqlc.AttuneExecution(r))
 }
 
 // ExecutionStart moves an execution from scheduled to running on worker. It returns ErrConflict
@@ -126,7 +126,16 @@ func (q *Queries) ExecutionClaim(ctx context.Context, id int64, worker string) (
 		}
 		return Claim{}, fmt.Errorf("start execution %d: %w", id, err)
 	}
-	c := Claim{Execution: toExecution(claimedExecution(r)), Action: toAction(r.AttuneAction), PackConfig: object(r.PackConfig)}
+	var c Claim
+	if c.Execution, err = toExecution(claimedExecution(r)); err != nil {
+		return Claim{}, err
+	}
+	if c.Action, err = toAction(r.AttuneAction); err != nil {
+		return Claim{}, err
+	}
+	if c.PackConfig, err = object(r.PackConfig, "config"); err != nil {
+		return Claim{}, fmt.Errorf("pack %s: %w", c.Action.PackRef, err)
+	}
 	c.Action.Runtime = c.Execution.Runtime
 	return c, nil
 }
@@ -172,7 +181,7 @@ func (q *Queries) ExecutionFinish(ctx context.Context, id int64, f Finish) (attu
 		}
 		return attune.Execution{}, fmt.Errorf("finish execution %d: %w", id, err)
 	}
-	return toExecution(dbsqlc.AttuneExecution(r)), nil
+	return toExecution(dbsqlc.AttuneExecution(r))
 }
 
 // history records one transition in its own statement. The transitions attune makes write their
@@ -198,7 +207,7 @@ func (q *Queries) Execution(ctx context.Context, id int64) (attune.Execution, er
 	if err != nil {
 		return attune.Execution{}, notFound(err, "execution", id)
 	}
-	return toExecution(r), nil
+	return toExecution(r)
 }
 
 // ExecutionFilter narrows ExecutionList.
@@ -225,7 +234,7 @@ func (q *Queries) Executions(ctx context.Context, f ExecutionFilter) ([]attune.E
 	if err != nil {
 		return nil, fmt.Errorf("list executions: %w", err)
 	}
-	return mapSlice(rows, toExecution), nil
+	return mapRows(rows, toExecution)
 }
 
 // ExecutionsByEvent lists the executions an event caused.
@@ -234,7 +243,7 @@ func (q *Queries) ExecutionsByEvent(ctx context.Context, eventID int64) ([]attun
 	if err != nil {
 		return nil, fmt.Errorf("executions of event %d: %w", eventID, err)
 	}
-	return mapSlice(rows, toExecution), nil
+	return mapRows(rows, toExecution)
 }
 
 // History lists the recorded transitions of an execution, oldest first.
@@ -280,7 +289,7 @@ func (q *Queries) ExecutionAttempts(ctx context.Context, id int64) ([]attune.Exe
 	if err != nil {
 		return nil, fmt.Errorf("attempts of execution %d: %w", id, err)
 	}
-	return mapSlice(rows, toExecution), nil
+	return mapRows(rows, toExecution)
 }
 
 // ExecutionsOnSilentWorkers lists running executions whose worker was last seen before cutoff.
@@ -289,5 +298,5 @@ func (q *Queries) ExecutionsOnSilentWorkers(ctx context.Context, cutoff time.Tim
 	if err != nil {
 		return nil, fmt.Errorf("executions on silent workers: %w", err)
 	}
-	return mapSlice(rows, toExecution), nil
+	return mapRows(rows, toExecution)
 }

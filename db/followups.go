@@ -69,5 +69,6 @@ func (q *Queries) EventInsertForExecution(ctx context.Context, e ActionEvent) (e
 	if err != nil {
 		return ev, false, fmt.Errorf("record the end of execution %d as an event: %w", e.ExecutionID, err)
 	}
-	return toEvent(r), true, nil
+	ev, err = toEvent(r)
+	return ev, err == nil, err
 }

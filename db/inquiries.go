@@ -2,7 +2,6 @@ package db
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -41,7 +40,7 @@ func (q *Queries) InquiryCreate(ctx context.Context, n NewInquiry) (attune.Inqui
 	if err != nil {
 		return attune.Inquiry{}, fmt.Errorf("insert inquiry %d: %w", n.ExecutionID, err)
 	}
-	return toInquiry(r), nil
+	return toInquiry(r)
 }
 
 // Inquiry returns an inquiry by id (its execution's id).
@@ -50,7 +49,7 @@ func (q *Queries) Inquiry(ctx context.Context, id int64) (attune.Inquiry, error)
 	if err != nil {
 		return attune.Inquiry{}, notFound(err, "inquiry", id)
 	}
-	return toInquiry(r), nil
+	return toInquiry(r)
 }
 
 // InquiryFilter narrows Inquiries.
@@ -77,7 +76,7 @@ func (q *Queries) Inquiries(ctx context.Context, f InquiryFilter) ([]attune.Inqu
 	if err != nil {
 		return nil, fmt.Errorf("list inquiries: %w", err)
 	}
-	return mapSlice(rows, toInquiry), nil
+	return mapRows(rows, toInquiry)
 }
 
 // InquiryRespond stores the answer to a pending inquiry. It returns attune.ErrConflict when the
@@ -94,7 +93,7 @@ func (q *Queries) InquiryRespond(ctx context.Context, id int64, response map[str
 	if err != nil {
 		return attune.Inquiry{}, fmt.Errorf("respond to inquiry %d: %w", id, err)
 	}
-	return toInquiry(r), nil
+	return toInquiry(r)
 }
 
 // InquiryClose ends a pending inquiry unanswered, as expired or cancelled. It returns
@@ -107,7 +106,7 @@ func (q *Queries) InquiryClose(ctx context.Context, id int64, to attune.InquiryS
 	if err != nil {
 		return attune.Inquiry{}, fmt.Errorf("close inquiry %d as %s: %w", id, to, err)
 	}
-	return toInquiry(r), nil
+	return toInquiry(r)
 }
 
 // ExecutionSetPending moves a running execution to pending: it waits for an answer to its
@@ -123,17 +122,21 @@ func (q *Queries) ExecutionSetPending(ctx context.Context, id int64, worker stri
 	if err := q.history(ctx, id, attune.StatusRunning, attune.StatusPending, worker, "waiting for a response to inquiry"); err != nil {
 		return attune.Execution{}, err
 	}
-	return toExecution(r), nil
+	return toExecution(r)
 }
 
-func toInquiry(r dbsqlc.AttuneInquiry) attune.Inquiry {
+func toInquiry(r dbsqlc.AttuneInquiry) (attune.Inquiry, error) {
+	schema, err := object(r.Schema, "schema")
 	var response map[string]any
-	if len(r.Response) > 0 {
-		_ = json.Unmarshal(r.Response, &response)
+	if err == nil {
+		err = decode(r.Response, "response", &response)
+	}
+	if err != nil {
+		return attune.Inquiry{}, fmt.Errorf("inquiry %d: %w", r.ID, err)
 	}
 	return attune.Inquiry{
-		ID: r.ID, Schema: object(r.Schema), TTLMinutes: int(r.TtlMinutes), Users: r.Users, Route: r.Route,
+		ID: r.ID, Schema: schema, TTLMinutes: int(r.TtlMinutes), Users: r.Users, Route: r.Route,
 		Status: attune.InquiryStatus(r.Status), Response: response, RespondedBy: r.RespondedBy,
 		CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, RespondedAt: r.RespondedAt,
-	}
+	}, nil
 }

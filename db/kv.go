@@ -76,7 +76,7 @@ func (q *Queries) KeyDelete(ctx context.Context, scope, name string) error {
 func (d *DB) PruneKeys(ctx context.Context, now time.Time, batch int32) (int64, error) {
 	var total int64
 	for {
-		n, err := d.Read().q.KeyPruneExpired(ctx, dbsqlc.KeyPruneExpiredParams{Now: now, Batch: batch})
+		n, err := d.AutoCommit().q.KeyPruneExpired(ctx, dbsqlc.KeyPruneExpiredParams{Now: now, Batch: batch})
 		if err != nil {
 			return total, fmt.Errorf("prune expired keys: %w", err)
 		}

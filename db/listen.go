@@ -186,7 +186,7 @@ func (d *DB) FollowOutput(ctx context.Context, hub *Hub, id, after int64, emit f
 		defer sub.Close()
 		wake = sub.C()
 	}
-	q := d.Read()
+	q := d.AutoCommit()
 	for {
 		// The status first: output stored before a terminal status is then read below.
 		x, err := q.Execution(ctx, id)

@@ -19,7 +19,7 @@ func (q *Queries) ExecutionSetCanceling(ctx context.Context, id int64, reason st
 		}
 		return attune.Execution{}, fmt.Errorf("cancel execution %d: %w", id, err)
 	}
-	return toExecution(dbsqlc.AttuneExecution(r)), nil
+	return toExecution(dbsqlc.AttuneExecution(r))
 }
 
 // ExecutionsCanceling returns, of the given executions, those someone asked to cancel, mapped to

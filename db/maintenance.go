@@ -19,7 +19,7 @@ type PruneResult struct {
 // never locked for long. It stops early when ctx ends.
 func (d *DB) Prune(ctx context.Context, before time.Time, batch int32) (PruneResult, error) {
 	var res PruneResult
-	q := d.Read()
+	q := d.AutoCommit()
 	for {
 		n, err := q.q.ExecutionPruneBatch(ctx, dbsqlc.ExecutionPruneBatchParams{Before: before, Batch: batch})
 		if err != nil {

@@ -77,7 +77,11 @@ func (q *Queries) RegisterPack(ctx context.Context, p *attune.Pack) (*Registrati
 		if err != nil {
 			return nil, err
 		}
-		reg.Rules = append(reg.Rules, toRule(row))
+		rule, err := toRule(row)
+		if err != nil {
+			return nil, err
+		}
+		reg.Rules = append(reg.Rules, rule)
 		ruleRefs = append(ruleRefs, r.Ref)
 	}
 	removed, err := q.q.RuleDeleteMissing(ctx, dbsqlc.RuleDeleteMissingParams{PackID: pk.ID, Keep: nonNil(ruleRefs)})
@@ -98,7 +102,11 @@ func (q *Queries) RegisterPack(ctx context.Context, p *attune.Pack) (*Registrati
 	}
 	// Rules may point at other packs' actions and triggers: check them once everything is written.
 	for _, r := range reg.Rules {
-		if ok, err := q.q.TriggerExists(ctx, r.TriggerRef); err != nil || !ok {
+		ok, err := q.q.TriggerExists(ctx, r.TriggerRef)
+		if err != nil {
+			return nil, fmt.Errorf("rule %s: look up trigger %q: %w", r.Ref, r.TriggerRef, err)
+		}
+		if !ok {
 			return nil, fmt.Errorf("rule %s: trigger %q is not registered (register its pack first): %w", r.Ref, r.TriggerRef, attune.ErrInvalid)
 		}
 		if _, err := q.q.ActionGetByRef(ctx, r.ActionRef); err != nil {
@@ -177,7 +185,11 @@ func (q *Queries) Pack(ctx context.Context, ref string) (attune.Pack, error) {
 	if err != nil {
 		return attune.Pack{}, notFound(err, "pack", ref)
 	}
-	return attune.Pack{Ref: r.Ref, Label: r.Label, Description: r.Description, Version: r.Version, Config: object(r.Config)}, nil
+	cfg, err := object(r.Config, "config")
+	if err != nil {
+		return attune.Pack{}, fmt.Errorf("pack %s: %w", r.Ref, err)
+	}
+	return attune.Pack{Ref: r.Ref, Label: r.Label, Description: r.Description, Version: r.Version, Config: cfg}, nil
 }
 
 func nonNil(s []string) []string {

@@ -112,7 +112,7 @@ func (q *Queries) ExecutionAdmit(ctx context.Context, id int64, policyRef string
 	if err := q.q.PolicySlotHold(ctx, id); err != nil {
 		return attune.Execution{}, fmt.Errorf("hold slot of execution %d: %w", id, err)
 	}
-	return toExecution(dbsqlc.AttuneExecution(r)), nil
+	return toExecution(dbsqlc.AttuneExecution(r))
 }
 
 // Policies lists every concurrency policy with its slots held and its waiters.

@@ -14,7 +14,8 @@ func (q *Queries) Action(ctx context.Context, ref string) (attune.Action, int64,
 	if err != nil {
 		return attune.Action{}, 0, notFound(err, "action", ref)
 	}
-	return toAction(r), r.ID, nil
+	a, err := toAction(r)
+	return a, r.ID, err
 }
 
 // ActionForRule returns the action a rule runs, its id, and the config of the rule's pack
@@ -24,7 +25,15 @@ func (q *Queries) ActionForRule(ctx context.Context, actionRef, packRef string) 
 	if err != nil {
 		return attune.Action{}, 0, nil, notFound(err, "action", actionRef)
 	}
-	return toAction(r.AttuneAction), r.AttuneAction.ID, object(r.PackConfig), nil
+	a, err := toAction(r.AttuneAction)
+	if err != nil {
+		return a, 0, nil, err
+	}
+	cfg, err := object(r.PackConfig, "config")
+	if err != nil {
+		return a, 0, nil, fmt.Errorf("pack %s: %w", packRef, err)
+	}
+	return a, r.AttuneAction.ID, cfg, nil
 }
 
 // ActionByID returns a registered action by id.
@@ -33,7 +42,7 @@ func (q *Queries) ActionByID(ctx context.Context, id int64) (attune.Action, erro
 	if err != nil {
 		return attune.Action{}, notFound(err, "action id", id)
 	}
-	return toAction(r), nil
+	return toAction(r)
 }
 
 // Actions lists registered actions (without their entry point content).
@@ -56,7 +65,7 @@ func (q *Queries) Rule(ctx context.Context, ref string) (attune.Rule, error) {
 	if err != nil {
 		return attune.Rule{}, notFound(err, "rule", ref)
 	}
-	return toRule(r), nil
+	return toRule(r)
 }
 
 // RuleByID returns a rule by id.
@@ -65,7 +74,7 @@ func (q *Queries) RuleByID(ctx context.Context, id int64) (attune.Rule, error) {
 	if err != nil {
 		return attune.Rule{}, notFound(err, "rule id", id)
 	}
-	return toRule(r), nil
+	return toRule(r)
 }
 
 // Rules lists every rule.
@@ -74,7 +83,7 @@ func (q *Queries) Rules(ctx context.Context) ([]attune.Rule, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list rules: %w", err)
 	}
-	return mapSlice(rows, toRule), nil
+	return mapRows(rows, toRule)
 }
 
 // RulesForTrigger lists the enabled rules on a trigger.
@@ -83,7 +92,7 @@ func (q *Queries) RulesForTrigger(ctx context.Context, triggerRef string) ([]att
 	if err != nil {
 		return nil, fmt.Errorf("rules for trigger %s: %w", triggerRef, err)
 	}
-	return mapSlice(rows, toRule), nil
+	return mapRows(rows, toRule)
 }
 
 // RuleSetEnabled enables or disables a rule and returns it.
@@ -92,7 +101,7 @@ func (q *Queries) RuleSetEnabled(ctx context.Context, ref string, enabled bool) 
 	if err != nil {
 		return attune.Rule{}, notFound(err, "rule", ref)
 	}
-	return toRule(r), nil
+	return toRule(r)
 }
 
 // RuleDelete deletes a rule and returns it with its timer's pending fire job, which the caller cancels.

@@ -27,7 +27,7 @@ func TestOldestPendingJobsAreDue(t *testing.T) {
 		('k', 'q', 'available', '{}', 5, now() - interval '2 seconds'),
 		('k', 'q', 'scheduled', '{}', 5, now() + interval '1 hour')`)
 	require.NoError(t, err)
-	jobs, err := d.Read().OldestPendingJobs(ctx)
+	jobs, err := d.AutoCommit().OldestPendingJobs(ctx)
 	require.NoError(t, err)
 	require.Len(t, jobs, 1)
 	require.Equal(t, int64(1), jobs[0].Count, "only the available job is due")

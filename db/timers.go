@@ -21,7 +21,7 @@ func (q *Queries) TimerUpsert(ctx context.Context, ruleID int64, triggerRef stri
 	if err != nil {
 		return attune.Timer{}, fmt.Errorf("upsert timer of rule %d: %w", ruleID, err)
 	}
-	return toTimer(r), nil
+	return toTimer(r)
 }
 
 // TimerByRule returns the timer of a rule.
@@ -30,7 +30,7 @@ func (q *Queries) TimerByRule(ctx context.Context, ruleID int64) (attune.Timer, 
 	if err != nil {
 		return attune.Timer{}, notFound(err, "timer of rule", ruleID)
 	}
-	return toTimer(r), nil
+	return toTimer(r)
 }
 
 // TimerLock returns a timer and locks its row until the transaction ends.
@@ -39,7 +39,7 @@ func (q *Queries) TimerLock(ctx context.Context, id int64) (attune.Timer, error)
 	if err != nil {
 		return attune.Timer{}, notFound(err, "timer", id)
 	}
-	return toTimer(r), nil
+	return toTimer(r)
 }
 
 // TimerAdvance moves a timer from the fire time expected to the next one (nil: never again).
@@ -55,7 +55,7 @@ func (q *Queries) TimerAdvance(ctx context.Context, id int64, expected time.Time
 		}
 		return attune.Timer{}, fmt.Errorf("advance timer %d: %w", id, err)
 	}
-	return toTimer(r), nil
+	return toTimer(r)
 }
 
 // TimerSetFireJob records the pending fire job of a timer.
@@ -70,7 +70,7 @@ func (q *Queries) TimerDisable(ctx context.Context, ruleID int64) (attune.Timer,
 	if err != nil {
 		return attune.Timer{}, notFound(err, "timer of rule", ruleID)
 	}
-	return toTimer(r), nil
+	return toTimer(r)
 }
 
 // TimersNeedingJob lists enabled timers whose pending fire job is missing.
@@ -79,5 +79,5 @@ func (q *Queries) TimersNeedingJob(ctx context.Context) ([]attune.Timer, error) 
 	if err != nil {
 		return nil, fmt.Errorf("timers needing a fire job: %w", err)
 	}
-	return mapSlice(rows, toTimer), nil
+	return mapRows(rows, toTimer)
 }

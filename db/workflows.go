@@ -73,31 +73,41 @@ func (t *WorkflowTask) Done() bool {
 	return t.State == TaskSucceeded || t.State == TaskFailed || t.State == TaskCancelled
 }
 
-func toWorkflow(r dbsqlc.AttuneWorkflow) Workflow {
+func toWorkflow(r dbsqlc.AttuneWorkflow) (Workflow, error) {
+	c, err := object(r.Context, "context")
 	w := Workflow{
 		ExecutionID: r.ExecutionID, State: r.State, Failed: r.Failed, PausedBy: r.PausedBy,
-		Context: object(r.Context), TaskRuns: int(r.TaskRuns), MaxTaskRuns: int(r.MaxTaskRuns),
+		Context: c, TaskRuns: int(r.TaskRuns), MaxTaskRuns: int(r.MaxTaskRuns),
 		Definition: []byte(r.Definition), File: r.File,
 	}
-	_ = json.Unmarshal(r.Errors, &w.Errors)
-	return w
+	if err == nil {
+		err = decode(r.Errors, "errors", &w.Errors)
+	}
+	if err != nil {
+		return Workflow{}, fmt.Errorf("workflow %d: %w", r.ExecutionID, err)
+	}
+	return w, nil
 }
 
-func toWorkflowTask(r dbsqlc.AttuneWorkflowTask) WorkflowTask {
+func toWorkflowTask(r dbsqlc.AttuneWorkflowTask) (WorkflowTask, error) {
+	c, err := object(r.Context, "context")
 	t := WorkflowTask{
 		ID: r.ID, WorkflowID: r.WorkflowID, Task: r.Task, Route: int(r.Route), State: r.State,
-		Context: object(r.Context), Arrivals: int(r.Arrivals), Retry: int(r.Retry), RetryDelay: int(r.RetryDelay),
+		Context: c, Arrivals: int(r.Arrivals), Retry: int(r.Retry), RetryDelay: int(r.RetryDelay),
 		Concurrency: int(r.Concurrency), NextItem: int(r.NextItem), Error: r.Error,
 		StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,
 	}
-	if len(r.Items) > 0 {
+	if err == nil && len(r.Items) > 0 {
 		t.Items = []any{}
-		_ = json.Unmarshal(r.Items, &t.Items)
+		err = decode(r.Items, "items", &t.Items)
 	}
-	if len(r.Result) > 0 {
-		_ = json.Unmarshal(r.Result, &t.Result)
+	if err == nil {
+		err = decode(r.Result, "result", &t.Result)
 	}
-	return t
+	if err != nil {
+		return WorkflowTask{}, fmt.Errorf("workflow %d task %s: %w", r.WorkflowID, r.Task, err)
+	}
+	return t, nil
 }
 
 // WorkflowCreate records the state of a workflow that starts: its definition (w.Definition,
@@ -123,7 +133,7 @@ func (q *Queries) WorkflowLock(ctx context.Context, executionID int64) (Workflow
 	if err != nil {
 		return Workflow{}, notFound(err, "workflow", executionID)
 	}
-	return toWorkflow(r), nil
+	return toWorkflow(r)
 }
 
 // WorkflowGet returns a workflow's state without locking it.
@@ -132,7 +142,7 @@ func (q *Queries) WorkflowGet(ctx context.Context, executionID int64) (Workflow,
 	if err != nil {
 		return Workflow{}, notFound(err, "workflow", executionID)
 	}
-	return toWorkflow(r), nil
+	return toWorkflow(r)
 }
 
 // WorkflowSave stores a workflow's state.
@@ -172,7 +182,7 @@ func (q *Queries) WorkflowTaskCreate(ctx context.Context, t WorkflowTask) (Workf
 	if err != nil {
 		return t, fmt.Errorf("record task %s (instance %d) of workflow %d: %w", t.Task, t.Route, t.WorkflowID, err)
 	}
-	return toWorkflowTask(r), nil
+	return toWorkflowTask(r)
 }
 
 // WorkflowTaskSave stores a task instance.
@@ -209,7 +219,7 @@ func (q *Queries) WorkflowTasks(ctx context.Context, workflowID int64) ([]Workfl
 	if err != nil {
 		return nil, fmt.Errorf("tasks of workflow %d: %w", workflowID, err)
 	}
-	return mapSlice(rows, toWorkflowTask), nil
+	return mapRows(rows, toWorkflowTask)
 }
 
 // WorkflowTasksLive lists the task instances the conductor needs, in the order they were
@@ -219,7 +229,7 @@ func (q *Queries) WorkflowTasksLive(ctx context.Context, workflowID int64) ([]Wo
 	if err != nil {
 		return nil, fmt.Errorf("tasks of workflow %d: %w", workflowID, err)
 	}
-	return mapSlice(rows, toWorkflowTask), nil
+	return mapRows(rows, toWorkflowTask)
 }
 
 // WorkflowChildren lists a workflow's child executions, oldest first.
@@ -228,7 +238,7 @@ func (q *Queries) WorkflowChildren(ctx context.Context, workflowID int64) ([]att
 	if err != nil {
 		return nil, fmt.Errorf("children of workflow %d: %w", workflowID, err)
 	}
-	return mapSlice(rows, toExecution), nil
+	return mapRows(rows, toExecution)
 }
 
 // WorkflowOpenChildren lists a workflow's children that have not finished.
@@ -237,7 +247,7 @@ func (q *Queries) WorkflowOpenChildren(ctx context.Context, workflowID int64) ([
 	if err != nil {
 		return nil, fmt.Errorf("open children of workflow %d: %w", workflowID, err)
 	}
-	return mapSlice(rows, toExecution), nil
+	return mapRows(rows, toExecution)
 }
 
 // WorkflowPendingChildren counts a workflow's children waiting for a human.
@@ -257,7 +267,7 @@ func (q *Queries) WorkflowRunChildren(ctx context.Context, workflowID int64, tas
 	if err != nil {
 		return nil, fmt.Errorf("executions of task %s of workflow %d: %w", task, workflowID, err)
 	}
-	return mapSlice(rows, toExecution), nil
+	return mapRows(rows, toExecution)
 }
 
 // WorkflowRunCounts counts the items of one run of a task instance that have not finished
@@ -285,5 +295,5 @@ func (q *Queries) ExecutionSetStatus(ctx context.Context, id int64, from, to att
 	if err := q.history(ctx, id, from, to, worker, reason); err != nil {
 		return attune.Execution{}, err
 	}
-	return toExecution(r), nil
+	return toExecution(r)
 }

@@ -44,7 +44,7 @@ func setup(t *testing.T, opts ...attunetest.Options) *bundle {
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(ts.Close)
 	key, hash := httpapi.NewKey()
-	_, err := env.DB.Read().APIKeyInsert(context.Background(), "test", hash)
+	_, err := env.DB.AutoCommit().APIKeyInsert(context.Background(), "test", hash)
 	require.NoError(t, err)
 	return &bundle{t: t, env: env, url: ts.URL, key: key, srv: s}
 }
@@ -125,12 +125,12 @@ func TestAPIKeys(t *testing.T) {
 	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("anyone:"+b.key))
 	require.Equal(t, 200, b.do("GET", "/api/v1/executions", nil, "Authorization", basic).code)
 
-	keys, err := b.env.DB.Read().APIKeys(context.Background())
+	keys, err := b.env.DB.AutoCommit().APIKeys(context.Background())
 	require.NoError(t, err)
 	require.Len(t, keys, 1)
 	require.NotNil(t, keys[0].LastUsedAt, "a use is recorded")
 
-	require.NoError(t, b.env.DB.Read().APIKeyRevoke(context.Background(), "test"))
+	require.NoError(t, b.env.DB.AutoCommit().APIKeyRevoke(context.Background(), "test"))
 	r = b.do("GET", "/api/v1/executions", nil)
 	require.Equal(t, 401, r.code, "revoked at once")
 

@@ -58,14 +58,14 @@ func (s *Server) authenticate(ctx context.Context, r *http.Request) (string, err
 	if key == "" {
 		return "", errNoKey
 	}
-	k, err := s.d.DB.Read().APIKeyByHash(ctx, HashKey(key))
+	k, err := s.d.DB.AutoCommit().APIKeyByHash(ctx, HashKey(key))
 	if errors.Is(err, attune.ErrNotFound) {
 		return "", errBadKey
 	}
 	if err != nil {
 		return "", err
 	}
-	if err := s.d.DB.Read().APIKeyTouch(ctx, k.ID); err != nil {
+	if err := s.d.DB.AutoCommit().APIKeyTouch(ctx, k.ID); err != nil {
 		s.log.Warn("recording api key use failed", "key_name", k.Name, "error", err)
 	}
 	return k.Name, nil

@@ -10,7 +10,7 @@ import (
 
 // listRules: GET /api/v1/rules.
 func (s *Server) listRules(w http.ResponseWriter, r *http.Request) {
-	rs, err := s.d.DB.Read().Rules(r.Context())
+	rs, err := s.d.DB.AutoCommit().Rules(r.Context())
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -24,7 +24,7 @@ func (s *Server) listRules(w http.ResponseWriter, r *http.Request) {
 
 // getRule: GET /api/v1/rules/{ref}.
 func (s *Server) getRule(w http.ResponseWriter, r *http.Request) {
-	rule, err := s.d.DB.Read().Rule(r.Context(), r.PathValue("ref"))
+	rule, err := s.d.DB.AutoCommit().Rule(r.Context(), r.PathValue("ref"))
 	if errors.Is(err, attune.ErrNotFound) {
 		writeProblem(w, problem(http.StatusNotFound, "rule %s is not registered; GET /api/v1/rules lists the rules", r.PathValue("ref")))
 		return
@@ -70,7 +70,7 @@ func (s *Server) putRule(w http.ResponseWriter, r *http.Request) {
 
 // listActions: GET /api/v1/actions.
 func (s *Server) listActions(w http.ResponseWriter, r *http.Request) {
-	as, err := s.d.DB.Read().Actions(r.Context())
+	as, err := s.d.DB.AutoCommit().Actions(r.Context())
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -84,7 +84,7 @@ func (s *Server) listActions(w http.ResponseWriter, r *http.Request) {
 
 // getAction: GET /api/v1/actions/{ref}, with its parameter schema.
 func (s *Server) getAction(w http.ResponseWriter, r *http.Request) {
-	a, _, err := s.d.DB.Read().Action(r.Context(), r.PathValue("ref"))
+	a, _, err := s.d.DB.AutoCommit().Action(r.Context(), r.PathValue("ref"))
 	if errors.Is(err, attune.ErrNotFound) {
 		writeProblem(w, problem(http.StatusNotFound, "action %s is not registered; GET /api/v1/actions lists the actions", r.PathValue("ref")))
 		return
@@ -98,7 +98,7 @@ func (s *Server) getAction(w http.ResponseWriter, r *http.Request) {
 
 // listPacks: GET /api/v1/packs.
 func (s *Server) listPacks(w http.ResponseWriter, r *http.Request) {
-	ps, err := s.d.DB.Read().Packs(r.Context())
+	ps, err := s.d.DB.AutoCommit().Packs(r.Context())
 	if err != nil {
 		s.internal(w, r, err)
 		return

@@ -176,7 +176,7 @@ func (s *Server) getOutput(w http.ResponseWriter, r *http.Request) {
 	if badQuery(w, fe) {
 		return
 	}
-	q := s.d.DB.Read()
+	q := s.d.DB.AutoCommit()
 	if _, err := q.Execution(r.Context(), id); errors.Is(err, attune.ErrNotFound) {
 		notFoundExecution(w, id)
 		return

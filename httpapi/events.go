@@ -34,7 +34,7 @@ func (s *Server) createEvent(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if trigger != "" && len(fe) == 0 {
-		ok, err := s.d.DB.Read().TriggerExists(r.Context(), trigger)
+		ok, err := s.d.DB.AutoCommit().TriggerExists(r.Context(), trigger)
 		if err != nil {
 			s.internal(w, r, err)
 			return
@@ -66,7 +66,7 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 	if badQuery(w, fe) {
 		return
 	}
-	evs, err := s.d.DB.Read().EventPage(r.Context(), r.URL.Query().Get("trigger"), after, limit)
+	evs, err := s.d.DB.AutoCommit().EventPage(r.Context(), r.URL.Query().Get("trigger"), after, limit)
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -111,7 +111,7 @@ func (s *Server) getEvent(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	rep, err := s.d.DB.Read().EventReport(r.Context(), id)
+	rep, err := s.d.DB.AutoCommit().EventReport(r.Context(), id)
 	if errors.Is(err, attune.ErrNotFound) {
 		writeProblem(w, problem(http.StatusNotFound, "event %d does not exist (or was pruned after retention.days)", id))
 		return

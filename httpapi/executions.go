@@ -68,7 +68,7 @@ func (s *Server) createExecution(w http.ResponseWriter, r *http.Request) {
 // checkRun adds the errors Pipeline.Run would find in the action and its parameters, so a
 // request with several faults hears of all of them at once.
 func (s *Server) checkRun(r *http.Request, ref string, given map[string]any, paramsOK bool, fe *fields) error {
-	action, _, err := s.d.DB.Read().Action(r.Context(), ref)
+	action, _, err := s.d.DB.AutoCommit().Action(r.Context(), ref)
 	if errors.Is(err, attune.ErrNotFound) {
 		fe.add("action", "action %s is not registered; GET /api/v1/actions lists the actions", ref)
 		return nil
@@ -160,7 +160,7 @@ func (s *Server) listExecutions(w http.ResponseWriter, r *http.Request) {
 	if badQuery(w, fe) {
 		return
 	}
-	xs, err := s.d.DB.Read().ExecutionPage(r.Context(), f)
+	xs, err := s.d.DB.AutoCommit().ExecutionPage(r.Context(), f)
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -191,7 +191,7 @@ func (s *Server) getExecution(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ctx, q := r.Context(), s.d.DB.Read()
+	ctx, q := r.Context(), s.d.DB.AutoCommit()
 	x, err := q.Execution(ctx, id)
 	if errors.Is(err, attune.ErrNotFound) {
 		writeProblem(w, problem(http.StatusNotFound, "execution %d does not exist (or was pruned after retention.days)", id))

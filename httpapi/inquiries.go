@@ -61,7 +61,7 @@ func (s *Server) listInquiries(w http.ResponseWriter, r *http.Request) {
 	if badQuery(w, fe) {
 		return
 	}
-	is, err := s.d.DB.Read().Inquiries(r.Context(), f)
+	is, err := s.d.DB.AutoCommit().Inquiries(r.Context(), f)
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -82,7 +82,7 @@ func (s *Server) getInquiry(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	inq, err := s.d.DB.Read().Inquiry(r.Context(), id)
+	inq, err := s.d.DB.AutoCommit().Inquiry(r.Context(), id)
 	if errors.Is(err, attune.ErrNotFound) {
 		notFoundInquiry(w, id)
 		return

@@ -30,7 +30,7 @@ func TestRespondOverHTTP(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	opsKey, hash := httpapi.NewKey()
-	_, err := b.env.DB.Read().APIKeyInsert(context.Background(), "ops-bot", hash)
+	_, err := b.env.DB.AutoCommit().APIKeyInsert(context.Background(), "ops-bot", hash)
 	require.NoError(t, err)
 	id := b.ask(`{"users": ["ops-bot"], "route": "chat", "schema": {"type": "object", "properties": {
 		"approve": {"type": "boolean", "required": true}, "reason": {"type": "string", "required": true}}}}`)

@@ -53,7 +53,7 @@ func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ks, err := s.d.DB.Read().Keys(r.Context(), scope, r.URL.Query().Get("prefix"), time.Now())
+	ks, err := s.d.DB.AutoCommit().Keys(r.Context(), scope, r.URL.Query().Get("prefix"), time.Now())
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -71,7 +71,7 @@ func (s *Server) getKey(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	k, err := s.d.Pipeline.GetKey(r.Context(), s.d.DB.Read(), scope, r.PathValue("name"), false)
+	k, err := s.d.Pipeline.GetKey(r.Context(), s.d.DB.AutoCommit(), scope, r.PathValue("name"), false)
 	if errors.Is(err, attune.ErrNotFound) {
 		writeProblem(w, problem(http.StatusNotFound, "key %s.%s does not exist or has expired; GET /api/v1/keys lists the keys", scope, r.PathValue("name")))
 		return
@@ -165,7 +165,7 @@ func (s *Server) deleteKey(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	err := s.d.DB.Read().KeyDelete(r.Context(), scope, r.PathValue("name"))
+	err := s.d.DB.AutoCommit().KeyDelete(r.Context(), scope, r.PathValue("name"))
 	if errors.Is(err, attune.ErrNotFound) {
 		writeProblem(w, problem(http.StatusNotFound, "key %s.%s does not exist", scope, r.PathValue("name")))
 		return

@@ -30,7 +30,7 @@ func TestDatastoreKeys(t *testing.T) {
 	require.NotContains(t, r.raw, "hunter2")
 
 	// What the rules read is what the API wrote.
-	k, err := b.env.P.GetKey(context.Background(), b.env.DB.Read(), "user:ann", "pw", true)
+	k, err := b.env.P.GetKey(context.Background(), b.env.DB.AutoCommit(), "user:ann", "pw", true)
 	require.NoError(t, err)
 	require.Equal(t, "hunter2", k.Value)
 

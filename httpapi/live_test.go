@@ -182,7 +182,7 @@ func TestOutputStream(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, "execution.output", first.name)
 	require.Contains(t, first.data, "line 1")
-	x, err := b.env.DB.Read().Execution(context.Background(), id)
+	x, err := b.env.DB.AutoCommit().Execution(context.Background(), id)
 	require.NoError(t, err)
 	require.False(t, x.Status.Terminal(), "the first line arrived while the action ran")
 	require.NoError(t, os.WriteFile(filepath.Join(gate, "go"), nil, 0o644))

@@ -120,7 +120,7 @@ func (m *metrics) webhook(name string, code int) {
 // refresh reads executions by status and River jobs by queue and state.
 func (m *metrics) refresh(ctx context.Context) error {
 	m.lastRefreshOK.Set(0)
-	q := m.db.Read()
+	q := m.db.AutoCommit()
 	counts, err := q.ExecutionCounts(ctx)
 	if err != nil {
 		return err

@@ -110,7 +110,7 @@ func TestOpenAPIMatchesResponses(t *testing.T) {
 	check("POST", "/api/v1/executions/{id}/resume", fmt.Sprintf("/api/v1/executions/%d/resume", wf), "")
 	require.Equal(t, attune.StatusCompleted, b.env.WaitTerminal(t, wf, 30*time.Second).Status)
 	check("POST", "/api/v1/executions/{id}/pause", fmt.Sprintf("/api/v1/executions/%d/pause", wf), "")
-	kids, err := b.env.DB.Read().WorkflowChildren(context.Background(), wf)
+	kids, err := b.env.DB.AutoCommit().WorkflowChildren(context.Background(), wf)
 	require.NoError(t, err)
 	child := check("GET", "/api/v1/executions/{id}", fmt.Sprintf("/api/v1/executions/%d", kids[1].ID), "")
 	require.Equal(t, map[string]any{"id": float64(wf), "task": "second", "route": float64(0), "item": float64(-1), "retry": float64(0)},

@@ -31,7 +31,7 @@ func TestRiverUI(t *testing.T) {
 	s.Serve(ctx)
 	t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
 	key, hash := httpapi.NewKey()
-	_, err := env.DB.Read().APIKeyInsert(ctx, "ui", hash)
+	_, err := env.DB.AutoCommit().APIKeyInsert(ctx, "ui", hash)
 	require.NoError(t, err)
 	base := "http://" + s.Addr()
 	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("me:"+key))

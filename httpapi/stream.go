@@ -142,7 +142,7 @@ func (s *Server) streamOutput(w http.ResponseWriter, r *http.Request) {
 	if badQuery(w, fe) {
 		return
 	}
-	if _, err := s.d.DB.Read().Execution(r.Context(), id); errors.Is(err, attune.ErrNotFound) {
+	if _, err := s.d.DB.AutoCommit().Execution(r.Context(), id); errors.Is(err, attune.ErrNotFound) {
 		notFoundExecution(w, id)
 		return
 	} else if err != nil {
@@ -262,7 +262,7 @@ func (s *Server) sendNotice(ctx context.Context, out *sse, n db.Notice, action s
 		}
 		return out.event("", name, map[string]any{"id": n.ExecutionID, "action_ref": n.ActionRef, "status": string(n.Status)})
 	}
-	q := s.d.DB.Read()
+	q := s.d.DB.AutoCommit()
 	ref, known := actions[n.ExecutionID]
 	if action != "" && !known {
 		x, err := q.Execution(ctx, n.ExecutionID)

@@ -87,7 +87,7 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 
 // lookupWebhook returns a webhook's settings: its row, or apikey for a name only rules know.
 func (s *Server) lookupWebhook(ctx context.Context, name string) (db.Webhook, bool, error) {
-	q := s.d.DB.Read()
+	q := s.d.DB.AutoCommit()
 	hook, err := q.Webhook(ctx, name)
 	if err == nil {
 		return hook, true, nil
@@ -200,7 +200,7 @@ var errDuplicate = errors.New("duplicate delivery")
 // For a delivery id seen before it records nothing and returns the first event's id.
 func (s *Server) recordWebhook(ctx context.Context, name, delivery string, payload map[string]any) (int64, bool, error) {
 	if delivery != "" {
-		id, err := s.d.DB.Read().WebhookDeliveryEvent(ctx, name, delivery)
+		id, err := s.d.DB.AutoCommit().WebhookDeliveryEvent(ctx, name, delivery)
 		if err == nil {
 			return id, true, nil
 		}
@@ -225,7 +225,7 @@ func (s *Server) recordWebhook(ctx context.Context, name, delivery string, paylo
 		return err
 	})
 	if errors.Is(err, errDuplicate) { // a concurrent redelivery won the race
-		id, err := s.d.DB.Read().WebhookDeliveryEvent(ctx, name, delivery)
+		id, err := s.d.DB.AutoCommit().WebhookDeliveryEvent(ctx, name, delivery)
 		return id, true, err
 	}
 	return ev.ID, false, err

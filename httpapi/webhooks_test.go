@@ -54,7 +54,7 @@ func (b *bundle) setWebhook(name, mode, secret, header, encoding string) {
 	if secret != "" {
 		w.Secret = b.env.P.Secrets.Seal([]byte(secret))
 	}
-	_, err := b.env.DB.Read().WebhookUpsert(context.Background(), w)
+	_, err := b.env.DB.AutoCommit().WebhookUpsert(context.Background(), w)
 	require.NoError(b.t, err)
 }
 
@@ -76,7 +76,7 @@ func TestWebhookGitHub(t *testing.T) {
 	require.Equal(t, 202, r.code, r.raw)
 	id := int64(r.body["event_id"].(float64))
 
-	ev, err := b.env.DB.Read().Event(context.Background(), id)
+	ev, err := b.env.DB.AutoCommit().Event(context.Background(), id)
 	require.NoError(t, err)
 	require.Equal(t, "core.webhook", ev.TriggerRef)
 	require.Equal(t, map[string]any{"ref": "main"}, ev.Payload["body"])
@@ -88,10 +88,10 @@ func TestWebhookGitHub(t *testing.T) {
 	require.NotContains(t, headers, "authorization")
 
 	require.Eventually(t, func() bool {
-		xs, err := b.env.DB.Read().ExecutionsByEvent(context.Background(), id)
+		xs, err := b.env.DB.AutoCommit().ExecutionsByEvent(context.Background(), id)
 		return err == nil && len(xs) == 1 && xs[0].Status == "completed"
 	}, 30*time.Second, 50*time.Millisecond, "the deploy rule runs")
-	outs, err := b.env.DB.Read().RuleOutcomesByEvent(context.Background(), id)
+	outs, err := b.env.DB.AutoCommit().RuleOutcomesByEvent(context.Background(), id)
 	require.NoError(t, err)
 	require.Len(t, outs, 1, "only the rule of this URL is considered")
 	require.Equal(t, "hooks.deploy", outs[0].RuleRef)
@@ -199,7 +199,7 @@ func TestWebhookModes(t *testing.T) {
 	r := b.do("POST", "/api/v1/webhooks/deploy", []byte(form), "Authorization", "",
 		"Content-Type", "application/x-www-form-urlencoded", "X-Signature", sig, "Idempotency-Key", "k1")
 	require.Equal(t, 202, r.code, r.raw)
-	ev, err := b.env.DB.Read().Event(context.Background(), int64(r.body["event_id"].(float64)))
+	ev, err := b.env.DB.AutoCommit().Event(context.Background(), int64(r.body["event_id"].(float64)))
 	require.NoError(t, err)
 	require.Equal(t, map[string]any{"ref": "main", "tag": []any{"a", "b"}}, ev.Payload["body"])
 	require.NotContains(t, ev.Payload["headers"], "x-signature", "the signature header is removed")
@@ -211,7 +211,7 @@ func TestWebhookModes(t *testing.T) {
 	require.Equal(t, 401, b.do("POST", "/api/v1/webhooks/other", []byte(`{}`), "Authorization", "").code)
 	r = b.do("POST", "/api/v1/webhooks/other", []byte("plain text"), "Content-Type", "text/plain")
 	require.Equal(t, 202, r.code, r.raw)
-	ev, err = b.env.DB.Read().Event(context.Background(), int64(r.body["event_id"].(float64)))
+	ev, err = b.env.DB.AutoCommit().Event(context.Background(), int64(r.body["event_id"].(float64)))
 	require.NoError(t, err)
 	require.Equal(t, "plain text", ev.Payload["body"])
 

@@ -203,7 +203,7 @@ func (p *Pipeline) WatchCancels(ctx context.Context, hub *db.Hub) {
 		if len(ids) == 0 {
 			continue
 		}
-		reasons, err := p.DB.Read().ExecutionsCanceling(ctx, ids)
+		reasons, err := p.DB.AutoCommit().ExecutionsCanceling(ctx, ids)
 		if err != nil {
 			if ctx.Err() == nil {
 				p.Log.Warn("checking for cancel requests failed", "error", err)

@@ -46,7 +46,7 @@ func waitOutput(t *testing.T, e *attunetest.Env, id int64, want string) string {
 // outputText is the stored output of an execution, of one stream or ("") both, in order.
 func outputText(t *testing.T, e *attunetest.Env, id int64, stream string) string {
 	t.Helper()
-	chunks, err := e.DB.Read().OutputSince(context.Background(), id, 0, 10000)
+	chunks, err := e.DB.AutoCommit().OutputSince(context.Background(), id, 0, 10000)
 	require.NoError(t, err)
 	var b strings.Builder
 	for _, c := range chunks {
@@ -89,7 +89,7 @@ func TestCancelRunningFromAnotherReplica(t *testing.T) {
 			require.Equal(t, "test-worker", x.Worker, "run by the first replica")
 			require.Equal(t, tc.stdout, result(t, x)["stdout"])
 
-			hist, err := e.DB.Read().History(ctx, x.ID)
+			hist, err := e.DB.AutoCommit().History(ctx, x.ID)
 			require.NoError(t, err)
 			var path []string
 			for _, h := range hist {
@@ -101,7 +101,7 @@ func TestCancelRunningFromAnotherReplica(t *testing.T) {
 			// A cancelled execution has no follow-up: no completion job, and no retry.
 			require.Zero(t, e.JobCount(t, jobs.KindExecutionComplete, x.ID))
 			time.Sleep(300 * time.Millisecond)
-			xs, err := e.DB.Read().ExecutionAttempts(ctx, x.ID)
+			xs, err := e.DB.AutoCommit().ExecutionAttempts(ctx, x.ID)
 			require.NoError(t, err)
 			require.Len(t, xs, 1, "a cancelled execution is not retried")
 		})
@@ -142,7 +142,7 @@ func TestCancelScheduledCancelsItsDispatchJob(t *testing.T) {
 	require.Equal(t, attune.StatusCompleted, e.WaitTerminal(t, later.ID, 10*time.Second).Status)
 	_, err = os.Stat(filepath.Join(dir, "ran"))
 	require.ErrorIs(t, err, os.ErrNotExist, "the cancelled action never ran")
-	x, err = e.DB.Read().Execution(ctx, x.ID)
+	x, err = e.DB.AutoCommit().Execution(ctx, x.ID)
 	require.NoError(t, err)
 	require.Equal(t, attune.StatusCancelled, x.Status)
 }
@@ -161,7 +161,7 @@ func TestCancelCompletedIsAConflict(t *testing.T) {
 	var fin *jobs.FinishedError
 	require.ErrorAs(t, err, &fin)
 	require.Contains(t, err.Error(), "already completed (completed)")
-	x, err = e.DB.Read().Execution(ctx, x.ID)
+	x, err = e.DB.AutoCommit().Execution(ctx, x.ID)
 	require.NoError(t, err)
 	require.Equal(t, attune.StatusCompleted, x.Status)
 
@@ -177,7 +177,7 @@ func TestReapCancelsCancelingExecutionsOfSilentWorkers(t *testing.T) {
 	ctx := context.Background()
 	x, err := e.P.Run(ctx, "core.noop", nil, 0)
 	require.NoError(t, err)
-	_, err = e.DB.Read().ExecutionStart(ctx, x.ID, "ghost-1")
+	_, err = e.DB.AutoCommit().ExecutionStart(ctx, x.ID, "ghost-1")
 	require.NoError(t, err)
 	_, err = e.P.Cancel(ctx, x.ID, "cli:tester")
 	require.NoError(t, err)
@@ -185,7 +185,7 @@ func TestReapCancelsCancelingExecutionsOfSilentWorkers(t *testing.T) {
 	n, err := e.P.Reap(ctx, time.Minute)
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
-	x, err = e.DB.Read().Execution(ctx, x.ID)
+	x, err = e.DB.AutoCommit().Execution(ctx, x.ID)
 	require.NoError(t, err)
 	require.Equal(t, attune.StatusCancelled, x.Status)
 	require.Contains(t, x.Error, "cancelled by cli:tester")

@@ -55,7 +55,7 @@ func TestEmitSQL(t *testing.T) {
 	require.NoError(t, tx.Commit(ctx))
 
 	require.Eventually(t, func() bool {
-		xs, err := e.DB.Read().ExecutionsByEvent(ctx, id)
+		xs, err := e.DB.AutoCommit().ExecutionsByEvent(ctx, id)
 		return err == nil && len(xs) == 1 && xs[0].Status == "completed" && xs[0].Parameters["order"] == float64(42)
 	}, 30*time.Second, 50*time.Millisecond, "the rule runs")
 

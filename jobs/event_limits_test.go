@@ -68,7 +68,7 @@ func TestEventOverExpressionBudgetFailsCleanly(t *testing.T) {
 	require.Equal(t, 1, attempt)
 	require.Equal(t, 3, maxAttempts, "a poisonous event is not tried 25 times")
 
-	outs, err := e.DB.Read().RuleOutcomesByEvent(ctx, ev.ID)
+	outs, err := e.DB.AutoCommit().RuleOutcomesByEvent(ctx, ev.ID)
 	require.NoError(t, err)
 	got := map[string]attune.RuleOutcome{}
 	for _, o := range outs {
@@ -77,7 +77,7 @@ func TestEventOverExpressionBudgetFailsCleanly(t *testing.T) {
 	require.Equal(t, attune.OutcomeError, got["bomb.criteria"].Outcome)
 	require.Contains(t, got["bomb.criteria"].Reason, "repeat would produce 20000000 bytes, over what is left of the expression budget")
 
-	enfs, err := e.DB.Read().EnforcementsByEvent(ctx, ev.ID)
+	enfs, err := e.DB.AutoCommit().EnforcementsByEvent(ctx, ev.ID)
 	require.NoError(t, err)
 	byRule := map[string]attune.Enforcement{}
 	for _, n := range enfs {
@@ -120,7 +120,7 @@ func TestEventWhosePreviousAttemptDiedIsNotRetried(t *testing.T) {
 	_, attempt, _ := processingJob(t, e, ev.ID)
 	require.Equal(t, 2, attempt)
 
-	outs, err := e.DB.Read().RuleOutcomesByEvent(ctx, ev.ID)
+	outs, err := e.DB.AutoCommit().RuleOutcomesByEvent(ctx, ev.ID)
 	require.NoError(t, err)
 	require.Empty(t, outs, "no rule is evaluated again")
 	var reason string
@@ -161,10 +161,10 @@ func TestNestingDepthRefusedAtEveryEntryPoint(t *testing.T) {
 	require.ErrorIs(t, err, attune.ErrInvalid)
 	require.ErrorContains(t, err, "parameters: nested more than 64 levels deep (at parameters.text.a.a")
 
-	ev, err := e.DB.Read().EventInsert(ctx, db.NewEvent{TriggerRef: "bomb.alert", Payload: map[string]any{"doc": deepJSON(100)}})
+	ev, err := e.DB.AutoCommit().EventInsert(ctx, db.NewEvent{TriggerRef: "bomb.alert", Payload: map[string]any{"doc": deepJSON(100)}})
 	require.NoError(t, err)
 	require.NoError(t, e.DB.InTx(ctx, func(q *db.Queries) error { return e.P.ProcessEvent(ctx, q, ev) }))
-	enfs, err := e.DB.Read().EnforcementsByEvent(ctx, ev.ID)
+	enfs, err := e.DB.AutoCommit().EnforcementsByEvent(ctx, ev.ID)
 	require.NoError(t, err)
 	require.Len(t, enfs, 1)
 	require.Equal(t, attune.EnforcementFailed, enfs[0].Status)

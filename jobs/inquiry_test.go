@@ -23,7 +23,7 @@ func waitPending(t *testing.T, e *attunetest.Env, id int64) attune.Execution {
 	var x attune.Execution
 	require.Eventually(t, func() bool {
 		var err error
-		x, err = e.DB.Read().Execution(context.Background(), id)
+		x, err = e.DB.AutoCommit().Execution(context.Background(), id)
 		require.NoError(t, err)
 		require.False(t, x.Status.Terminal(), "execution %d ended %s: %s", id, x.Status, x.Error)
 		return x.Status == attune.StatusPending
@@ -55,7 +55,7 @@ func TestAskGoesPendingWithInquiryAndEvent(t *testing.T) {
 	x = waitPending(t, e, x.ID)
 	require.Nil(t, x.Result)
 
-	inq, err := e.DB.Read().Inquiry(ctx, x.ID)
+	inq, err := e.DB.AutoCommit().Inquiry(ctx, x.ID)
 	require.NoError(t, err)
 	require.Equal(t, attune.InquiryPending, inq.Status)
 	require.Equal(t, "ops", inq.Route)
@@ -67,14 +67,14 @@ func TestAskGoesPendingWithInquiryAndEvent(t *testing.T) {
 	require.Equal(t, "boolean", props["continue"].(map[string]any)["type"], "StackStorm's default schema")
 	require.Equal(t, 1, e.JobCount(t, jobs.KindExecutionDispatch, x.ID))
 
-	hist, err := e.DB.Read().History(ctx, x.ID)
+	hist, err := e.DB.AutoCommit().History(ctx, x.ID)
 	require.NoError(t, err)
 	require.Equal(t, attune.StatusPending, hist[len(hist)-1].To)
 
 	// The rule on core.inquiry ran with the inquiry's id and route.
 	var told attune.Execution
 	require.Eventually(t, func() bool {
-		xs, err := e.DB.Read().Executions(ctx, db.ExecutionFilter{ActionRef: "notify.tell"})
+		xs, err := e.DB.AutoCommit().Executions(ctx, db.ExecutionFilter{ActionRef: "notify.tell"})
 		require.NoError(t, err)
 		if len(xs) == 1 && xs[0].Status.Terminal() {
 			told = xs[0]
@@ -132,7 +132,7 @@ func TestRespondToInquiry(t *testing.T) {
 	require.Equal(t, "required", fields["reason"])
 	require.Equal(t, "must be >= 1, got 0", fields["count"])
 	require.Contains(t, fields["extra"], "unknown")
-	inq, err := e.DB.Read().Inquiry(ctx, x.ID)
+	inq, err := e.DB.AutoCommit().Inquiry(ctx, x.ID)
 	require.NoError(t, err)
 	require.Equal(t, attune.InquiryPending, inq.Status, "nothing changed")
 	waitPending(t, e, x.ID)
@@ -214,7 +214,7 @@ func TestInquiryExpires(t *testing.T) {
 	x = e.WaitTerminal(t, x.ID, 10*time.Second)
 	require.Equal(t, attune.StatusTimeout, x.Status)
 	require.Contains(t, x.Error, "not answered within its ttl of 1 minutes")
-	inq, err := e.DB.Read().Inquiry(ctx, x.ID)
+	inq, err := e.DB.AutoCommit().Inquiry(ctx, x.ID)
 	require.NoError(t, err)
 	require.Equal(t, attune.InquiryExpired, inq.Status)
 
@@ -223,7 +223,7 @@ func TestInquiryExpires(t *testing.T) {
 	require.ErrorContains(t, err, "expired")
 
 	waitPending(t, e, forever.ID)
-	inq, err = e.DB.Read().Inquiry(ctx, forever.ID)
+	inq, err = e.DB.AutoCommit().Inquiry(ctx, forever.ID)
 	require.NoError(t, err)
 	require.Nil(t, inq.ExpiresAt)
 	var n int
@@ -253,7 +253,7 @@ func TestCancelAndReapPendingInquiry(t *testing.T) {
 	x, err = e.P.Cancel(ctx, x.ID, "cli:root")
 	require.NoError(t, err)
 	require.Equal(t, attune.StatusCancelled, x.Status)
-	inq, err := e.DB.Read().Inquiry(ctx, x.ID)
+	inq, err := e.DB.AutoCommit().Inquiry(ctx, x.ID)
 	require.NoError(t, err)
 	require.Equal(t, attune.InquiryCancelled, inq.Status)
 	_, err = e.P.Respond(ctx, x.ID, map[string]any{"continue": true}, jobs.Responder{Who: "cli:root"})
@@ -313,9 +313,9 @@ func TestRespondAndCancelAtOnce(t *testing.T) {
 			require.ErrorIs(t, err, attune.ErrConflict)
 		}
 		require.Equal(t, 1, wins)
-		x, err := e.DB.Read().Execution(ctx, id)
+		x, err := e.DB.AutoCommit().Execution(ctx, id)
 		require.NoError(t, err)
-		inq, err := e.DB.Read().Inquiry(ctx, id)
+		inq, err := e.DB.AutoCommit().Inquiry(ctx, id)
 		require.NoError(t, err)
 		want := map[attune.ExecutionStatus]attune.InquiryStatus{
 			attune.StatusCompleted: attune.InquiryResponded, attune.StatusCancelled: attune.InquiryCancelled,

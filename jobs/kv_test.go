@@ -53,7 +53,7 @@ func TestSetKeyRefusesBadInput(t *testing.T) {
 	}
 	require.Zero(t, countRows(t, e, "kv"), "nothing stored")
 
-	_, err := e.P.GetKey(context.Background(), e.DB.Read(), "", "pw", true)
+	_, err := e.P.GetKey(context.Background(), e.DB.AutoCommit(), "", "pw", true)
 	require.ErrorIs(t, err, secrets.ErrNoKey, "--decrypt without secrets.key")
 }
 
@@ -69,11 +69,11 @@ func TestKeysSecretAndExpiry(t *testing.T) {
 	_, err := setKey(t, e, jobs.KeyWrite{Name: "pw", Value: "hunter2-secret", Secret: true})
 	require.NoError(t, err)
 	require.NotContains(t, tableText(t, e, "kv"), "hunter2-secret", "sealed at rest")
-	k, err := e.P.GetKey(ctx, e.DB.Read(), "", "pw", false)
+	k, err := e.P.GetKey(ctx, e.DB.AutoCommit(), "", "pw", false)
 	require.NoError(t, err)
 	require.True(t, k.Secret)
 	require.Empty(t, k.Value)
-	k, err = e.P.GetKey(ctx, e.DB.Read(), "", "pw", true)
+	k, err = e.P.GetKey(ctx, e.DB.AutoCommit(), "", "pw", true)
 	require.NoError(t, err)
 	require.Equal(t, "hunter2-secret", k.Value)
 
@@ -81,13 +81,13 @@ func TestKeysSecretAndExpiry(t *testing.T) {
 	require.NoError(t, err)
 	_, err = setKey(t, e, jobs.KeyWrite{Name: "keep", Value: "1", Scope: "user:alice"})
 	require.NoError(t, err)
-	_, err = e.P.GetKey(ctx, e.DB.Read(), "", "done_db-01", false)
+	_, err = e.P.GetKey(ctx, e.DB.AutoCommit(), "", "done_db-01", false)
 	require.NoError(t, err)
 
 	now = now.Add(time.Hour + time.Second)
-	_, err = e.P.GetKey(ctx, e.DB.Read(), "", "done_db-01", false)
+	_, err = e.P.GetKey(ctx, e.DB.AutoCommit(), "", "done_db-01", false)
 	require.ErrorIs(t, err, attune.ErrNotFound, "expired: missing at once, before it is swept")
-	ks, err := e.DB.Read().Keys(ctx, "", "", now)
+	ks, err := e.DB.AutoCommit().Keys(ctx, "", "", now)
 	require.NoError(t, err)
 	require.Len(t, ks, 2)
 	require.Equal(t, 3, countRows(t, e, "kv"), "still stored until the retention job runs")
@@ -125,9 +125,9 @@ action:
 		require.NoError(t, err)
 		var xs []attune.Execution
 		require.Eventually(t, func() bool {
-			outs, err := e.DB.Read().RuleOutcomesByEvent(ctx, ev.ID)
+			outs, err := e.DB.AutoCommit().RuleOutcomesByEvent(ctx, ev.ID)
 			require.NoError(t, err)
-			xs, err = e.DB.Read().ExecutionsByEvent(ctx, ev.ID)
+			xs, err = e.DB.AutoCommit().ExecutionsByEvent(ctx, ev.ID)
 			require.NoError(t, err)
 			return len(outs) == 1 && (len(xs) == 0 || xs[0].Status.Terminal())
 		}, 10*time.Second, 20*time.Millisecond)
@@ -139,7 +139,7 @@ action:
 	require.Empty(t, run("db-01"), "the key is set: the second event does not remediate again")
 	require.Len(t, run("db-02"), 1, "another host is remediated")
 
-	k, err := e.P.GetKey(ctx, e.DB.Read(), "", "remediated_db-01", false)
+	k, err := e.P.GetKey(ctx, e.DB.AutoCommit(), "", "remediated_db-01", false)
 	require.NoError(t, err)
 	require.NotNil(t, k.ExpiresAt)
 	require.WithinDuration(t, time.Now().Add(time.Hour), *k.ExpiresAt, time.Minute)
@@ -176,7 +176,7 @@ action_params:
 	require.NoError(t, err)
 	var xs []attune.Execution
 	require.Eventually(t, func() bool {
-		xs, err = e.DB.Read().ExecutionsByEvent(ctx, ev.ID)
+		xs, err = e.DB.AutoCommit().ExecutionsByEvent(ctx, ev.ID)
 		require.NoError(t, err)
 		return len(xs) == 1 && xs[0].Status.Terminal()
 	}, 10*time.Second, 20*time.Millisecond)
@@ -198,10 +198,10 @@ action_params:
 	require.Nil(t, p)
 
 	// At run time, against the action as it is now: the enforcement fails, nothing runs.
-	rule, err := e.DB.Read().Rule(ctx, "sec.r")
+	rule, err := e.DB.AutoCommit().Rule(ctx, "sec.r")
 	require.NoError(t, err)
 	rule.ActionParams["note"] = "{{ decrypt_kv(st2kv.system.api_token) }}"
-	ev2, err := e.DB.Read().EventInsert(ctx, db.NewEvent{TriggerRef: "sec.t", Payload: map[string]any{}})
+	ev2, err := e.DB.AutoCommit().EventInsert(ctx, db.NewEvent{TriggerRef: "sec.t", Payload: map[string]any{}})
 	require.NoError(t, err)
 	var res jobs.EnforceResult
 	require.NoError(t, e.DB.InTx(ctx, func(q *db.Queries) error {

@@ -71,7 +71,7 @@ func (r kvRunner) get(ctx context.Context, params map[string]any) (map[string]an
 	if scope == "" {
 		scope = attune.ScopeSystem
 	}
-	k, err := r.p.GetKey(ctx, r.p.DB.Read(), scope, name, false)
+	k, err := r.p.GetKey(ctx, r.p.DB.AutoCommit(), scope, name, false)
 	if errors.Is(err, attune.ErrNotFound) {
 		return map[string]any{"scope": scope, "name": name, "found": false, "value": nil}, nil
 	}
@@ -85,7 +85,7 @@ func (r kvRunner) get(ctx context.Context, params map[string]any) (map[string]an
 // event and its attune.event.process job in one transaction (Pipeline.EmitEvent).
 func (r kvRunner) inject(ctx context.Context, params map[string]any) (map[string]any, error) {
 	trigger := str(params["trigger"])
-	ok, err := r.p.DB.Read().TriggerExists(ctx, trigger)
+	ok, err := r.p.DB.AutoCommit().TriggerExists(ctx, trigger)
 	if err != nil {
 		return nil, err
 	}

@@ -58,7 +58,7 @@ action_params: {text: "{{ event.payload.user_email }}"}
 	_, err = e.Timers.RegisterPack(ctx, p)
 	require.NoError(t, err)
 
-	ev, err := e.DB.Read().EventInsert(ctx, db.NewEvent{TriggerRef: "why.alert",
+	ev, err := e.DB.AutoCommit().EventInsert(ctx, db.NewEvent{TriggerRef: "why.alert",
 		Payload: map[string]any{"level": "error", "count": 2, "host": "web-01"}})
 	require.NoError(t, err)
 	process := func() {
@@ -66,7 +66,7 @@ action_params: {text: "{{ event.payload.user_email }}"}
 	}
 	process()
 
-	outs, err := e.DB.Read().RuleOutcomesByEvent(ctx, ev.ID)
+	outs, err := e.DB.AutoCommit().RuleOutcomesByEvent(ctx, ev.ID)
 	require.NoError(t, err)
 	got := map[string]attune.RuleOutcome{}
 	for _, o := range outs {
@@ -87,7 +87,7 @@ action_params: {text: "{{ event.payload.user_email }}"}
 	require.Contains(t, got["why.d_error"].Reason, `saw event.payload.host = "web-01"`)
 	require.Equal(t, attune.OutcomeMatched, got["why.e_missing"].Outcome, "conditions is an alias of criteria")
 
-	enfs, err := e.DB.Read().EnforcementsByEvent(ctx, ev.ID)
+	enfs, err := e.DB.AutoCommit().EnforcementsByEvent(ctx, ev.ID)
 	require.NoError(t, err)
 	require.Len(t, enfs, 2, "one enforcement per matched rule")
 	byRule := map[string]attune.Enforcement{}
@@ -98,14 +98,14 @@ action_params: {text: "{{ event.payload.user_email }}"}
 	require.Equal(t, attune.EnforcementFailed, byRule["why.e_missing"].Status)
 	require.Equal(t, "action_params.text: template \"{{ event.payload.user_email }}\": line 1, column 18: event.payload.user_email is missing; write `event.payload.user_email ?? fallback` to supply a default",
 		byRule["why.e_missing"].Reason)
-	xs, err := e.DB.Read().ExecutionsByEvent(ctx, ev.ID)
+	xs, err := e.DB.AutoCommit().ExecutionsByEvent(ctx, ev.ID)
 	require.NoError(t, err)
 	require.Len(t, xs, 1, "a failed enforcement creates no execution")
 	require.Equal(t, "web-01", xs[0].Parameters["text"])
 
 	// A redelivery records nothing new.
 	process()
-	again, err := e.DB.Read().RuleOutcomesByEvent(ctx, ev.ID)
+	again, err := e.DB.AutoCommit().RuleOutcomesByEvent(ctx, ev.ID)
 	require.NoError(t, err)
 	require.Equal(t, outs, again)
 }
@@ -130,11 +130,11 @@ func TestProcessEventRecordsCriteriaThatDoNotCompile(t *testing.T) {
 	_, err = e.DB.Pool.Exec(ctx, `UPDATE attune.rule SET criteria = '[{"field":"a","operator":"equal","value":1}]' WHERE ref = 'bad.broken'`)
 	require.NoError(t, err)
 
-	ev, err := e.DB.Read().EventInsert(ctx, db.NewEvent{TriggerRef: "bad.alert", Payload: map[string]any{"a": 1}})
+	ev, err := e.DB.AutoCommit().EventInsert(ctx, db.NewEvent{TriggerRef: "bad.alert", Payload: map[string]any{"a": 1}})
 	require.NoError(t, err)
 	require.NoError(t, e.DB.InTx(ctx, func(q *db.Queries) error { return e.P.ProcessEvent(ctx, q, ev) }))
 
-	outs, err := e.DB.Read().RuleOutcomesByEvent(ctx, ev.ID)
+	outs, err := e.DB.AutoCommit().RuleOutcomesByEvent(ctx, ev.ID)
 	require.NoError(t, err)
 	require.Len(t, outs, 2)
 	require.Equal(t, "bad.broken", outs[0].RuleRef)

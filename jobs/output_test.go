@@ -49,7 +49,7 @@ func TestLiveOutputIsStoredWhileTheActionRuns(t *testing.T) {
 	require.NoError(t, err)
 	waitOutput(t, e, x.ID, "one\n")
 	waitOutput(t, e, x.ID, "err-one\n")
-	running, err := e.DB.Read().Execution(ctx, x.ID)
+	running, err := e.DB.AutoCommit().Execution(ctx, x.ID)
 	require.NoError(t, err)
 	require.Equal(t, attune.StatusRunning, running.Status, "output stored before the action ends")
 

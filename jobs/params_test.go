@@ -99,11 +99,11 @@ func TestEnforceValidatesRenderedParameters(t *testing.T) {
 		require.NoError(t, err)
 		var enfs []attune.Enforcement
 		require.Eventually(t, func() bool {
-			enfs, err = e.DB.Read().EnforcementsByEvent(ctx, ev.ID)
+			enfs, err = e.DB.AutoCommit().EnforcementsByEvent(ctx, ev.ID)
 			require.NoError(t, err)
 			return len(enfs) == 1
 		}, 10*time.Second, 20*time.Millisecond)
-		xs, err := e.DB.Read().ExecutionsByEvent(ctx, ev.ID)
+		xs, err := e.DB.AutoCommit().ExecutionsByEvent(ctx, ev.ID)
 		require.NoError(t, err)
 		return enfs[0], xs
 	}
@@ -154,7 +154,7 @@ action_params: {seconds: 5000, colour: red, message: "{{ event.payload.count }}"
 	require.ErrorIs(t, err, attune.ErrInvalid)
 	require.EqualError(t, err, "rule lit.slow: action_params do not fit action core.sleep: "+
 		"colour: unknown parameter (known: message, seconds); seconds: must be <= 3600, got 5000")
-	_, err = e.DB.Read().Pack(ctx, "lit")
+	_, err = e.DB.AutoCommit().Pack(ctx, "lit")
 	require.ErrorIs(t, err, attune.ErrNotFound, "nothing was registered")
 	require.Zero(t, countRows(t, e, "timer"))
 

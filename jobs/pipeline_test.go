@@ -36,7 +36,7 @@ func TestCoreEchoRunsOnShellRuntime(t *testing.T) {
 	e := attunetest.New(t)
 	ctx := context.Background()
 
-	a, _, err := e.DB.Read().Action(ctx, "core.echo")
+	a, _, err := e.DB.AutoCommit().Action(ctx, "core.echo")
 	require.NoError(t, err)
 	require.Equal(t, attune.RuntimeShell, a.Runtime)
 
@@ -93,7 +93,7 @@ func TestCompletionIsAnnouncedOnce(t *testing.T) {
 	// Let any follow-up run; a loop would keep adding jobs.
 	time.Sleep(500 * time.Millisecond)
 	for _, id := range ids {
-		hist, err := e.DB.Read().History(ctx, id)
+		hist, err := e.DB.AutoCommit().History(ctx, id)
 		require.NoError(t, err)
 		require.Len(t, hist, 3, "scheduled, running, completed")
 		require.Equal(t, 1, e.JobCount(t, jobs.KindExecutionDispatch, id))
@@ -178,21 +178,21 @@ criteria: [{field: level, operator: equals, value: info}]
 	require.NoError(t, err)
 	var xs []attune.Execution
 	require.Eventually(t, func() bool {
-		xs, err = e.DB.Read().ExecutionsByEvent(ctx, ev.ID)
+		xs, err = e.DB.AutoCommit().ExecutionsByEvent(ctx, ev.ID)
 		require.NoError(t, err)
 		return len(xs) == 1 && xs[0].Status.Terminal()
 	}, 10*time.Second, 20*time.Millisecond)
 	require.Equal(t, "ev.show", xs[0].ActionRef)
 	require.Equal(t, float64(4), xs[0].Parameters["count"], "a whole template keeps its JSON type")
 	require.Equal(t, "level=error count=4", xs[0].Parameters["text"])
-	enfs, err := e.DB.Read().EnforcementsByEvent(ctx, ev.ID)
+	enfs, err := e.DB.AutoCommit().EnforcementsByEvent(ctx, ev.ID)
 	require.NoError(t, err)
 	require.Len(t, enfs, 1)
 	require.Equal(t, "ev.on_error", enfs[0].RuleRef)
 
 	// Processing the same event again (a redelivery) creates nothing new.
 	require.NoError(t, e.DB.InTx(ctx, func(q *db.Queries) error { return e.P.ProcessEvent(ctx, q, ev) }))
-	xs, err = e.DB.Read().ExecutionsByEvent(ctx, ev.ID)
+	xs, err = e.DB.AutoCommit().ExecutionsByEvent(ctx, ev.ID)
 	require.NoError(t, err)
 	require.Len(t, xs, 1)
 }

@@ -155,7 +155,7 @@ func (p *Pipeline) admitWaiters(ctx context.Context, q *db.Queries, pol attune.P
 // AdmitWaiting admits waiters wherever a slot is free: after a policy's threshold was raised or
 // the policy removed (its waiters then run). Every rules replica calls it with the reaper.
 func (p *Pipeline) AdmitWaiting(ctx context.Context) error {
-	keys, err := p.DB.Read().PolicyKeysWithWaiters(ctx)
+	keys, err := p.DB.AutoCommit().PolicyKeysWithWaiters(ctx)
 	if err != nil {
 		return err
 	}

@@ -27,7 +27,7 @@ func TestPruneDeletesOldHistoryInBatches(t *testing.T) {
 	fresh, err := e.P.Run(ctx, "core.noop", nil, 0)
 	require.NoError(t, err)
 	e.WaitTerminal(t, fresh.ID, 10*time.Second)
-	ev, err := e.DB.Read().EventInsert(ctx, db.NewEvent{TriggerRef: "core.intervaltimer", Payload: map[string]any{}})
+	ev, err := e.DB.AutoCommit().EventInsert(ctx, db.NewEvent{TriggerRef: "core.intervaltimer", Payload: map[string]any{}})
 	require.NoError(t, err)
 	stuck, err := e.P.Run(ctx, "core.noop", nil, 0) // will be made old and left running
 	require.NoError(t, err)
@@ -45,11 +45,11 @@ func TestPruneDeletesOldHistoryInBatches(t *testing.T) {
 	require.Equal(t, int64(5), res.Executions)
 	require.Equal(t, int64(1), res.Events)
 	for _, id := range old {
-		_, err := e.DB.Read().Execution(ctx, id)
+		_, err := e.DB.AutoCommit().Execution(ctx, id)
 		require.ErrorIs(t, err, attune.ErrNotFound)
 	}
 	for _, id := range []int64{fresh.ID, stuck.ID} {
-		_, err := e.DB.Read().Execution(ctx, id)
+		_, err := e.DB.AutoCommit().Execution(ctx, id)
 		require.NoError(t, err, "recent and unfinished executions stay")
 	}
 	var hist int

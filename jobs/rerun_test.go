@@ -48,7 +48,7 @@ func TestRerunMergesParametersAndCarriesSecrets(t *testing.T) {
 	require.Equal(t, attune.StatusCompleted, second.Status, second.Error)
 	require.Equal(t, "hello bob x3\n", result(t, second)["stdout"])
 	require.Equal(t, token, mustRead(t, filepath.Join(dir, "token-"+strconv.FormatInt(second.ID, 10))))
-	stored, err := e.DB.Read().Execution(ctx, second.ID)
+	stored, err := e.DB.AutoCommit().Execution(ctx, second.ID)
 	require.NoError(t, err)
 	require.Equal(t, &first.ID, stored.RerunOf)
 	require.NotContains(t, tableText(t, e, "attune.execution"), token)

@@ -20,7 +20,7 @@ func attempts(t *testing.T, e *attunetest.Env, id int64, n int) []attune.Executi
 	var xs []attune.Execution
 	require.Eventually(t, func() bool {
 		var err error
-		xs, err = e.DB.Read().ExecutionAttempts(context.Background(), id)
+		xs, err = e.DB.AutoCommit().ExecutionAttempts(context.Background(), id)
 		require.NoError(t, err)
 		if len(xs) != n {
 			return false
@@ -71,7 +71,7 @@ func TestRetryPolicy(t *testing.T) {
 		require.Equal(t, 1, e.JobCount(t, jobs.KindExecutionDispatch, a.ID))
 	}
 	time.Sleep(400 * time.Millisecond)
-	xs, err = e.DB.Read().ExecutionAttempts(ctx, xs[2].ID)
+	xs, err = e.DB.AutoCommit().ExecutionAttempts(ctx, xs[2].ID)
 	require.NoError(t, err)
 	require.Len(t, xs, 3, "count: 2 means two retries, no more")
 
@@ -85,7 +85,7 @@ func TestRetryPolicy(t *testing.T) {
 		require.NoError(t, err)
 		e.WaitTerminal(t, x.ID, 10*time.Second)
 		time.Sleep(300 * time.Millisecond)
-		xs, err = e.DB.Read().ExecutionAttempts(ctx, x.ID)
+		xs, err = e.DB.AutoCommit().ExecutionAttempts(ctx, x.ID)
 		require.NoError(t, err)
 		require.Len(t, xs, 1, "%s is not retried", ref)
 	}
@@ -99,13 +99,13 @@ func TestReapAbandonsExecutionsOfSilentWorkers(t *testing.T) {
 	ctx := context.Background()
 	x, err := e.P.Run(ctx, "core.noop", nil, 0)
 	require.NoError(t, err)
-	_, err = e.DB.Read().ExecutionStart(ctx, x.ID, "ghost-1")
+	_, err = e.DB.AutoCommit().ExecutionStart(ctx, x.ID, "ghost-1")
 	require.NoError(t, err)
 
 	n, err := e.P.Reap(ctx, time.Minute)
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
-	x, err = e.DB.Read().Execution(ctx, x.ID)
+	x, err = e.DB.AutoCommit().Execution(ctx, x.ID)
 	require.NoError(t, err)
 	require.Equal(t, attune.StatusAbandoned, x.Status)
 	require.Contains(t, x.Error, "ghost-1")

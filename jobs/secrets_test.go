@@ -152,7 +152,7 @@ func TestSecretNeverLeaves(t *testing.T) {
 	require.NoError(t, err)
 	var fromRule []attune.Execution
 	require.Eventually(t, func() bool {
-		fromRule, err = e.DB.Read().ExecutionsByEvent(ctx, ev.ID)
+		fromRule, err = e.DB.AutoCommit().ExecutionsByEvent(ctx, ev.ID)
 		require.NoError(t, err)
 		return len(fromRule) == 1
 	}, 10*time.Second, 20*time.Millisecond)
@@ -193,7 +193,7 @@ func TestSecretNeverLeaves(t *testing.T) {
 		require.Equal(t, c.dir, x.Parameters["dir"], "other parameters are stored as they are")
 	}
 
-	enfs, err := e.DB.Read().EnforcementsByEvent(ctx, ev.ID)
+	enfs, err := e.DB.AutoCommit().EnforcementsByEvent(ctx, ev.ID)
 	require.NoError(t, err)
 	require.Equal(t, map[string]any{"dir": ruleDir, "token": "********"}, enfs[0].Parameters)
 
@@ -234,7 +234,7 @@ func TestSecretInResultsAndRetries(t *testing.T) {
 	require.NoError(t, err)
 	var attempts []attune.Execution
 	require.Eventually(t, func() bool {
-		attempts, err = e.DB.Read().ExecutionAttempts(ctx, x.ID)
+		attempts, err = e.DB.AutoCommit().ExecutionAttempts(ctx, x.ID)
 		require.NoError(t, err)
 		return len(attempts) == 2 && attempts[1].Status.Terminal()
 	}, 30*time.Second, 50*time.Millisecond)

@@ -33,7 +33,7 @@ func TestStackStormDottedActionRuns(t *testing.T) {
 		"actions/galaxy.install.yaml":    "name: galaxy.install\npack: ansible\nrunner_type: noop\nparameters:\n  roles: {type: array}\n",
 		"actions/galaxy.install.sh.yaml": "name: galaxy.list\npack: ansible\nrunner_type: noop\n",
 	})
-	a, _, err := e.DB.Read().Action(ctx, "ansible.galaxy.install")
+	a, _, err := e.DB.AutoCommit().Action(ctx, "ansible.galaxy.install")
 	require.NoError(t, err)
 	require.Equal(t, "ansible", a.PackRef)
 

@@ -47,7 +47,7 @@ action:
 	require.NoError(t, err)
 	var inject attune.Execution
 	require.Eventually(t, func() bool {
-		xs, err := e.DB.Read().ExecutionsByEvent(ctx, ev.ID)
+		xs, err := e.DB.AutoCommit().ExecutionsByEvent(ctx, ev.ID)
 		require.NoError(t, err)
 		if len(xs) == 1 {
 			inject = xs[0]
@@ -66,7 +66,7 @@ action:
 
 	var pause attune.Execution
 	require.Eventually(t, func() bool {
-		xs, err := e.DB.Read().ExecutionsByEvent(ctx, injected)
+		xs, err := e.DB.AutoCommit().ExecutionsByEvent(ctx, injected)
 		require.NoError(t, err)
 		if len(xs) == 1 {
 			pause = xs[0]

@@ -71,7 +71,7 @@ func runWorkflow(t *testing.T, e *attunetest.Env, name string, params map[string
 // tasks lists a workflow's task instances.
 func tasks(t *testing.T, e *attunetest.Env, id int64) []db.WorkflowTask {
 	t.Helper()
-	ts, err := e.DB.Read().WorkflowTasks(context.Background(), id)
+	ts, err := e.DB.AutoCommit().WorkflowTasks(context.Background(), id)
 	require.NoError(t, err)
 	return ts
 }
@@ -88,7 +88,7 @@ func taskStates(t *testing.T, e *attunetest.Env, id int64) map[string]string {
 
 func children(t *testing.T, e *attunetest.Env, id int64) []attune.Execution {
 	t.Helper()
-	kids, err := e.DB.Read().WorkflowChildren(context.Background(), id)
+	kids, err := e.DB.AutoCommit().WorkflowChildren(context.Background(), id)
 	require.NoError(t, err)
 	return kids
 }
@@ -595,7 +595,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 func execution(t *testing.T, e *attunetest.Env, id int64) attune.Execution {
 	t.Helper()
-	x, err := e.DB.Read().Execution(context.Background(), id)
+	x, err := e.DB.AutoCommit().Execution(context.Background(), id)
 	require.NoError(t, err)
 	return x
 }
@@ -832,7 +832,7 @@ tasks:
 	x = e.WaitTerminal(t, x.ID, 20*time.Second)
 	require.Equal(t, attune.StatusCompleted, x.Status, x.Error)
 	require.Len(t, children(t, e, x.ID), 4, "after ran once per branch, once the asking task ended")
-	hist, err := e.DB.Read().History(ctx, x.ID)
+	hist, err := e.DB.AutoCommit().History(ctx, x.ID)
 	require.NoError(t, err)
 	var path []attune.ExecutionStatus
 	for _, h := range hist {

@@ -15,7 +15,9 @@ import (
 	"github.com/attune-run/attune/sensors/schedule"
 )
 
-// FireWorker fires one timer for one scheduled time. In one transaction it advances the timer
+// FireWorker fires one timer for one scheduled time. It runs up to fireLead early and waits in
+// the worker until that time, taking its connection connLead before it. In one transaction it
+// then advances the timer
 // with a compare-and-set (so a redelivered fire does nothing), records the event targeted at the
 // timer's rule, enforces the rule, inserts the next fire job and completes its own job. Ticks
 // missed while nothing ran collapse into this one fire, whose payload says how many were missed.
@@ -28,12 +30,24 @@ type FireWorker struct {
 func (w *FireWorker) Work(ctx context.Context, job *river.Job[jobs.TimerFireArgs]) error {
 	t := w.T
 	scheduled := job.Args.FireAt
-	if wait := scheduled.Sub(t.now()); wait > 0 {
-		// Run early on purpose (see fireLead): back at the fire time. Never snooze longer than
-		// fireLead, which River would leave to its scheduler again (clock skew with the database).
-		return river.JobSnooze(min(wait, fireLead))
+	if scheduled.Sub(t.now()) > fireLead {
+		// Clock skew with the database made River run it this early: back at the fire time.
+		return river.JobSnooze(fireLead)
 	}
-	return t.P.DB.InTx(ctx, func(q *db.Queries) error {
+	// Take a connection shortly before the fire time, so that a pool busy with the previous
+	// tick's work makes the fire wait before its time rather than after.
+	if err := sleepUntil(ctx, scheduled.Add(-connLead), t.now); err != nil {
+		return err
+	}
+	conn, err := t.P.DB.Pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("fire timer %d: %w", job.Args.TimerID, err)
+	}
+	defer conn.Release()
+	if err := sleepUntil(ctx, scheduled, t.now); err != nil {
+		return err
+	}
+	return db.InTxOn(ctx, conn, func(q *db.Queries) error {
 		complete := func() error {
 			_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, q.Tx(), job)
 			return err
@@ -91,6 +105,26 @@ func (w *FireWorker) Work(ctx context.Context, job *river.Job[jobs.TimerFireArgs
 		}
 		return complete()
 	})
+}
+
+// connLead is how long before its fire time a fire job takes its connection from the pool.
+const connLead = 100 * time.Millisecond
+
+// sleepUntil waits until at, or returns ctx's error when the job is cancelled (the rule
+// changed) or the replica shuts down first.
+func sleepUntil(ctx context.Context, at time.Time, now func() time.Time) error {
+	wait := at.Sub(now())
+	if wait <= 0 {
+		return nil
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return nil
+	}
 }
 
 // payload is the event payload of a timer fire.

@@ -116,8 +116,8 @@ func (t *Timers) cancel(ctx context.Context, tx pgx.Tx, jobID int64) error {
 // fireLead is how long before its fire time a fire job may run. River's leader moves scheduled
 // jobs to available only every 5 s (its scheduler interval), so a job scheduled at its fire time
 // would run up to 5 s late, and a timer firing more often than that would fire only every 5 s.
-// A fire job is scheduled fireLead early instead, and the fire worker snoozes it until its fire
-// time: River keeps a snooze that short available, and its producers fetch it once due.
+// A fire job is scheduled fireLead early instead, and the fire worker waits until its fire time
+// (a snooze would leave the job to the queue's next poll).
 const fireLead = 5 * time.Second
 
 // insertFire inserts the fire job of a timer for one time and records it on the timer.

@@ -202,8 +202,9 @@ func fireJobSnapshot(t *testing.T, e *attunetest.Env, timerID int64) (recorded *
 	return recorded, pending
 }
 
-// waitQuiet waits until the timer's one pending fire job waits for a tick at least 300 ms away,
-// so that a change made now cannot race a fire in flight, and returns that job.
+// waitQuiet waits until the timer's one pending fire job is for a tick at least 300 ms away, so
+// that a change made now cannot race a fire in flight, and returns that job. The job may be
+// running already: it waits for its tick in the worker.
 func waitQuiet(t *testing.T, e *attunetest.Env, timerID int64) fireJob {
 	t.Helper()
 	var j fireJob
@@ -213,9 +214,18 @@ func waitQuiet(t *testing.T, e *attunetest.Env, timerID int64) fireJob {
 			return false
 		}
 		j = pending[0]
-		return j.State != "running" && time.Until(j.ScheduledAt) > 300*time.Millisecond
+		return time.Until(j.FireAt) > 300*time.Millisecond
 	}, 5*time.Second, 10*time.Millisecond, "timer %d never had a quiet moment", timerID)
 	return j
+}
+
+// requireCancelled waits for a fire job to end cancelled: at once when it was waiting in River,
+// when its worker stops waiting for its tick when it was running.
+func requireCancelled(t *testing.T, e *attunetest.Env, timerID, jobID int64) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		return fireJobByID(t, e, timerID, jobID).State == "cancelled" && len(pendingFireJobs(t, e, timerID)) == 0
+	}, 2*time.Second, 10*time.Millisecond, "fire job %d of timer %d cancelled", jobID, timerID)
 }
 
 // link is an event of a rule joined with its enforcements and their executions.
@@ -352,8 +362,7 @@ func TestTimerDisableCancelsAndEnableResumes(t *testing.T) {
 	rule, err := e.Timers.SetRuleEnabled(ctx, everySecond, false)
 	require.NoError(t, err)
 	require.False(t, rule.Enabled)
-	require.Equal(t, "cancelled", fireJobByID(t, e, tm.ID, pending.ID).State, "cancelled with the rule change")
-	require.Empty(t, pendingFireJobs(t, e, tm.ID))
+	requireCancelled(t, e, tm.ID, pending.ID)
 	tm = timerOf(t, e, everySecond)
 	require.False(t, tm.Enabled)
 	require.Nil(t, tm.NextFireAt)
@@ -406,8 +415,7 @@ func TestTimerOfRuleRemovedFromPackStops(t *testing.T) {
 
 	require.Zero(t, count(t, e, `SELECT count(*) FROM attune.rule WHERE ref = $1`, everySecond), "rule deleted")
 	require.Zero(t, count(t, e, `SELECT count(*) FROM attune.timer WHERE id = $1`, tm.ID), "timer deleted with its rule")
-	require.Equal(t, "cancelled", fireJobByID(t, e, tm.ID, pending.ID).State)
-	require.Empty(t, pendingFireJobs(t, e, tm.ID))
+	requireCancelled(t, e, tm.ID, pending.ID)
 	fired := len(eventsForRule(t, e, everySecond))
 
 	time.Sleep(2500 * time.Millisecond)
@@ -689,4 +697,22 @@ func TestRuleEnabledSurvivesReregistration(t *testing.T) {
 	pending := pendingFireJobs(t, e, on.ID)
 	require.Len(t, pending, 1)
 	require.Equal(t, *on.FireJobID, pending[0].ID)
+}
+
+// A fire job due within fireLead waits for its tick in its worker: it never snoozes, which
+// would leave it to the queue's next poll.
+func TestNearFireJobWaitsInItsWorker(t *testing.T) {
+	t.Parallel()
+	e := attunetest.New(t)
+	registerPack(t, e, map[string]string{"every_second": intervalRule("every_second", 1, "seconds")})
+	tm := timerOf(t, e, everySecond)
+	require.Eventually(t, func() bool { return len(eventsForRule(t, e, everySecond)) >= 3 },
+		6*time.Second, 20*time.Millisecond)
+	var completed, snoozed int
+	require.NoError(t, e.DB.Pool.QueryRow(context.Background(), `
+		SELECT count(*), count(*) FILTER (WHERE metadata ? 'snoozes') FROM river_job
+		WHERE kind = $1 AND (args->>'timer_id')::bigint = $2 AND state = 'completed'`,
+		jobs.KindTimerFire, tm.ID).Scan(&completed, &snoozed))
+	require.GreaterOrEqual(t, completed, 3)
+	require.Zero(t, snoozed, "fire jobs snoozed")
 }

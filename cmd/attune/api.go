@@ -52,7 +52,7 @@ func (a *app) listenAPI(roles []string, hub *db.Hub) ([]string, *apiServer, erro
 
 // warnOpenWebhooks logs every webhook that anyone may post to (verify none).
 func (a *app) warnOpenWebhooks(ctx context.Context) {
-	hooks, err := a.db.Read().Webhooks(ctx)
+	hooks, err := a.db.AutoCommit().Webhooks(ctx)
 	if err != nil {
 		a.log.Warn("listing webhooks failed", "error", err)
 		return

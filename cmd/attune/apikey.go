@@ -27,7 +27,7 @@ func (c *cli) apikeyCmd() *cobra.Command {
 			}
 			return c.withApp(cmd.Context(), func(a *app) error {
 				key, hash := httpapi.NewKey()
-				_, err := a.db.Read().APIKeyInsert(cmd.Context(), name, hash)
+				_, err := a.db.AutoCommit().APIKeyInsert(cmd.Context(), name, hash)
 				if errors.Is(err, attune.ErrConflict) {
 					return exitError{code: 1, msg: fmt.Sprintf("a key named %s exists; `attune apikey revoke %s` first, or pick another name", name, name)}
 				}
@@ -47,7 +47,7 @@ func (c *cli) apikeyCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return c.withApp(cmd.Context(), func(a *app) error {
-				keys, err := a.db.Read().APIKeys(cmd.Context())
+				keys, err := a.db.AutoCommit().APIKeys(cmd.Context())
 				if err != nil {
 					return err
 				}
@@ -74,7 +74,7 @@ func (c *cli) apikeyCmd() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return c.withApp(cmd.Context(), func(a *app) error {
-				err := a.db.Read().APIKeyRevoke(cmd.Context(), args[0])
+				err := a.db.AutoCommit().APIKeyRevoke(cmd.Context(), args[0])
 				if errors.Is(err, attune.ErrNotFound) {
 					return exitError{code: 1, msg: fmt.Sprintf("no live key named %s; `attune apikey list` shows them", args[0])}
 				}

@@ -61,7 +61,7 @@ func open(ctx context.Context, cfg *Config, log *slog.Logger, retry bool) (*app,
 		}
 	}
 	for attempt := 1; ; attempt++ {
-		d, err := db.Open(ctx, url, db.Options{MaxConns: cfg.Database.MaxConns, PlanCacheMode: cfg.planCacheMode()})
+		d, err := db.Open(ctx, url, db.Options{MaxConns: cfg.Database.MaxConns, MinConns: cfg.Database.MinConns, PlanCacheMode: cfg.planCacheMode()})
 		if err == nil {
 			a.db = d
 			break
@@ -233,10 +233,10 @@ func (a *app) build(roles []string) error {
 }
 
 // timersQueue is the River configuration of the timers queue. A fire job runs up to 5 s early
-// and snoozes until its fire time, and a snoozed job due again sends no insert notification: only
-// a poll finds it. So the poll interval of this queue is the timers' precision (20 ms, or the
-// configured fetch_poll_interval when shorter), and it has room for 100 fires at once, so timers
-// due together are fetched together rather than in waves. See README "Tuning".
+// and waits in its worker until its fire time; timers due together share one job. The short poll
+// (20 ms, or the configured fetch_poll_interval when shorter) finds a job whose insert
+// notification was missed, and 100 workers leave room for many distinct fire times at once.
+// See README "Tuning".
 func timersQueue(rc RiverConfig) river.QueueConfig {
 	poll := max(min(rc.FetchPollInterval, 20*time.Millisecond), rc.FetchCooldown)
 	return river.QueueConfig{MaxWorkers: 100, FetchPollInterval: poll}
@@ -295,7 +295,7 @@ func (a *app) registerPacks(ctx context.Context, all []*attune.Pack) error {
 // host whose process is gone does not count: a command such as attune run or attune event emit
 // that worked a role for its duration leaves a fresh heartbeat behind when it exits.
 func (a *app) liveReplica(ctx context.Context, role string) (bool, error) {
-	ws, err := a.db.Read().Workers(ctx)
+	ws, err := a.db.AutoCommit().Workers(ctx)
 	if err != nil {
 		return false, err
 	}

@@ -20,7 +20,7 @@ func (c *cli) packListCmd() *cobra.Command {
 		Use: "list", Short: "List registered packs with their counts of actions, triggers and rules", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return c.withApp(cmd.Context(), func(a *app) error {
-				ps, err := a.db.Read().Packs(cmd.Context())
+				ps, err := a.db.AutoCommit().Packs(cmd.Context())
 				if err != nil {
 					return err
 				}
@@ -48,7 +48,7 @@ func (c *cli) actionCmd() *cobra.Command {
 		Use: "list", Short: "List registered actions", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return c.withApp(cmd.Context(), func(a *app) error {
-				as, err := a.db.Read().Actions(cmd.Context())
+				as, err := a.db.AutoCommit().Actions(cmd.Context())
 				if err != nil {
 					return err
 				}
@@ -74,7 +74,7 @@ func (c *cli) actionCmd() *cobra.Command {
 		Use: "get REF", Short: "Show an action: its runtime, entry point, timeout, retry policy and parameters", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return c.withApp(cmd.Context(), func(a *app) error {
-				x, _, err := a.db.Read().Action(cmd.Context(), args[0])
+				x, _, err := a.db.AutoCommit().Action(cmd.Context(), args[0])
 				if errors.Is(err, attune.ErrNotFound) {
 					return exitError{code: 2, msg: fmt.Sprintf("action %s is not registered; `attune action list` lists the actions", args[0])}
 				}
@@ -145,7 +145,7 @@ func (c *cli) ruleGetCmd() *cobra.Command {
 		Use: "get REF", Short: "Show a rule: its trigger, criteria, action and parameters", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return c.withApp(cmd.Context(), func(a *app) error {
-				r, err := a.db.Read().Rule(cmd.Context(), args[0])
+				r, err := a.db.AutoCommit().Rule(cmd.Context(), args[0])
 				if errors.Is(err, attune.ErrNotFound) {
 					return exitError{code: 2, msg: fmt.Sprintf("rule %s is not registered; `attune rule list` lists the rules", args[0])}
 				}

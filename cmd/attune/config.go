@@ -83,9 +83,12 @@ type RetentionConfig struct {
 
 // DatabaseConfig says where attune's database is. An empty URL runs the embedded cluster.
 type DatabaseConfig struct {
-	URL         string `mapstructure:"url" json:"url"`
-	MaxConns    int32  `mapstructure:"max_conns" json:"max_conns"`
-	AutoMigrate bool   `mapstructure:"auto_migrate" json:"auto_migrate"`
+	URL      string `mapstructure:"url" json:"url"`
+	MaxConns int32  `mapstructure:"max_conns" json:"max_conns"`
+	// MinConns is how many connections each process opens at start and keeps open, so that the
+	// first work (a timer's first tick) does not wait for connections to be made.
+	MinConns    int32 `mapstructure:"min_conns" json:"min_conns"`
+	AutoMigrate bool  `mapstructure:"auto_migrate" json:"auto_migrate"`
 	// PlanCacheMode is PostgreSQL's plan_cache_mode for attune's sessions: force_generic_plan
 	// (default) plans each prepared statement once per connection, where PostgreSQL's auto
 	// would re-plan River's array-parameter queries on every call; auto keeps the server's.
@@ -179,6 +182,7 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("roles", strings.Join(allRoles, ","))
 	v.SetDefault("database.url", "")
 	v.SetDefault("database.max_conns", 20)
+	v.SetDefault("database.min_conns", 4)
 	v.SetDefault("database.auto_migrate", true)
 	v.SetDefault("database.plan_cache_mode", "force_generic_plan")
 	v.SetDefault("worker.name", "")
@@ -281,6 +285,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Database.MaxConns < 2 {
 		bad("database.max_conns", "must be at least 2, got %d", c.Database.MaxConns)
+	}
+	if c.Database.MinConns < 0 || c.Database.MinConns > c.Database.MaxConns {
+		bad("database.min_conns", "must be between 0 and database.max_conns (%d), got %d", c.Database.MaxConns, c.Database.MinConns)
 	}
 	if c.Worker.Concurrency < 1 {
 		bad("worker.concurrency", "must be at least 1, got %d", c.Worker.Concurrency)

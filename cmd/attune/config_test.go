@@ -44,12 +44,14 @@ func TestConfigValidateReportsEveryField(t *testing.T) {
 	t.Setenv("ATTUNE_ROLES", "timers,sensors")
 	t.Setenv("ATTUNE_LOG_FORMAT", "xml")
 	t.Setenv("ATTUNE_DATABASE_MAX_CONNS", "1")
+	t.Setenv("ATTUNE_DATABASE_MIN_CONNS", "5")
 	t.Setenv("ATTUNE_DATABASE_URL", "mysql://nope")
 	cfg, err := loadConfig(viper.New(), "")
 	require.NoError(t, err)
 	err = cfg.Validate()
 	require.Error(t, err)
-	for _, want := range []string{`roles: unknown role "sensors"`, "log.format:", "database.max_conns:", "database.url:"} {
+	for _, want := range []string{`roles: unknown role "sensors"`, "log.format:", "database.max_conns:", "database.url:",
+		"database.min_conns: must be between 0 and database.max_conns (1), got 5"} {
 		require.Contains(t, err.Error(), want)
 	}
 }

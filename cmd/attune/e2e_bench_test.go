@@ -20,7 +20,7 @@ func TestBenchSmoke(t *testing.T) {
 	}
 	in := newInstance(t)
 	file := filepath.Join(in.dir, "bench.json")
-	out, errOut, code := in.attune("bench", "--quick", "--only", "b1,noop_throughput,shell_throughput,scaleout,webhook,api_run", "--events", "300",
+	out, errOut, code := in.attune("bench", "--quick", "--only", "b1,noop_throughput,shell_throughput,policy_admit,scaleout,webhook,api_run", "--events", "300",
 		"--webhooks", "200", "--api-runs", "20", "--json", file)
 	require.Equal(t, 0, code, "attune bench: %s\n%s", out, errOut)
 	require.Contains(t, out, "METRIC")
@@ -58,7 +58,7 @@ func TestBenchSmoke(t *testing.T) {
 		require.True(t, ok, "%s_cpu_ms_per_exec is %v", kind, costs[kind+"_cpu_ms_per_exec"])
 		positive(kind+"_cpu_ms_per_exec.attune", cpu["attune"])
 		positive(kind+"_cpu_ms_per_exec.postgres", cpu["postgres"])
-		for _, k := range []string{"_statements_per_exec", "_commits_per_exec", "_river_jobs_per_exec"} {
+		for _, k := range []string{"_statements_per_exec", "_commits_per_exec", "_river_jobs_per_exec", "_execution_hot_update_pct"} {
 			positive(kind+k, costs[kind+k])
 		}
 	}
@@ -66,12 +66,13 @@ func TestBenchSmoke(t *testing.T) {
 	// net/http handler, and POST /api/v1/executions of core.noop until terminal.
 	positive("webhook_events_per_s", costs["webhook_events_per_s"])
 	positive("http_baseline_req_per_s", costs["http_baseline_req_per_s"])
-	for _, key := range []string{"webhook_ack_ms", "api_run_noop_ms"} {
+	for _, key := range []string{"webhook_ack_ms", "api_run_noop_ms", "policy_admit_ms"} {
 		l, ok := costs[key].(map[string]any)
 		require.True(t, ok, "%s is %v", key, costs[key])
 		positive(key+".p50", l["p50"])
 		positive(key+".p99", l["p99"])
 	}
+	require.Regexp(t, `policy slot freed->next running ms p50/p95/p99 +[0-9.]+ / `, out)
 	require.Regexp(t, `webhook signed deliveries 202/s \(20 clients\) +[0-9,]+ +HTTP [0-9,]+ `, out)
 
 	scaleCPU, ok := costs["scaleout_cpu_ms_per_exec"].(map[string]any)

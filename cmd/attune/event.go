@@ -19,7 +19,7 @@ func (c *cli) eventCmd() *cobra.Command {
 				return err
 			}
 			return c.withApp(cmd.Context(), func(a *app) error {
-				evs, err := a.db.Read().Events(cmd.Context(), trigger, limit)
+				evs, err := a.db.AutoCommit().Events(cmd.Context(), trigger, limit)
 				if err != nil {
 					return err
 				}

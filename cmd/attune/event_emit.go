@@ -93,7 +93,7 @@ func (c *cli) emit(ctx context.Context, trigger string, payload map[string]any, 
 		return err
 	}
 	defer a.close()
-	ok, err := a.db.Read().TriggerExists(ctx, trigger)
+	ok, err := a.db.AutoCommit().TriggerExists(ctx, trigger)
 	if err != nil {
 		return err
 	}
@@ -148,7 +148,7 @@ func (c *cli) emit(ctx context.Context, trigger string, payload map[string]any, 
 			return err
 		}
 	}
-	r, err := loadEventReport(ctx, a.db.Read(), ev.ID)
+	r, err := loadEventReport(ctx, a.db.AutoCommit(), ev.ID)
 	if err != nil {
 		return err
 	}
@@ -203,7 +203,7 @@ func (w emitWaiter) processed(ctx context.Context) error {
 	var job db.EventJob
 	err := w.poll(ctx, func() (bool, error) {
 		var err error
-		job, err = w.a.db.Read().EventProcessJob(ctx, w.id)
+		job, err = w.a.db.AutoCommit().EventProcessJob(ctx, w.id)
 		return !job.Found || job.Processed(), err
 	})
 	switch {
@@ -224,7 +224,7 @@ func (w emitWaiter) processed(ctx context.Context) error {
 // executionsDone waits for every execution the event started to finish.
 func (w emitWaiter) executionsDone(ctx context.Context) error {
 	err := w.poll(ctx, func() (bool, error) {
-		xs, err := w.a.db.Read().ExecutionsByEvent(ctx, w.id)
+		xs, err := w.a.db.AutoCommit().ExecutionsByEvent(ctx, w.id)
 		if err != nil {
 			return false, err
 		}

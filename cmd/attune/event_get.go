@@ -31,7 +31,7 @@ rendered) and the execution it started.`,
 				return exitError{code: 2, msg: fmt.Sprintf("event id %q is not a number; `attune event list` shows the ids", args[0])}
 			}
 			return c.withApp(cmd.Context(), func(a *app) error {
-				r, err := loadEventReport(cmd.Context(), a.db.Read(), id)
+				r, err := loadEventReport(cmd.Context(), a.db.AutoCommit(), id)
 				if err != nil {
 					return err
 				}

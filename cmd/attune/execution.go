@@ -31,7 +31,7 @@ func (c *cli) executionCmd() *cobra.Command {
 				return exitError{code: 2, msg: fmt.Sprintf("--status %q: must be one of %v", status, attune.ExecutionStatuses)}
 			}
 			return c.withApp(cmd.Context(), func(a *app) error {
-				xs, err := a.db.Read().Executions(cmd.Context(), f)
+				xs, err := a.db.AutoCommit().Executions(cmd.Context(), f)
 				if err != nil {
 					return err
 				}
@@ -68,21 +68,21 @@ func (c *cli) executionCmd() *cobra.Command {
 			}
 			return c.withApp(cmd.Context(), func(a *app) error {
 				ctx := cmd.Context()
-				x, err := a.db.Read().Execution(ctx, id)
+				x, err := a.db.AutoCommit().Execution(ctx, id)
 				if err != nil {
 					return err
 				}
-				hist, err := a.db.Read().History(ctx, id)
+				hist, err := a.db.AutoCommit().History(ctx, id)
 				if err != nil {
 					return err
 				}
-				attempts, err := a.db.Read().ExecutionAttempts(ctx, id)
+				attempts, err := a.db.AutoCommit().ExecutionAttempts(ctx, id)
 				if err != nil {
 					return err
 				}
 				var tree []taskNode
 				if x.Runtime == attune.RuntimeOrquesta {
-					if tree, err = workflowTree(ctx, a.db.Read(), id, 0); err != nil {
+					if tree, err = workflowTree(ctx, a.db.AutoCommit(), id, 0); err != nil {
 						return err
 					}
 				}

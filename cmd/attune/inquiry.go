@@ -34,7 +34,7 @@ func (c *cli) inquiryCmd() *cobra.Command {
 				return exitError{code: 2, msg: fmt.Sprintf("--status %q: must be one of %v", status, attune.InquiryStatuses)}
 			}
 			return c.withApp(cmd.Context(), func(a *app) error {
-				is, err := a.db.Read().Inquiries(cmd.Context(), db.InquiryFilter{Status: attune.InquiryStatus(status), Limit: limit})
+				is, err := a.db.AutoCommit().Inquiries(cmd.Context(), db.InquiryFilter{Status: attune.InquiryStatus(status), Limit: limit})
 				if err != nil {
 					return err
 				}
@@ -69,7 +69,7 @@ func (c *cli) inquiryCmd() *cobra.Command {
 				return err
 			}
 			return c.withApp(cmd.Context(), func(a *app) error {
-				inq, err := a.db.Read().Inquiry(cmd.Context(), id)
+				inq, err := a.db.AutoCommit().Inquiry(cmd.Context(), id)
 				if err != nil {
 					return inquiryNotFound(id, err)
 				}
@@ -120,7 +120,7 @@ responded.`,
 			}
 			ctx := cmd.Context()
 			return c.withApp(ctx, func(a *app) error {
-				cur, err := a.db.Read().Inquiry(ctx, id)
+				cur, err := a.db.AutoCommit().Inquiry(ctx, id)
 				if err != nil {
 					return inquiryNotFound(id, err)
 				}

@@ -134,7 +134,7 @@ func (c *cli) keyGetCmd() *cobra.Command {
 				if err := a.build(nil); err != nil {
 					return err
 				}
-				k, err := a.p.GetKey(cmd.Context(), a.db.Read(), scope, args[0], decrypt)
+				k, err := a.p.GetKey(cmd.Context(), a.db.AutoCommit(), scope, args[0], decrypt)
 				if err != nil {
 					return err
 				}
@@ -159,7 +159,7 @@ func (c *cli) keyListCmd() *cobra.Command {
 		Use: "list", Short: "List the keys that have not expired", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return c.withApp(cmd.Context(), func(a *app) error {
-				ks, err := a.db.Read().Keys(cmd.Context(), scope, prefix, time.Now())
+				ks, err := a.db.AutoCommit().Keys(cmd.Context(), scope, prefix, time.Now())
 				if err != nil {
 					return err
 				}
@@ -194,7 +194,7 @@ func (c *cli) keyDeleteCmd() *cobra.Command {
 		Use: "delete NAME", Short: "Delete a key", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return c.withApp(cmd.Context(), func(a *app) error {
-				if err := a.db.Read().KeyDelete(cmd.Context(), scope, args[0]); err != nil {
+				if err := a.db.AutoCommit().KeyDelete(cmd.Context(), scope, args[0]); err != nil {
 					return err
 				}
 				_, err := fmt.Fprintf(c.stdout, "key %s.%s deleted\n", scope, args[0])

@@ -71,7 +71,7 @@ func who() string {
 // executionID parses an execution id argument; "last" is the newest execution.
 func executionID(ctx context.Context, a *app, arg string) (int64, error) {
 	if arg == "last" {
-		xs, err := a.db.Read().Executions(ctx, db.ExecutionFilter{Limit: 1})
+		xs, err := a.db.AutoCommit().Executions(ctx, db.ExecutionFilter{Limit: 1})
 		if err != nil {
 			return 0, err
 		}
@@ -143,7 +143,7 @@ This waits for that unless --no-wait. A finished execution cannot be cancelled: 
 func waitTerminal(ctx context.Context, a *app, id int64, within time.Duration) (attune.Execution, error) {
 	deadline := time.Now().Add(within)
 	for {
-		x, err := a.db.Read().Execution(ctx, id)
+		x, err := a.db.AutoCommit().Execution(ctx, id)
 		if err != nil || x.Status.Terminal() || time.Now().After(deadline) {
 			return x, err
 		}
@@ -177,11 +177,11 @@ Then wait and print as attune run does.`,
 				if err != nil {
 					return err
 				}
-				old, err := a.db.Read().Execution(ctx, id)
+				old, err := a.db.AutoCommit().Execution(ctx, id)
 				if err != nil {
 					return notFoundExit(id, err)
 				}
-				action, _, err := a.db.Read().Action(ctx, old.ActionRef)
+				action, _, err := a.db.AutoCommit().Action(ctx, old.ActionRef)
 				if errors.Is(err, attune.ErrNotFound) {
 					return exitError{code: 2, msg: fmt.Sprintf("action %s of execution %d is not registered any more", old.ActionRef, id)}
 				}

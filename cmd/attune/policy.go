@@ -39,7 +39,7 @@ func (c *cli) policyCmd() *cobra.Command {
 		Use: "list", Short: "List policies with their slots in use and their waiters", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return c.withApp(cmd.Context(), func(a *app) error {
-				ps, err := a.db.Read().Policies(cmd.Context())
+				ps, err := a.db.AutoCommit().Policies(cmd.Context())
 				if err != nil {
 					return err
 				}

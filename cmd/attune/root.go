@@ -111,7 +111,7 @@ func (a *app) ensureBuiltins(ctx context.Context) error {
 	if a.embedded == nil {
 		return nil
 	}
-	if ok, err := a.db.Read().TriggerExists(ctx, "core.intervaltimer"); err != nil || ok {
+	if ok, err := a.db.AutoCommit().TriggerExists(ctx, "core.intervaltimer"); err != nil || ok {
 		return err
 	}
 	if err := a.build(nil); err != nil {

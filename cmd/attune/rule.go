@@ -14,7 +14,7 @@ func (c *cli) ruleCmd() *cobra.Command {
 		Use: "list", Short: "List rules", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return c.withApp(cmd.Context(), func(a *app) error {
-				rs, err := a.db.Read().Rules(cmd.Context())
+				rs, err := a.db.AutoCommit().Rules(cmd.Context())
 				if err != nil {
 					return err
 				}

@@ -78,7 +78,7 @@ func (c *cli) run(ctx context.Context, ref string, params map[string]any, string
 		return err
 	}
 	defer a.close()
-	action, _, err := a.db.Read().Action(ctx, ref)
+	action, _, err := a.db.AutoCommit().Action(ctx, ref)
 	if errors.Is(err, attune.ErrNotFound) {
 		return exitError{code: 2, msg: fmt.Sprintf("action %s is not registered; `attune pack register DIR` registers a pack", ref)}
 	}

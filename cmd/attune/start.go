@@ -107,7 +107,7 @@ func (c *cli) start(ctx context.Context) error {
 func (a *app) heartbeat(ctx context.Context, roles []string) (stop func()) {
 	host, _ := os.Hostname()
 	beat := func() {
-		err := a.db.Read().WorkerHeartbeat(context.WithoutCancel(ctx), attune.Worker{
+		err := a.db.AutoCommit().WorkerHeartbeat(context.WithoutCancel(ctx), attune.Worker{
 			Name: a.cfg.Worker.Name, Roles: strings.Join(roles, ","), Hostname: host, PID: os.Getpid(),
 		})
 		if err != nil {
@@ -131,7 +131,7 @@ func (a *app) heartbeat(ctx context.Context, roles []string) (stop func()) {
 	return func() {
 		close(done)
 		// Stopped cleanly: nothing runs here any more, so no one should count on this replica.
-		if err := a.db.Read().WorkerForget(context.WithoutCancel(ctx), a.cfg.Worker.Name); err != nil {
+		if err := a.db.AutoCommit().WorkerForget(context.WithoutCancel(ctx), a.cfg.Worker.Name); err != nil {
 			a.log.Warn("forget worker", "error", err)
 		}
 	}

@@ -21,7 +21,7 @@ func (c *cli) statusCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return c.withApp(cmd.Context(), func(a *app) error {
 				ctx := cmd.Context()
-				q := a.db.Read()
+				q := a.db.AutoCommit()
 				jobs, err := q.JobCounts(ctx)
 				if err != nil {
 					return err

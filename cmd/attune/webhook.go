@@ -41,7 +41,7 @@ The secret is read from a file (never argv) and stored sealed under secrets.key.
 				return err
 			}
 			return c.withApp(cmd.Context(), func(a *app) error {
-				if _, err := a.db.Read().WebhookUpsert(cmd.Context(), w); err != nil {
+				if _, err := a.db.AutoCommit().WebhookUpsert(cmd.Context(), w); err != nil {
 					return err
 				}
 				fmt.Fprintf(c.stdout, "webhook %s: verify %s\n", w.Name, w.Verify)
@@ -120,11 +120,11 @@ func (c *cli) webhookSettings(name, verify, secretFile, header, encoding string)
 // listWebhooks prints every webhook a rule listens on or that has settings.
 func (c *cli) listWebhooks(cmd *cobra.Command, a *app, asJSON bool) error {
 	ctx := cmd.Context()
-	hooks, err := a.db.Read().Webhooks(ctx)
+	hooks, err := a.db.AutoCommit().Webhooks(ctx)
 	if err != nil {
 		return err
 	}
-	ruleNames, err := a.db.Read().WebhookRuleNames(ctx)
+	ruleNames, err := a.db.AutoCommit().WebhookRuleNames(ctx)
 	if err != nil {
 		return err
 	}

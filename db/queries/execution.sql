@@ -86,20 +86,24 @@ WHERE id = @root_id OR original_id = @root_id
 ORDER BY attempt;
 
 -- name: ExecutionAbandonSilent :many
--- Running (or canceling) executions whose worker has not been seen since the cutoff. Workflows
+-- Running (or canceling) executions whose worker has not been seen since the cutoff. Unfinished
+-- ones only (finished_at IS NULL): execution_unfinished_idx holds the few of them. Workflows
 -- run on no worker: the conductor advances them in their children's transactions.
 SELECT x.* FROM attune.execution x
 LEFT JOIN attune.worker w ON w.name = x.worker
-WHERE x.status IN ('running', 'canceling') AND (w.name IS NULL OR w.last_seen_at < @cutoff)
+WHERE x.status IN ('running', 'canceling') AND x.finished_at IS NULL
+  AND (w.name IS NULL OR w.last_seen_at < @cutoff)
   AND x.runtime <> 'orquesta'
 ORDER BY x.id;
 
 -- name: ExecutionPruneBatch :execrows
--- Deletes up to @batch finished executions created before @before (history cascades).
+-- Deletes up to @batch finished executions created before @before (history cascades), oldest
+-- first: a scan of execution_created_at_idx that ends at @before, so the last batch does not
+-- read the newer rows.
 DELETE FROM attune.execution d WHERE d.id IN (
     SELECT o.id FROM attune.execution o
     WHERE o.created_at < @before AND o.status IN ('completed', 'failed', 'timeout', 'cancelled', 'abandoned')
-    ORDER BY o.id LIMIT @batch);
+    ORDER BY o.created_at LIMIT @batch);
 
 -- name: EventPruneBatch :execrows
 -- Deletes up to @batch events created before @before that no unfinished execution needs
@@ -108,7 +112,8 @@ DELETE FROM attune.event d WHERE d.id IN (
     SELECT ev.id FROM attune.event ev
     WHERE ev.created_at < @before AND NOT EXISTS (
         SELECT 1 FROM attune.enforcement n JOIN attune.execution x ON x.enforcement_id = n.id
-        WHERE n.event_id = ev.id AND x.status NOT IN ('completed', 'failed', 'timeout', 'cancelled', 'abandoned'))
+        WHERE n.event_id = ev.id AND x.finished_at IS NULL
+          AND x.status NOT IN ('completed', 'failed', 'timeout', 'cancelled', 'abandoned'))
     ORDER BY ev.id LIMIT @batch);
 
 -- name: OldestPendingJobs :many

@@ -155,7 +155,7 @@ func (e *Env) WaitTerminal(t testing.TB, id int64, within time.Duration) attune.
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
-		x, err := e.DB.Read().Execution(context.Background(), id)
+		x, err := e.DB.AutoCommit().Execution(context.Background(), id)
 		require.NoError(t, err)
 		if x.Status.Terminal() {
 			return x

@@ -214,7 +214,7 @@ func webhookRate(ctx context.Context, start StartFunc, url string, roles []strin
 	if r.P.Secrets == nil {
 		return httpRun{}, 0, errors.New("the api replica has no secrets key for the webhook's secret")
 	}
-	if _, err := r.DB.Read().WebhookUpsert(ctx, db.Webhook{
+	if _, err := r.DB.AutoCommit().WebhookUpsert(ctx, db.Webhook{
 		Name: benchWebhook, Verify: httpapi.VerifyGitHub, Secret: r.P.Secrets.Seal(secret), Encoding: "hex",
 	}); err != nil {
 		return httpRun{}, 0, fmt.Errorf("set webhook %s: %w", benchWebhook, err)
@@ -249,7 +249,7 @@ func apiRun(ctx context.Context, start StartFunc, url string, n int) (apiRunResu
 	}
 	defer r.Stop()
 	key, hash := httpapi.NewKey()
-	if _, err := r.DB.Read().APIKeyInsert(ctx, "bench", hash); err != nil {
+	if _, err := r.DB.AutoCommit().APIKeyInsert(ctx, "bench", hash); err != nil {
 		return res, fmt.Errorf("create the bench's api key: %w", err)
 	}
 	conn, err := pgx.Connect(ctx, url)

@@ -20,12 +20,23 @@ type execCost struct {
 	Commits float64
 	// RiverJobs is the River jobs inserted for the run, the preloaded event jobs included.
 	RiverJobs float64
+	// Updates and HOTUpdates are the row updates of attune.execution per execution, and how
+	// many of them were HOT (no index entry written; pg_stat_user_tables).
+	Updates, HOTUpdates float64
+}
+
+// HOTPct is the share of attune.execution's updates that were HOT, in percent.
+func (c execCost) HOTPct() float64 {
+	if c.Updates <= 0 {
+		return 0
+	}
+	return round(100*c.HOTUpdates/c.Updates, 1)
 }
 
 // String is the cost's progress line.
 func (c execCost) String() string {
-	return fmt.Sprintf("per execution: CPU ms %s, %.2f statements, %.2f commits, %.2f River jobs",
-		c.CPU, c.Statements, c.Commits, c.RiverJobs)
+	return fmt.Sprintf("per execution: CPU ms %s, %.2f statements, %.2f commits, %.2f River jobs, %.2f execution row updates (%.0f%% HOT)",
+		c.CPU, c.Statements, c.Commits, c.RiverJobs, c.Updates, c.HOTPct())
 }
 
 // dbCounters are a database's cumulative statement and commit counts, as the server keeps them.
@@ -55,6 +66,23 @@ func (c *cluster) counters(ctx context.Context, dbname string) (dbCounters, erro
 		}
 	}
 	return n, nil
+}
+
+// executionUpdates reads how many rows of attune.execution database dbname has updated, and
+// how many of those updates were HOT. Read it once the run's backends exited (waitNoBackends):
+// each reports its counts when it exits at the latest.
+func (c *cluster) executionUpdates(ctx context.Context, dbname string) (upd, hot int64, err error) {
+	conn, err := pgx.Connect(ctx, c.url(dbname))
+	if err != nil {
+		return 0, 0, fmt.Errorf("connect to %s: %w", dbname, err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	err = conn.QueryRow(ctx, `SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables
+		WHERE relid = 'attune.execution'::regclass`).Scan(&upd, &hot)
+	if err != nil {
+		return 0, 0, fmt.Errorf("read pg_stat_user_tables of %s: %w", dbname, err)
+	}
+	return upd, hot, nil
 }
 
 // waitNoBackends waits until nothing is connected to database dbname, so every backend that

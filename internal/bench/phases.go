@@ -63,7 +63,7 @@ func (b *runner) spawnFloor(ctx context.Context) error {
 			return err
 		}
 		defer r.Stop()
-		echo, _, err := r.DB.Read().Action(ctx, actionEcho)
+		echo, _, err := r.DB.AutoCommit().Action(ctx, actionEcho)
 		if err != nil {
 			return err
 		}
@@ -86,6 +86,7 @@ func (b *runner) noopThroughput(ctx context.Context) error {
 		}
 		b.r.Details.Noop, b.r.NoopExecPerS = t, round(t.PerS, 0)
 		b.r.NoopCPUms, b.r.NoopStatements, b.r.NoopCommits, b.r.NoopRiverJobs = t.Cost.CPU, t.Cost.Statements, t.Cost.Commits, t.Cost.RiverJobs
+		b.r.NoopExecutionHOTPct = t.Cost.HOTPct()
 		b.say("noop pipeline: %s", t)
 		return nil
 	})
@@ -100,6 +101,7 @@ func (b *runner) shellThroughput(ctx context.Context) error {
 		}
 		b.r.Details.Shell, b.r.ShellExecPerS = t, round(t.PerS, 0)
 		b.r.ShellCPUms, b.r.ShellStatements, b.r.ShellCommits, b.r.ShellRiverJobs = t.Cost.CPU, t.Cost.Statements, t.Cost.Commits, t.Cost.RiverJobs
+		b.r.ShellExecutionHOTPct = t.Cost.HOTPct()
 		b.say("shell pipeline: %s", t)
 		return nil
 	})
@@ -143,8 +145,24 @@ func (b *runner) timers(ctx context.Context) error {
 		b.r.Details.Timers = t
 		b.r.TimerLatenessMS = Lateness{P50: round(t.Lateness.P50, 2), P99: round(t.Lateness.P99, 2), Max: round(t.Lateness.Max, 2)}
 		b.r.TimerMissed, b.r.TimerDuplicates = t.Missed, t.Duplicates
-		b.say("timers: %d ticks of %d timers, lateness p50 %.1f ms, p99 %.1f ms (after each timer's first tick: p50 %.1f, p99 %.1f, max %.1f; fire job fetched p50 %.1f, p99 %.1f after its time), %d missed, %d duplicate",
-			t.Fired, t.Timers, t.Lateness.P50, t.Lateness.P99, t.Steady.P50, t.Steady.P99, t.Steady.Max, t.Fetch.P50, t.Fetch.P99, t.Missed, t.Duplicates)
+		b.r.TimerCommittedMS = Lateness{P50: round(t.Committed.P50, 2), P99: round(t.Committed.P99, 2), Max: round(t.Committed.Max, 2)}
+		b.say("timers: %d ticks of %d timers, lateness p50 %.1f ms, p99 %.1f ms (after each timer's first tick: p50 %.1f, p99 %.1f, max %.1f; fire job fetched p50 %.1f, p99 %.1f after its time; event committed p50 %.1f, p99 %.1f after its time), %d missed, %d duplicate",
+			t.Fired, t.Timers, t.Lateness.P50, t.Lateness.P99, t.Steady.P50, t.Steady.P99, t.Steady.Max, t.Fetch.P50, t.Fetch.P99, t.Committed.P50, t.Committed.P99, t.Missed, t.Duplicates)
+		return nil
+	})
+}
+
+// policyAdmit is issue 12's figure: how soon a concurrency slot, once freed, runs its next waiter.
+func (b *runner) policyAdmit(ctx context.Context) error {
+	return b.onCopy(ctx, "policy_admit", templateDB, func(url string) error {
+		p, err := policyAdmit(ctx, b.cfg.Start, url, b.plan.policyRuns)
+		if err != nil {
+			return err
+		}
+		b.r.Details.Policy = p
+		b.r.PolicyAdmitMS = latencyOf(p.Admit)
+		b.say("policy admission: %d executions of a threshold-1 policy in %.1f s; slot freed (holder's terminal commit, which also commits the waiter's dispatch) -> next waiter running: p50 %.1f ms, p99 %.1f ms, max %.1f (%d waiters)",
+			p.Executions, p.Elapsed.Seconds(), p.Admit.P50, p.Admit.P99, p.Admit.Max, p.Admit.N)
 		return nil
 	})
 }

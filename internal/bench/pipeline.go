@@ -121,11 +121,18 @@ func drainEvents(ctx context.Context, cl *cluster, start StartFunc, dbname, trig
 	if err != nil {
 		return res, err
 	}
+	// The database is a fresh copy of the template, whose executions table is empty.
+	upd, hot, err := cl.executionUpdates(ctx, dbname)
+	if err != nil {
+		return res, err
+	}
 	res.Cost = execCost{
 		CPU:        cpuPer(cpu0, cpu1, res.Executed),
 		Statements: perExec(c0.statements, c1.statements, own, res.Executed),
 		Commits:    perExec(c0.commits, c1.commits, own, res.Executed),
 		RiverJobs:  perExec(0, inserted, 0, res.Executed),
+		Updates:    perExec(0, upd, 0, res.Executed),
+		HOTUpdates: perExec(0, hot, 0, res.Executed),
 	}
 	return res, nil
 }

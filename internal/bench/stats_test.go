@@ -112,12 +112,14 @@ func TestReportJSONKeys(t *testing.T) {
 		"baseline_river_jobs_per_s", "baseline_spawn_per_s", "baseline_pg_tx_per_s",
 		"noop_exec_per_s", "shell_exec_per_s",
 		"noop_latency_ms", "shell_latency_ms", "noop_start_latency_ms",
-		"timer_lateness_ms", "timer_missed", "timer_duplicates",
+		"timer_lateness_ms", "timer_committed_ms", "timer_missed", "timer_duplicates",
 		"scaleout_noop_exec_per_s", "worker_peak_rss_mb",
 		"noop_cpu_ms_per_exec", "noop_statements_per_exec", "noop_commits_per_exec", "noop_river_jobs_per_exec",
 		"shell_cpu_ms_per_exec", "shell_statements_per_exec", "shell_commits_per_exec", "shell_river_jobs_per_exec",
+		"noop_execution_hot_update_pct", "shell_execution_hot_update_pct",
 		"scaleout_cpu_ms_per_exec",
 		"webhook_events_per_s", "webhook_ack_ms", "http_baseline_req_per_s", "api_run_noop_ms",
+		"policy_admit_ms",
 	}, keys)
 	objectKeys := func(key string) []string {
 		var o map[string]any

@@ -16,7 +16,10 @@ type timerResult struct {
 	Steady Percentiles
 	// Fetch is how late the fire job was fetched (its last attempt) after its fire time; the
 	// rest of the lateness is the fire transaction waiting for a connection and its first reads.
-	Fetch      Percentiles
+	Fetch Percentiles
+	// Committed is how late each tick's event was committed (its transaction's commit
+	// timestamp) after its scheduled time: fired_at plus the rest of the fire transaction.
+	Committed  Percentiles
 	Expected   int // ticks due within the window, over all timers
 	Fired      int // distinct (timer, scheduled time) fired
 	Missed     int // expected but never fired
@@ -66,16 +69,18 @@ func timerPrecision(ctx context.Context, start StartFunc, url string, n int, d t
 	}
 	rows, err = r.DB.Pool.Query(ctx, `
 		SELECT extract(epoch FROM (ev.payload->>'fired_at')::timestamptz - ev.scheduled_at) * 1000,
-		       ev.scheduled_at = min(ev.scheduled_at) OVER (PARTITION BY ev.timer_id)
+		       ev.scheduled_at = min(ev.scheduled_at) OVER (PARTITION BY ev.timer_id),
+		       extract(epoch FROM pg_xact_commit_timestamp(ev.xmin) - ev.scheduled_at) * 1000
 		FROM attune.event ev WHERE ev.timer_id IS NOT NULL AND ev.scheduled_at <= $1`, cutoff)
 	if err != nil {
 		return res, fmt.Errorf("read ticks: %w", err)
 	}
-	var late, steady []float64
-	var ms float64
+	var late, steady, committed []float64
+	var ms, cms float64
 	var firstTick bool
-	if _, err := pgx.ForEachRow(rows, []any{&ms, &firstTick}, func() error {
+	if _, err := pgx.ForEachRow(rows, []any{&ms, &firstTick, &cms}, func() error {
 		late = append(late, ms)
+		committed = append(committed, cms)
 		if !firstTick {
 			steady = append(steady, ms)
 		}
@@ -83,7 +88,7 @@ func timerPrecision(ctx context.Context, start StartFunc, url string, n int, d t
 	}); err != nil {
 		return res, fmt.Errorf("read ticks: %w", err)
 	}
-	res.Lateness, res.Steady = Summarise(late), Summarise(steady)
+	res.Lateness, res.Steady, res.Committed = Summarise(late), Summarise(steady), Summarise(committed)
 	rows, err = r.DB.Pool.Query(ctx, `
 		SELECT extract(epoch FROM j.attempted_at - (j.args->>'fire_at')::timestamptz) * 1000
 		FROM river_job j WHERE j.kind = 'attune.timer.fire' AND j.state = 'completed'

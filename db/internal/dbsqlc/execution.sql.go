@@ -15,7 +15,8 @@ DELETE FROM attune.event d WHERE d.id IN (
     SELECT ev.id FROM attune.event ev
     WHERE ev.created_at < $1 AND NOT EXISTS (
         SELECT 1 FROM attune.enforcement n JOIN attune.execution x ON x.enforcement_id = n.id
-        WHERE n.event_id = ev.id AND x.status NOT IN ('completed', 'failed', 'timeout', 'cancelled', 'abandoned'))
+        WHERE n.event_id = ev.id AND x.finished_at IS NULL
+          AND x.status NOT IN ('completed', 'failed', 'timeout', 'cancelled', 'abandoned'))
     ORDER BY ev.id LIMIT $2)
 `
 
@@ -37,12 +38,14 @@ func (q *Queries) EventPruneBatch(ctx context.Context, arg EventPruneBatchParams
 const executionAbandonSilent = `-- name: ExecutionAbandonSilent :many
 SELECT x.id, x.action_ref, x.action_id, x.runtime, x.enforcement_id, x.attempt, x.status, x.parameters, x.result, x.error, x.worker, x.timeout_seconds, x.created_at, x.scheduled_at, x.started_at, x.finished_at, x.updated_at, x.original_id, x.secrets, x.rerun_of, x.parent_id, x.task, x.task_route, x.task_item, x.task_retry FROM attune.execution x
 LEFT JOIN attune.worker w ON w.name = x.worker
-WHERE x.status IN ('running', 'canceling') AND (w.name IS NULL OR w.last_seen_at < $1)
+WHERE x.status IN ('running', 'canceling') AND x.finished_at IS NULL
+  AND (w.name IS NULL OR w.last_seen_at < $1)
   AND x.runtime <> 'orquesta'
 ORDER BY x.id
 `
 
-// Running (or canceling) executions whose worker has not been seen since the cutoff. Workflows
+// Running (or canceling) executions whose worker has not been seen since the cutoff. Unfinished
+// ones only (finished_at IS NULL): execution_unfinished_idx holds the few of them. Workflows
 // run on no worker: the conductor advances them in their children's transactions.
 func (q *Queries) ExecutionAbandonSilent(ctx context.Context, cutoff time.Time) ([]AttuneExecution, error) {
 	rows, err := q.db.Query(ctx, executionAbandonSilent, cutoff)
@@ -644,7 +647,7 @@ const executionPruneBatch = `-- name: ExecutionPruneBatch :execrows
 DELETE FROM attune.execution d WHERE d.id IN (
     SELECT o.id FROM attune.execution o
     WHERE o.created_at < $1 AND o.status IN ('completed', 'failed', 'timeout', 'cancelled', 'abandoned')
-    ORDER BY o.id LIMIT $2)
+    ORDER BY o.created_at LIMIT $2)
 `
 
 type ExecutionPruneBatchParams struct {
@@ -652,7 +655,9 @@ type ExecutionPruneBatchParams struct {
 	Batch  int32
 }
 
-// Deletes up to @batch finished executions created before @before (history cascades).
+// Deletes up to @batch finished executions created before @before (history cascades), oldest
+// first: a scan of execution_created_at_idx that ends at @before, so the last batch does not
+// read the newer rows.
 func (q *Queries) ExecutionPruneBatch(ctx context.Context, arg ExecutionPruneBatchParams) (int64, error) {
 	result, err := q.db.Exec(ctx, executionPruneBatch, arg.Before, arg.Batch)
 	if err != nil {
