@@ -81,6 +81,13 @@ type Pack struct {
 	// Dependencies are the refs of the packs this one needs (StackStorm's dependencies):
 	// registration refuses the pack until they are registered. Not stored.
 	Dependencies []string
+	// SealedConfig holds the values of the config keys ConfigSchema marks secret, sealed under
+	// secrets.key; Config holds them masked ("********"). Sealed at registration, opened by the
+	// worker only for a python-script action of the pack that runs.
+	SealedConfig []byte
+	// Requirements is the pack's requirements.txt, as written: a worker makes the pack's
+	// virtualenv from it before the first python-script run (see runtimes/venv.go).
+	Requirements string
 	Actions      []Action
 	Triggers     []Trigger
 	Rules        []Rule

@@ -38,7 +38,7 @@ func (w *DispatchWorker) Work(ctx context.Context, job *river.Job[ExecutionDispa
 
 	var x attune.Execution
 	var action attune.Action
-	var packConfig map[string]any // for python-script actions' self.config
+	var pack attune.Pack // python-script actions: self.config and the pack's virtualenv
 	var done bool
 	err := p.DB.InTx(ctx, func(q *db.Queries) error {
 		var err error
@@ -54,11 +54,9 @@ func (w *DispatchWorker) Work(ctx context.Context, job *river.Job[ExecutionDispa
 			return err
 		}
 		if action.Runtime == attune.RuntimePythonScript {
-			pack, err := q.Pack(ctx, action.PackRef)
-			if err != nil {
+			if pack, err = q.Pack(ctx, action.PackRef); err != nil {
 				return fmt.Errorf("pack config of action %s: %w", action.Ref, err)
 			}
-			packConfig = pack.Config
 		}
 		_, err = p.River.InsertTx(ctx, q.Tx(), ExecutionStatusArgs{ExecutionID: id, Status: string(attune.StatusRunning)}, nil)
 		return err
@@ -70,7 +68,9 @@ func (w *DispatchWorker) Work(ctx context.Context, job *river.Job[ExecutionDispa
 
 	// Secret parameters are opened only here, delivered on stdin only, and scrubbed out of the
 	// result before it is stored.
-	params, scrubber, runErr := p.runParameters(x)
+	packConfig, configSecrets, runErr := p.openPackConfig(x, pack)
+	params, scrubber, err := p.runParameters(x, configSecrets)
+	runErr = errors.Join(runErr, err)
 	// A cancel request (WatchCancels) ends runCtx; the job's own ctx ends only on shutdown.
 	runCtx, stopRun := context.WithCancelCause(ctx)
 	defer stopRun(nil)
@@ -86,6 +86,7 @@ func (w *DispatchWorker) Work(ctx context.Context, job *river.Job[ExecutionDispa
 			ParameterDelivery: action.ParameterDelivery,
 			Timeout:           time.Duration(x.TimeoutSec) * time.Second,
 			PackConfig:        packConfig,
+			PackRequirements:  pack.Requirements,
 			Env:               map[string]string{"ATTUNE_WORKER": p.Worker},
 			Stdout:            out.Stdout(),
 			Stderr:            out.Stderr(),

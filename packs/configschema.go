@@ -17,7 +17,8 @@ const configSchemaFile = "config.schema.yaml"
 
 // readConfigSchema reads config.schema.yaml when the pack has one: the flat shape of action
 // parameters (key to {type, description, required, default, enum, secret, ...}), or a JSON
-// Schema object. secret: true is refused for now: attune would keep such a value unsealed.
+// Schema object. The values of secret: true keys are sealed at registration (see
+// jobs.Pipeline.SealPackConfig); pack validate says so at the key.
 func (l *loader) readConfigSchema() attune.ParamSchema {
 	if _, err := fs.Stat(l.fsys, path.Join(l.dir, configSchemaFile)); errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -36,8 +37,8 @@ func (l *loader) readConfigSchema() attune.ParamSchema {
 			continue
 		}
 		if spec, ok := props.mapping(name); ok {
-			spec.errorf("secret", "config key %q: secret: true is not supported yet: attune does not seal pack config values, and would store this one in clear; "+
-				"remove secret: and keep the value out of the pack (docs/stackstorm.md, \"Pack config\")", name)
+			l.warnAt(at{spec, "secret"}, "config key %q is secret: attune stores its value sealed under secrets.key (registration needs one) and shows it as ********; "+
+				"only the pack's python-script actions see it (self.config), and templates see it masked", name)
 		}
 	}
 	return schema

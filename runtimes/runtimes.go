@@ -44,6 +44,9 @@ type Request struct {
 	// PackConfig is the pack's configuration, given to python-script actions as self.config;
 	// may be nil.
 	PackConfig map[string]any
+	// PackRequirements is the pack's requirements.txt: a python-script action runs in the
+	// pack's virtualenv made from it (see Config.VenvDir); "" runs the worker's python.
+	PackRequirements string
 	// Env holds extra ATTUNE_* context variables (e.g. ATTUNE_WORKER); may be nil. Only ATTUNE_*
 	// names are accepted; ATTUNE_EXECUTION_ID, ATTUNE_ACTION and ATTUNE_PACK always come from the
 	// fields above. See the package documentation for the whole environment.
