@@ -16,8 +16,8 @@ import (
 // secretConfigPack is a StackStorm-shaped pack whose config.schema.yaml marks token secret, and
 // a python-script action that uses it.
 var secretConfigPack = map[string]string{
-	"pack.yaml":          "ref: vault9\nname: vault9\nversion: 0.1.0\n",
-	"config.schema.yaml": "url:\n  type: string\n  default: https://v.example\ntoken:\n  type: string\n  secret: true\n  required: true\n",
+	"pack.yaml":           "ref: vault9\nname: vault9\nversion: 0.1.0\n",
+	"config.schema.yaml":  "url:\n  type: string\n  default: https://v.example\ntoken:\n  type: string\n  secret: true\n  required: true\n",
 	"actions/whoami.yaml": "name: whoami\npack: vault9\nrunner_type: python-script\nentry_point: whoami.py\n",
 	"actions/whoami.py": `from st2common.runners.base_action import Action
 
