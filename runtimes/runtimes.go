@@ -116,6 +116,10 @@ type Config struct {
 	// It must be owned by the effective user and not writable by its group or others (see
 	// PrepareWorkDir); it is created 0700 when missing.
 	WorkDir string
+	// PipIndexURL is the package index pip installs packs' requirements.txt from, into each
+	// pack's virtualenv (<WorkDir>/virtualenvs); "" installs nothing: the virtualenvs see the
+	// system's site packages only.
+	PipIndexURL string
 	// Logger receives debug and warning records; nil discards them. The caller names the
 	// component (attune start: component=runtimes).
 	Logger *slog.Logger
@@ -155,6 +159,7 @@ func (cfg Config) withDefaults() Config {
 // Set holds one Runner per runtime name.
 type Set struct {
 	runners map[string]Runner
+	venvs   *venvs
 }
 
 // New returns a Set serving attune.RuntimeShell, RuntimePython, RuntimeNoop, RuntimeHTTP and
@@ -166,10 +171,11 @@ func New(cfg Config) *Set {
 	entries := &entryPoints{dir: cfg.WorkDir, log: cfg.Logger}
 	shell := &interpreter{name: cfg.ShellInterpreter}
 	python := &interpreter{name: cfg.PythonInterpreter, probe: pythonProbe}
+	venvs := &venvs{cfg: cfg, python: python}
 	st2 := func(kind string) Runner {
-		return &st2Runner{cfg: cfg, entries: entries, kind: kind, shell: shell, python: python}
+		return &st2Runner{cfg: cfg, entries: entries, kind: kind, shell: shell, python: python, venvs: venvs}
 	}
-	return &Set{runners: map[string]Runner{
+	return &Set{venvs: venvs, runners: map[string]Runner{
 		attune.RuntimeShellCmd:     st2(attune.RuntimeShellCmd),
 		attune.RuntimeShellScript:  st2(attune.RuntimeShellScript),
 		attune.RuntimePythonScript: st2(attune.RuntimePythonScript),

@@ -45,6 +45,7 @@ type st2Runner struct {
 	kind    string
 	shell   *interpreter
 	python  *interpreter
+	venvs   *venvs
 
 	compatOnce sync.Mutex
 	compatDir  string
@@ -384,6 +385,14 @@ func (r *st2Runner) pythonScript(ctx context.Context, req Request) (invocation, 
 	if err != nil {
 		return invocation{}, "", err
 	}
+	var missing []Requirement
+	if strings.TrimSpace(req.PackRequirements) != "" {
+		venv, err := r.venvs.get(ctx, req.Action.PackRef, req.PackRequirements)
+		if err != nil {
+			return invocation{}, "", err
+		}
+		python, missing = venv.Python, venv.Missing
+	}
 	config := req.PackConfig
 	if config == nil {
 		config = map[string]any{}
@@ -392,7 +401,11 @@ func (r *st2Runner) pythonScript(ctx context.Context, req Request) (invocation, 
 	if params == nil {
 		params = map[string]any{}
 	}
-	stdin, err := compactJSON(map[string]any{"parameters": params, "config": config})
+	doc := map[string]any{"parameters": params, "config": config}
+	if missing != nil {
+		doc["missing_requirements"] = missing
+	}
+	stdin, err := compactJSON(doc)
 	if err != nil {
 		return invocation{}, "", &badParams{"parameters cannot be delivered as json: " + err.Error()}
 	}
