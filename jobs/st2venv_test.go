@@ -17,8 +17,8 @@ func TestStackStormPackVirtualenv(t *testing.T) {
 	t.Parallel()
 	e := attunetest.New(t)
 	registerST2(t, e, map[string]string{
-		"pack.yaml":        "ref: deps\nname: deps\nversion: 0.1.0\n",
-		"requirements.txt": "# what the actions need\npip\nattune-nosuch-dist>=1.0  # not on this machine\n",
+		"pack.yaml":          "ref: deps\nname: deps\nversion: 0.1.0\n",
+		"requirements.txt":   "# what the actions need\npip\nattune-nosuch-dist>=1.0  # not on this machine\n",
 		"actions/where.yaml": "name: where\npack: deps\nrunner_type: python-script\nentry_point: where.py\n",
 		"actions/where.py": `import sys
 
