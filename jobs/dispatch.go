@@ -68,7 +68,7 @@ func (w *DispatchWorker) Work(ctx context.Context, job *river.Job[ExecutionDispa
 
 	// Secret parameters are opened only here, delivered on stdin only, and scrubbed out of the
 	// result before it is stored.
-	packConfig, configSecrets, runErr := p.openPackConfig(x, pack)
+	packConfig, configSecrets, runErr := p.openPackConfig(pack)
 	params, scrubber, err := p.runParameters(x, configSecrets)
 	runErr = errors.Join(runErr, err)
 	// A cancel request (WatchCancels) ends runCtx; the job's own ctx ends only on shutdown.

@@ -38,16 +38,16 @@ func (p *Pipeline) SealPackConfig(pack *attune.Pack) error {
 
 // openPackConfig returns pack's config with its sealed secret values opened and merged back,
 // for the one action of the pack that runs, and those values, for the scrubber.
-func (p *Pipeline) openPackConfig(x attune.Execution, pack attune.Pack) (config, secretVals map[string]any, err error) {
+func (p *Pipeline) openPackConfig(pack attune.Pack) (config, secretVals map[string]any, err error) {
 	if len(pack.SealedConfig) == 0 {
 		return pack.Config, nil, nil
 	}
 	if p.Secrets == nil {
-		return pack.Config, nil, fmt.Errorf("execution %d: pack %s has secret config values, but worker %s has no secrets.key: "+
-			"set the same secrets.key on every replica", x.ID, pack.Ref, p.Worker)
+		return pack.Config, nil, fmt.Errorf("pack %s has secret config values, but worker %s has no secrets.key: "+
+			"set the same secrets.key on every replica", pack.Ref, p.Worker)
 	}
 	if err := p.Secrets.OpenJSON(pack.SealedConfig, &secretVals); err != nil {
-		return pack.Config, nil, fmt.Errorf("execution %d: open the secret config values of pack %s: %w", x.ID, pack.Ref, err)
+		return pack.Config, nil, fmt.Errorf("open the secret config values of pack %s: %w", pack.Ref, err)
 	}
 	config = maps.Clone(pack.Config)
 	if config == nil {

@@ -89,6 +89,7 @@ func (l *loader) readAction(rel string) (attune.Action, bool) {
 		a.Files = l.readActionLib()
 	}
 	l.checkST2Action(s, a)
+	l.checkDefaults(s, a)
 	return a, ok
 }
 

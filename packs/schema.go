@@ -140,8 +140,8 @@ func checkSpecValues(s scope, name string, p attune.ParamSpec) {
 			s.errorf("enum", "parameter %q: enum value %s is not of type %s", name, describe(v), p.Type)
 		}
 	}
-	if p.Default == nil {
-		return
+	if p.Default == nil || isTemplate(p.Default) {
+		return // a template is checked once rendered (StackStorm-shaped actions; see st2defaults.go)
 	}
 	switch {
 	case p.Type != "" && !matchesType(p.Default, p.Type):
