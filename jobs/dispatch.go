@@ -87,6 +87,7 @@ func (w *DispatchWorker) Work(ctx context.Context, job *river.Job[ExecutionDispa
 			Timeout:           time.Duration(x.TimeoutSec) * time.Second,
 			PackConfig:        packConfig,
 			PackRequirements:  pack.Requirements,
+			Datastore:         p.datastoreFor(action),
 			Env:               map[string]string{"ATTUNE_WORKER": p.Worker},
 			Stdout:            out.Stdout(),
 			Stderr:            out.Stderr(),

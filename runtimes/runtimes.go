@@ -47,6 +47,9 @@ type Request struct {
 	// PackRequirements is the pack's requirements.txt: a python-script action runs in the
 	// pack's virtualenv made from it (see Config.VenvDir); "" runs the worker's python.
 	PackRequirements string
+	// Datastore, when set, serves a python-script action's self.action_service over two pipes
+	// (fds 3 and 4 of the child); nil makes action_service raise "not available".
+	Datastore Datastore
 	// Env holds extra ATTUNE_* context variables (e.g. ATTUNE_WORKER); may be nil. Only ATTUNE_*
 	// names are accepted; ATTUNE_EXECUTION_ID, ATTUNE_ACTION and ATTUNE_PACK always come from the
 	// fields above. See the package documentation for the whole environment.

@@ -56,6 +56,8 @@ type invocation struct {
 	argv  []string
 	stdin []byte
 	dir   string
+	// datastore, when set, is the action_service channel: its child ends become fds 3 and 4.
+	datastore *datastoreChannel
 }
 
 // Run starts the action's process as kind says, waits for it, its timeout or ctx, and adds
@@ -85,6 +87,10 @@ func (r *st2Runner) Run(ctx context.Context, req Request) (Result, error) {
 		if resultFile != "" {
 			defer os.RemoveAll(filepath.Dir(resultFile))
 		}
+		if inv.datastore != nil {
+			go inv.datastore.serve(ctx, req.Datastore)
+			defer inv.datastore.close()
+		}
 	}
 	var bad *badParams
 	switch {
@@ -108,7 +114,11 @@ func (r *st2Runner) Run(ctx context.Context, req Request) (Result, error) {
 		return prepFailed(err)
 	}
 	req.Action.OutputFormat = attune.OutputText // StackStorm's shape below, not attune's parsing
-	res, err := runChild(ctx, r.cfg, req, inv.argv, inv.dir, env, inv.stdin)
+	var extra []*os.File
+	if inv.datastore != nil {
+		extra = inv.datastore.childEnds
+	}
+	res, err := runChild(ctx, r.cfg, req, inv.argv, inv.dir, env, inv.stdin, extra...)
 	if err != nil {
 		return prepFailed(err)
 	}
@@ -401,9 +411,12 @@ func (r *st2Runner) pythonScript(ctx context.Context, req Request) (invocation, 
 	if params == nil {
 		params = map[string]any{}
 	}
-	doc := map[string]any{"parameters": params, "config": config}
+	doc := map[string]any{"parameters": params, "config": config, "pack": req.Action.PackRef}
 	if missing != nil {
 		doc["missing_requirements"] = missing
+	}
+	if req.Datastore != nil {
+		doc["datastore_fds"] = []int{3, 4}
 	}
 	stdin, err := compactJSON(doc)
 	if err != nil {
@@ -413,10 +426,18 @@ func (r *st2Runner) pythonScript(ctx context.Context, req Request) (invocation, 
 	if err != nil {
 		return invocation{}, "", fmt.Errorf("create result directory: %w", err)
 	}
+	var ds *datastoreChannel
+	if req.Datastore != nil {
+		if ds, err = openDatastoreChannel(); err != nil {
+			_ = os.RemoveAll(resDir)
+			return invocation{}, "", err
+		}
+	}
 	inv := invocation{
-		argv:  []string{python, "-u", filepath.Join(compat, "attune_st2_wrapper.py"), file},
-		stdin: append(stdin, '\n'),
-		dir:   filepath.Dir(file),
+		argv:      []string{python, "-u", filepath.Join(compat, "attune_st2_wrapper.py"), file},
+		stdin:     append(stdin, '\n'),
+		dir:       filepath.Dir(file),
+		datastore: ds,
 	}
 	return inv, filepath.Join(resDir, "result.json"), nil
 }

@@ -73,7 +73,11 @@ def main():
     entry = sys.argv[1]
     doc = json.load(sys.stdin)
     cls = load_action_class(entry, doc.get("missing_requirements") or [])
-    action = cls(config=doc.get("config") or {})
+    service = None
+    if doc.get("datastore_fds"):
+        from st2common.runners.base_action import ActionService
+        service = ActionService(doc.get("pack") or "", cls.__name__, doc["datastore_fds"])
+    action = cls(config=doc.get("config") or {}, action_service=service)
     try:
         value = action.run(**(doc.get("parameters") or {}))
     except Exception as e:
