@@ -168,6 +168,12 @@ type ParamSpec struct {
 	Position *int `json:"position,omitempty" yaml:"position"`
 	// Immutable parameters keep their default: a value given for one is refused.
 	Immutable bool `json:"immutable,omitempty" yaml:"immutable"`
+	// Items, Properties and AdditionalProperties are the nested schemas of an array or object
+	// parameter, as StackStorm writes them (each nested spec in this same shape: required: true
+	// on a property, secret, …); values are checked against them.
+	Items                map[string]any `json:"items,omitempty" yaml:"items"`
+	Properties           map[string]any `json:"properties,omitempty" yaml:"properties"`
+	AdditionalProperties any            `json:"additionalProperties,omitempty" yaml:"additionalProperties"`
 }
 
 // SplitRef splits "pack.name" into its pack and name at the first dot: an action's name may

@@ -27,7 +27,13 @@ func (p *Pipeline) SealPackConfig(pack *attune.Pack) error {
 		return fmt.Errorf("pack %s: config keys marked secret in config.schema.yaml (%s) are set: %w",
 			pack.Ref, strings.Join(params.Secrets(pack.ConfigSchema), ", "), secrets.ErrNoKey)
 	}
-	sealed, err := p.Secrets.SealJSON(vals)
+	var scrub []any // the secret parts: all of a secret key, or what its nested schema marks secret
+	for _, k := range params.Secrets(pack.ConfigSchema) {
+		if v, ok := vals[k]; ok {
+			scrub = append(scrub, params.SecretParts(v, pack.ConfigSchema[k])...)
+		}
+	}
+	sealed, err := p.Secrets.SealJSON(sealedConfig{Values: vals, Scrub: scrub})
 	if err != nil {
 		return fmt.Errorf("pack %s: seal secret config values: %w", pack.Ref, err)
 	}
@@ -36,8 +42,14 @@ func (p *Pipeline) SealPackConfig(pack *attune.Pack) error {
 	return nil
 }
 
+// sealedConfig is what attune.Pack.SealedConfig holds, sealed.
+type sealedConfig struct {
+	Values map[string]any `json:"values"` // the secret keys' values
+	Scrub  []any          `json:"scrub"`  // their secret parts, scrubbed from output
+}
+
 // openPackConfig returns pack's config with its sealed secret values opened and merged back,
-// for the one action of the pack that runs, and those values, for the scrubber.
+// for the one action of the pack that runs, and their secret parts, for the scrubber.
 func (p *Pipeline) openPackConfig(pack attune.Pack) (config, secretVals map[string]any, err error) {
 	if len(pack.SealedConfig) == 0 {
 		return pack.Config, nil, nil
@@ -46,13 +58,18 @@ func (p *Pipeline) openPackConfig(pack attune.Pack) (config, secretVals map[stri
 		return pack.Config, nil, fmt.Errorf("pack %s has secret config values, but worker %s has no secrets.key: "+
 			"set the same secrets.key on every replica", pack.Ref, p.Worker)
 	}
-	if err := p.Secrets.OpenJSON(pack.SealedConfig, &secretVals); err != nil {
+	var sc sealedConfig
+	if err := p.Secrets.OpenJSON(pack.SealedConfig, &sc); err != nil {
 		return pack.Config, nil, fmt.Errorf("open the secret config values of pack %s: %w", pack.Ref, err)
 	}
 	config = maps.Clone(pack.Config)
 	if config == nil {
 		config = map[string]any{}
 	}
-	maps.Copy(config, secretVals)
-	return config, secretVals, nil
+	maps.Copy(config, sc.Values)
+	scrub := map[string]any{}
+	for i, v := range sc.Scrub {
+		scrub[fmt.Sprint(i)] = v
+	}
+	return config, scrub, nil
 }

@@ -73,3 +73,39 @@ func TestStackStormSecretConfigNeedsKey(t *testing.T) {
 	require.ErrorContains(t, err, "pack vault9: config keys marked secret in config.schema.yaml (token) are set")
 	require.NotContains(t, err.Error(), "tok-5ecret-77")
 }
+
+// A config key whose schema marks a nested value secret (the password of each account, as the
+// Exchange's email pack has it) is sealed whole and masked whole in the stored config; the
+// action sees all of it, and only the password is scrubbed from its output.
+func TestStackStormNestedSecretConfig(t *testing.T) {
+	t.Parallel()
+	e := attunetest.New(t)
+	ctx := context.Background()
+	p, err := packs.LoadDir(attunetest.WritePack(t, map[string]string{
+		"pack.yaml": "ref: mailer\nname: mailer\nversion: 0.1.0\n",
+		"config.schema.yaml": "accounts:\n  type: array\n  items:\n    type: object\n    properties:\n" +
+			"      name: {type: string, required: true}\n      password: {type: string, secret: true}\n",
+		"actions/show.yaml": "name: show\npack: mailer\nrunner_type: run-python\nentry_point: show.py\n",
+		"actions/show.py": `from st2common.runners.base_action import Action
+
+
+class Show(Action):
+    def run(self):
+        for a in self.config["accounts"]:
+            print(a["name"], a["password"])
+        return len(self.config["accounts"])
+`,
+	}), time.Now())
+	require.NoError(t, err)
+	require.NoError(t, packs.ApplyConfig(p, map[string]any{"accounts": []any{map[string]any{"name": "ops-mail", "password": "pa55-w0rd"}}}))
+	_, err = e.Timers.RegisterPack(ctx, p)
+	require.NoError(t, err)
+	var clear string
+	require.NoError(t, e.DB.Pool.QueryRow(ctx, `SELECT config::text FROM attune.pack WHERE ref = 'mailer'`).Scan(&clear))
+	require.JSONEq(t, `{"accounts": "********"}`, clear)
+
+	x, data := runST2(t, e, "mailer.show", nil)
+	require.Equal(t, attune.StatusCompleted, x.Status, x.Error)
+	require.Equal(t, 1.0, data["result"])
+	require.Equal(t, "ops-mail ********\n", data["stdout"])
+}

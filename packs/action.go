@@ -24,14 +24,19 @@ var runnerAliases = map[string]string{
 	"python":             attune.RuntimePython,
 	"python3":            attune.RuntimePython,
 	"python-script":      attune.RuntimePythonScript,
-	"noop":               attune.RuntimeNoop,
-	"http":               attune.RuntimeHTTP,
-	"http-request":       attune.RuntimeHTTP,
-	"kv":                 attune.RuntimeKV,
+	// StackStorm's names from before 1.0, which Exchange packs still use.
+	"run-local":        attune.RuntimeShellCmd,
+	"run-local-script": attune.RuntimeShellScript,
+	"run-python":       attune.RuntimePythonScript,
+	"http-runner":      attune.RuntimeHTTP,
+	"noop":             attune.RuntimeNoop,
+	"http":             attune.RuntimeHTTP,
+	"http-request":     attune.RuntimeHTTP,
+	"kv":               attune.RuntimeKV,
 }
 
 // knownRunners is the list of runner_type values for messages.
-const knownRunners = "shell (or bash, sh), python (or python3), noop, http (or http-request), kv, and StackStorm's local-shell-cmd, local-shell-script, python-script"
+const knownRunners = "shell (or bash, sh), python (or python3), noop, http (or http-request), kv, and StackStorm's local-shell-cmd (or run-local), local-shell-script (or run-local-script), python-script (or run-python)"
 
 // shellName is what a parameter name must look like for dotenv delivery: a shell variable name.
 var shellName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)

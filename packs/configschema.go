@@ -33,7 +33,16 @@ func (l *loader) readConfigSchema() attune.ParamSchema {
 		props, _ = s.mapping("properties")
 	}
 	for _, name := range sortedKeys(schema) {
-		if !schema[name].Secret {
+		spec := schema[name]
+		if nested := params.NestedSecret(map[string]any{"items": anyMap(spec.Items), "properties": anyMap(spec.Properties),
+			"additionalProperties": spec.AdditionalProperties}); nested != "" {
+			if at, ok := props.mapping(name); ok {
+				l.warnAt(at2(at, nested), "config key %q holds a secret (%s): attune seals the whole value of %q under secrets.key and shows it as ********; "+
+					"the pack's python-script actions see it whole in self.config", name, nested, name)
+			}
+			continue
+		}
+		if !spec.Secret {
 			continue
 		}
 		if spec, ok := props.mapping(name); ok {
@@ -89,4 +98,18 @@ func ApplyConfig(p *attune.Pack, site ...map[string]any) error {
 	}
 	p.Config = out
 	return nil
+}
+
+// anyMap is m as an any that is nil when m is.
+func anyMap(m map[string]any) any {
+	if m == nil {
+		return nil
+	}
+	return m
+}
+
+// at2 is the position of the first key of a dotted path inside s.
+func at2(s scope, path string) at {
+	first, _, _ := strings.Cut(path, ".")
+	return at{s, first}
 }

@@ -133,6 +133,7 @@ func (l *loader) load(now time.Time, others map[string]*attune.Pack) (*attune.Pa
 	}
 	l.readPolicies()
 	l.readRequirements()
+	l.warnUnreadDirs()
 	for _, file := range l.yamlFiles("rules") {
 		if l.stopped() {
 			return nil, nil, l.ctx.Err()

@@ -15,6 +15,8 @@ import (
 var unsupportedRunners = map[string]string{
 	"remote-shell-cmd":    "it runs commands over SSH, and attune has no remote runner yet; run a worker on that host and use local-shell-cmd",
 	"remote-shell-script": "it runs scripts over SSH, and attune has no remote runner yet; run a worker on that host and use local-shell-script",
+	"run-remote":          "it runs commands over SSH, and attune has no remote runner yet; run a worker on that host and use local-shell-cmd",
+	"run-remote-script":   "it runs scripts over SSH, and attune has no remote runner yet; run a worker on that host and use local-shell-script",
 	"orquesta":            "workflows have not landed in attune yet",
 	"action-chain":        "workflows have not landed in attune yet",
 	"mistral-v2":          "workflows have not landed in attune yet (and StackStorm itself dropped Mistral)",

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -179,44 +180,69 @@ func (v *venvs) build(ctx context.Context, dir, requirements string) ([]Requirem
 	return missingRequirements(ctx, python, ParseRequirements(requirements), reason)
 }
 
-// checkScript prints, one per line, the names given on stdin that no installed distribution
-// has.
-const checkScript = `import sys, importlib.metadata as m
-for n in sys.stdin.read().split():
+// checkScript reads [[name, marker], …] on stdin and prints, one per line, "missing I" for
+// each name (by index) no installed distribution has, or "skip I" when its environment marker (";
+// python_version < '3'") does not hold here (read with the packaging module pip carries; a
+// marker it cannot read holds).
+const checkScript = `import json, sys, importlib.metadata as m
+try:
+    from packaging.markers import Marker
+except ImportError:
     try:
-        m.distribution(n)
+        from pip._vendor.packaging.markers import Marker
+    except ImportError:
+        Marker = None
+for i, (name, marker) in enumerate(json.load(sys.stdin)):
+    if marker and Marker is not None:
+        try:
+            if not Marker(marker).evaluate():
+                print("skip %d" % i)
+                continue
+        except Exception:
+            pass
+    try:
+        m.distribution(name)
     except m.PackageNotFoundError:
-        print(n)
+        print("missing %d" % i)
 `
 
 // missingRequirements asks python which of reqs are not installed.
 func missingRequirements(ctx context.Context, python string, reqs []Requirement, reason string) ([]Requirement, error) {
-	var names []string
+	pairs := [][2]string{}
 	for _, r := range reqs {
 		if r.Name != "" {
-			names = append(names, r.Name)
+			_, marker, _ := strings.Cut(r.Text, ";")
+			pairs = append(pairs, [2]string{r.Name, strings.TrimSpace(marker)})
 		}
 	}
+	in, _ := json.Marshal(pairs)
 	cmd := exec.CommandContext(ctx, python, "-c", checkScript)
-	cmd.Stdin = strings.NewReader(strings.Join(names, "\n"))
+	cmd.Stdin = bytes.NewReader(in)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
 		return nil, fmt.Errorf("check the installed requirements: %w: %s", err, lastNonEmptyLine(stderr.Bytes(), true))
 	}
-	absent := map[string]bool{}
-	for _, n := range strings.Fields(string(out)) {
-		absent[n] = true
+	absent := map[string]bool{} // by index among the named requirements
+	for _, line := range strings.Split(string(out), "\n") {
+		if i, ok := strings.CutPrefix(line, "missing "); ok {
+			absent[i] = true
+		}
 	}
 	var missing []Requirement
+	named := 0
 	for _, r := range reqs {
 		switch {
 		case r.Name == "":
 			r.Reason = "attune reads only requirement lines (name and version), not options or URLs"
-		case absent[r.Name]:
+		case absent[strconv.Itoa(named)]:
+			named++
 			r.Reason = reason
 		default:
+			if r.Name != "" {
+				named++
+			}
 			continue
 		}
 		missing = append(missing, r)

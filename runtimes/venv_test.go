@@ -29,13 +29,14 @@ func TestParseRequirements(t *testing.T) {
 }
 
 // PrepareVenv makes the pack's virtualenv once (the same directory again for the same
-// requirements, another for changed ones) and lists what it lacks, with why.
+// requirements, another for changed ones) and lists what it lacks, with why; a requirement whose
+// environment marker does not hold here is not listed.
 func TestPrepareVenvListsMissing(t *testing.T) {
 	t.Parallel()
 	work := filepath.Join(t.TempDir(), "work")
 	set := runtimes.New(runtimes.Config{WorkDir: work})
 	ctx := context.Background()
-	venv, err := set.PrepareVenv(ctx, "p", "pip\nattune-nosuch-dist==1\n-e .\n")
+	venv, err := set.PrepareVenv(ctx, "p", "pip\nattune-nosuch-dist==1\n-e .\nattune-old<1; python_version < '3.0'\n")
 	require.NoError(t, err)
 	require.Equal(t, filepath.Dir(venv.Dir), filepath.Join(work, "virtualenvs"))
 	_, err = os.Stat(venv.Python)
@@ -45,7 +46,7 @@ func TestPrepareVenvListsMissing(t *testing.T) {
 		{Line: 3, Text: "-e .", Reason: "attune reads only requirement lines (name and version), not options or URLs"},
 	}, venv.Missing)
 
-	again, err := set.PrepareVenv(ctx, "p", "pip\nattune-nosuch-dist==1\n-e .\n")
+	again, err := set.PrepareVenv(ctx, "p", "pip\nattune-nosuch-dist==1\n-e .\nattune-old<1; python_version < '3.0'\n")
 	require.NoError(t, err)
 	require.Equal(t, venv, again)
 	other, err := set.PrepareVenv(ctx, "p", "pip\n")
