@@ -59,7 +59,7 @@ func (l *loader) readAction(rel string) (attune.Action, bool) {
 		Label:             s.label("label"),
 		Description:       s.description("description"),
 		Runtime:           runtime,
-		Parameters:        readSchemaInheriting(s, "parameters", inheritedParams(runtime)),
+		Parameters:        readSchemaInheriting(s, "parameters", inheritedParams(runtime, s.str("runner_type"))),
 		OutputFormat:      s.oneOf("output_format", attune.OutputText, attune.OutputFormats...),
 		ParameterFormat:   s.oneOf("parameter_format", attune.ParamsJSON, attune.ParamFormats...),
 		ParameterDelivery: s.oneOf("parameter_delivery", attune.DeliveryStdin, attune.ParamDeliveries...),

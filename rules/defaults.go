@@ -10,6 +10,7 @@ import (
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/parser"
+	"github.com/expr-lang/expr/types"
 	"github.com/expr-lang/expr/vm"
 )
 
@@ -98,12 +99,12 @@ func compileDefault(src string, params []string) (*vm.Program, error) {
 	if p, ok := defaultPrograms.Load(key); ok {
 		return p.(*vm.Program), nil
 	}
-	env := map[string]any{RootConfigContext: map[string]any{}}
+	env := types.Map{RootConfigContext: types.TypeOf(map[string]any{})}
 	for _, name := range params {
 		if name == RootConfigContext {
 			return nil, fmt.Errorf("a parameter may not be named %s", RootConfigContext)
 		}
-		env[name] = nil
+		env[name] = types.Any // its type is known once a value is given
 	}
 	opts := append([]expr.Option{expr.Env(env)}, accessOptions(true)...)
 	opts = append(opts, filterOptions()...)

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/attune-run/attune"
+	"github.com/attune-run/attune/rules"
 )
 
 // pythonCompat is attune's own st2common compatibility module and the wrapper that runs a
@@ -34,8 +35,9 @@ var pythonCompat embed.FS
 // script as arguments.
 var st2ShellParams = []string{"cmd", "cwd", "env", "timeout", "kwarg_op", "sudo", "sudo_password"}
 
-// cmdTemplate matches one {{ … }} of a local-shell-cmd's cmd; its group, a plain parameter name.
-var cmdTemplate = regexp.MustCompile(`\{\{\s*([A-Za-z_][A-Za-z0-9_]*)?[^}]*?\s*\}\}`)
+// cmdTemplate matches one {{ … }} of a local-shell-cmd's cmd (a "}}" inside quotes ends it
+// too: cmd templates are short); its group, a leading name.
+var cmdTemplate = regexp.MustCompile(`\{\{\s*([A-Za-z_][A-Za-z0-9_]*)?.*?\}\}`)
 
 // st2Runner runs actions on StackStorm's runners local-shell-cmd, local-shell-script and
 // python-script (kind, one of the attune.Runtime* names), each as one child process.
@@ -183,7 +185,13 @@ func (r *st2Runner) shellCmd(ctx context.Context, req Request) (invocation, erro
 	if !ok || strings.TrimSpace(text) == "" {
 		return invocation{}, &badParams{"parameter cmd is missing: a local-shell-cmd action runs its cmd"}
 	}
-	rendered, err := RenderCmd(text, req.Parameters)
+	params := maps.Clone(req.Parameters)
+	for name := range req.Action.Parameters { // declared but not given: null, as Jinja reads them
+		if _, ok := params[name]; !ok {
+			params[name] = nil
+		}
+	}
+	rendered, err := RenderCmd(text, params)
 	if err != nil {
 		return invocation{}, &badParams{err.Error()}
 	}
@@ -201,28 +209,41 @@ func (r *st2Runner) shellCmd(ctx context.Context, req Request) (invocation, erro
 	return invocation{argv: []string{shell}, stdin: []byte(script), dir: dir}, nil
 }
 
-// RenderCmd fills each {{ name }} in a local-shell-cmd's cmd with params[name] quoted for a
-// POSIX shell: a value is always one word and never runs as shell. Strings are as given,
-// numbers and booleans as Python prints them (5, 2.5, True), null and missing parameters as
-// the empty string, objects and arrays as JSON. Any other template is an error.
+// RenderCmd fills each {{ … }} in a local-shell-cmd's cmd with its value quoted for a POSIX
+// shell: a value is always one word and never runs as shell. A template is a parameter name
+// or an expression over the parameters with StackStorm's filters ({{ host |
+// regex_replace('[A-z]+://', '') }}; see rules.RenderDefault). Strings are as given, numbers
+// and booleans as Python prints them (5, 2.5, True), null and missing parameters as the empty
+// string, objects and arrays as JSON. {% %} is an error.
 func RenderCmd(cmd string, params map[string]any) (string, error) {
-	var bad string
+	if strings.Contains(cmd, "{%") {
+		return "", errors.New("cmd holds {% … %}, which attune does not render: it fills only {{ expression }} templates")
+	}
+	var bad error
 	out := cmdTemplate.ReplaceAllStringFunc(cmd, func(m string) string {
-		sub := cmdTemplate.FindStringSubmatch(m)
-		inner := strings.TrimSpace(m[2 : len(m)-2])
-		if sub[1] == "" || inner != sub[1] || sub[1] == "cmd" {
-			if bad == "" {
-				bad = m
-			}
+		if bad != nil {
 			return m
 		}
-		return shellQuote(renderValue(params[sub[1]]))
+		sub := cmdTemplate.FindStringSubmatch(m)
+		inner := strings.TrimSpace(m[2 : len(m)-2])
+		if sub[1] != "" && inner == sub[1] && sub[1] != "cmd" {
+			return shellQuote(renderValue(params[sub[1]]))
+		}
+		vals := map[string]any{}
+		for k, v := range params {
+			if k != "cmd" && k != rules.RootConfigContext {
+				vals[k] = v
+			}
+		}
+		v, err := rules.RenderDefault("cmd", m, vals)
+		if err != nil {
+			bad = fmt.Errorf("cmd template %s: %w", m, err)
+			return m
+		}
+		return shellQuote(renderValue(v))
 	})
-	if bad != "" {
-		return "", fmt.Errorf("cmd template %s is not supported: attune fills only {{ parameter }} in cmd", bad)
-	}
-	if strings.Contains(out, "{%") {
-		return "", errors.New("cmd holds {% … %}, which attune does not render: it fills only {{ parameter }}")
+	if bad != nil {
+		return "", bad
 	}
 	return out, nil
 }
