@@ -211,8 +211,8 @@ func (r *st2Runner) shellCmd(ctx context.Context, req Request) (invocation, erro
 
 // RenderCmd fills each {{ … }} in a local-shell-cmd's cmd with its value quoted for a POSIX
 // shell: a value is always one word and never runs as shell. A template is a parameter name
-// or an expression over the parameters with StackStorm's filters ({{ host |
-// regex_replace('[A-z]+://', ”) }}; see rules.RenderDefault). Strings are as given, numbers
+// or an expression over the parameters with StackStorm's filters ({{ host | regex_replace(…)
+// }}; see rules.RenderDefault). Strings are as given, numbers
 // and booleans as Python prints them (5, 2.5, True), null and missing parameters as the empty
 // string, objects and arrays as JSON. {% %} is an error.
 func RenderCmd(cmd string, params map[string]any) (string, error) {
