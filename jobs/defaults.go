@@ -82,6 +82,7 @@ func (p *Pipeline) renderDefaults(ctx context.Context, q *db.Queries, action att
 		} else {
 			env = params.Redact(env, action.Parameters)
 		}
+		env[rules.RootActionContext] = map[string]any{"pack": action.PackRef, "action": action.Ref}
 		v, err := rules.RenderDefault(name, templated[name], env)
 		if err != nil {
 			return nil, err

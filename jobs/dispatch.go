@@ -53,7 +53,7 @@ func (w *DispatchWorker) Work(ctx context.Context, job *river.Job[ExecutionDispa
 		if action, err = w.action(ctx, q, x); err != nil {
 			return err
 		}
-		if action.Runtime == attune.RuntimePythonScript {
+		if action.Runtime == attune.RuntimePythonScript || action.Runtime == attune.RuntimeShellScript {
 			if pack, err = q.Pack(ctx, action.PackRef); err != nil {
 				return fmt.Errorf("pack config of action %s: %w", action.Ref, err)
 			}

@@ -90,11 +90,12 @@ func (l *loader) readAction(rel string) (attune.Action, bool) {
 		checkHTTPParams(s, a.Parameters)
 	}
 	a.EntryPoint, a.EntryContent = l.readEntryPoint(s, a.Runtime)
-	if a.Runtime == attune.RuntimePythonScript {
+	if a.Runtime == attune.RuntimePythonScript || a.Runtime == attune.RuntimeShellScript && path.Ext(a.EntryPoint) == ".py" {
 		a.Files = l.readActionLib()
 	}
 	l.checkST2Action(s, a)
 	l.checkDefaults(s, a)
+	l.warnST2Paths(s, a)
 	return a, ok
 }
 

@@ -37,10 +37,10 @@ func (l *loader) readRequirements() {
 	l.pack.Requirements = string(b)
 	python := false
 	for _, a := range l.pack.Actions {
-		python = python || a.Runtime == attune.RuntimePythonScript
+		python = python || a.Runtime == attune.RuntimePythonScript || a.Runtime == attune.RuntimeShellScript && path.Ext(a.EntryPoint) == ".py"
 	}
 	if !python {
-		l.warns.add(l.display(rel), 0, 0, "no action of this pack is a python-script: requirements.txt is not used")
+		l.warns.add(l.display(rel), 0, 0, "no action of this pack is a python-script or a python local-shell-script: requirements.txt is not used")
 		return
 	}
 	l.warns.add(l.display(rel), 0, 0, "differs from StackStorm: each worker makes the pack's virtualenv (python3 -m venv --system-site-packages) before its first python-script run, "+

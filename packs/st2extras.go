@@ -4,6 +4,9 @@ import (
 	"errors"
 	"io/fs"
 	"path"
+	"strings"
+
+	"github.com/attune-run/attune"
 )
 
 // unreadDirs are the directories of a StackStorm pack attune does not read, with why.
@@ -20,5 +23,25 @@ func (l *loader) warnUnreadDirs() {
 			continue
 		}
 		l.warns.add(l.display(d.dir), 0, 0, "not loaded: %s", d.why)
+	}
+}
+
+// warnST2Paths warns where an action names StackStorm's own paths, which attune workers do not
+// have, and says what attune uses instead.
+func (l *loader) warnST2Paths(s scope, a attune.Action) {
+	if a.Runtime == attune.RuntimeShellScript && len(a.EntryContent) > 0 {
+		line, _, _ := strings.Cut(string(a.EntryContent), "\n")
+		if interp := strings.TrimSpace(strings.TrimPrefix(line, "#!")); strings.HasPrefix(line, "#!/opt/stackstorm/") && strings.Contains(path.Base(interp), "python") {
+			l.warnAt(at{s, "entry_point"}, "differs from StackStorm: %s starts with #!%s, which attune workers do not have; attune runs it with the pack's virtualenv python (requirements.txt), or the worker's python3", a.EntryPoint, interp)
+		}
+	}
+	if cwd, ok := a.Parameters["cwd"].Default.(string); ok && strings.HasPrefix(cwd, "/opt/stackstorm/packs/") {
+		at := at{s, "parameters"}
+		if params, ok := s.mapping("parameters"); ok {
+			if spec, ok := params.mapping("cwd"); ok {
+				at.s, at.key = spec, "default"
+			}
+		}
+		l.warnAt(at, "differs from StackStorm: attune workers keep no copy of the pack under /opt/stackstorm/packs; when that directory does not exist on the worker, cwd is the action's own directory, where its entry point and lib/ are")
 	}
 }

@@ -23,6 +23,10 @@ import (
 // RootConfigContext is StackStorm's name for the pack config in parameter defaults.
 const RootConfigContext = "config_context"
 
+// RootActionContext is StackStorm's action_context in parameter defaults: {pack, action}
+// (action_context.pack is the action's pack ref).
+const RootActionContext = "action_context"
+
 // DefaultRefs is what a default template reads.
 type DefaultRefs struct {
 	Params     []string // parameters it reads, sorted
@@ -51,7 +55,7 @@ func CheckDefault(s string, params []string) (DefaultRefs, error) {
 		if _, err := compileDefault(seg.src, params); err != nil {
 			msg := exprError(err, templateStart).Error()
 			if head, _, cut := strings.Cut(msg, "; known: "); cut {
-				msg = head + "; known: " + strings.Join(append([]string{RootConfigContext}, params...), ", ")
+				msg = head + "; known: " + strings.Join(append([]string{RootConfigContext, RootActionContext}, params...), ", ")
 			}
 			return refs, fmt.Errorf("template %s: %s", quote(seg.text), msg)
 		}
@@ -99,10 +103,10 @@ func compileDefault(src string, params []string) (*vm.Program, error) {
 	if p, ok := defaultPrograms.Load(key); ok {
 		return p.(*vm.Program), nil
 	}
-	env := types.Map{RootConfigContext: types.TypeOf(map[string]any{})}
+	env := types.Map{RootConfigContext: types.TypeOf(map[string]any{}), RootActionContext: types.TypeOf(map[string]any{})}
 	for _, name := range params {
-		if name == RootConfigContext {
-			return nil, fmt.Errorf("a parameter may not be named %s", RootConfigContext)
+		if name == RootConfigContext || name == RootActionContext {
+			return nil, fmt.Errorf("a parameter may not be named %s", name)
 		}
 		env[name] = types.Any // its type is known once a value is given
 	}
@@ -117,7 +121,7 @@ func compileDefault(src string, params []string) (*vm.Program, error) {
 }
 
 // RenderDefault renders parameter name's default s against vals: every parameter of the action
-// by name (nil when it has no value) and config_context. A default that is one template keeps
+// by name (nil when it has no value), config_context and action_context. A default that is one template keeps
 // the JSON type of its value; otherwise the templates are interpolated as in Render. Errors name
 // the parameter and the template.
 func RenderDefault(name, s string, vals map[string]any) (any, error) {
@@ -128,7 +132,7 @@ func RenderDefault(name, s string, vals map[string]any) (any, error) {
 	}
 	params := make([]string, 0, len(vals))
 	for k := range vals {
-		if k != RootConfigContext {
+		if k != RootConfigContext && k != RootActionContext {
 			params = append(params, k)
 		}
 	}

@@ -165,7 +165,12 @@ func st2RunnerParams(req Request) (Request, error) {
 	return req, nil
 }
 
-// workDir returns the cwd parameter when given, else dflt.
+// st2PacksDir is where StackStorm keeps packs; attune workers have no copy of them.
+const st2PacksDir = "/opt/stackstorm/packs/"
+
+// workDir returns the cwd parameter when given, else dflt. StackStorm's "current pack dir"
+// (/opt/stackstorm/packs/<pack>, the cwd default of many Exchange actions), when it does not
+// exist on this worker, is the action's own directory, where its entry point and lib/ are.
 func workDir(req Request, dflt string) (string, error) {
 	cwd, _ := req.Parameters["cwd"].(string)
 	if cwd == "" {
@@ -174,7 +179,22 @@ func workDir(req Request, dflt string) (string, error) {
 	if !filepath.IsAbs(cwd) {
 		return "", &badParams{fmt.Sprintf("parameter cwd %q must be an absolute path", cwd)}
 	}
+	if strings.HasPrefix(filepath.Clean(cwd)+"/", st2PacksDir+req.Action.PackRef+"/") {
+		if _, err := os.Stat(cwd); errors.Is(err, os.ErrNotExist) {
+			return dflt, nil
+		}
+	}
 	return cwd, nil
+}
+
+// st2Python reports whether an entry point's #! line names one of StackStorm's own pythons
+// (/opt/stackstorm/st2/bin/python, /opt/stackstorm/virtualenvs/<pack>/bin/python), which
+// attune workers do not have.
+func st2Python(content []byte) bool {
+	line, _, _ := strings.Cut(string(content), "\n")
+	interp, _, _ := strings.Cut(strings.TrimSpace(strings.TrimPrefix(line, "#!")), " ")
+	return strings.HasPrefix(line, "#!") && strings.HasPrefix(interp, "/opt/stackstorm/") &&
+		strings.HasPrefix(filepath.Base(interp), "python")
 }
 
 // shellCmd renders the cmd parameter, each {{ name }} filled with the parameter's value quoted
@@ -231,7 +251,7 @@ func RenderCmd(cmd string, params map[string]any) (string, error) {
 		}
 		vals := map[string]any{}
 		for k, v := range params {
-			if k != "cmd" && k != rules.RootConfigContext {
+			if k != "cmd" && k != rules.RootConfigContext && k != rules.RootActionContext {
 				vals[k] = v
 			}
 		}
@@ -283,7 +303,20 @@ func (r *st2Runner) shellScript(ctx context.Context, req Request) (invocation, e
 		return invocation{}, err
 	}
 	argv := []string{file}
-	if !strings.HasPrefix(string(req.Action.EntryContent), "#!") {
+	if st2Python(req.Action.EntryContent) { // the pack's virtualenv, or the worker's python
+		python, err := r.python.resolve(ctx)
+		if err != nil {
+			return invocation{}, err
+		}
+		if strings.TrimSpace(req.PackRequirements) != "" {
+			venv, err := r.venvs.get(ctx, req.Action.PackRef, req.PackRequirements)
+			if err != nil {
+				return invocation{}, err
+			}
+			python = venv.Python
+		}
+		argv = []string{python, file}
+	} else if !strings.HasPrefix(string(req.Action.EntryContent), "#!") {
 		shell, err := r.shell.resolve(ctx)
 		if err != nil {
 			return invocation{}, err
