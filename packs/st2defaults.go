@@ -59,7 +59,7 @@ func (l *loader) checkDefaults(s scope, a attune.Action) {
 		}
 		refs, err := rules.CheckDefault(text, names)
 		if err != nil {
-			specAt(name).errorf("parameter %q: default: %v (a default sees the action's parameters by name, and config_context, the pack config)", name, err)
+			specAt(name).errorf("parameter %q: default: %v (a default sees the action's parameters by name, config_context, the pack config, and action_context.pack)", name, err)
 			continue
 		}
 		reads[name] = refs.Params

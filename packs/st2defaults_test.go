@@ -41,7 +41,7 @@ func TestStackStormTemplatedDefaults(t *testing.T) {
 	require.Equal(t, []string{
 		`st/actions/attune.yaml:4:22: parameter "n": default "{{ config_context.count }}" is a template, which attune renders only for actions on StackStorm's runners; here it is text, so the parameter must be a string, not integer`,
 		`st/actions/bad.yaml:5:21: parameter defaults read each other in a cycle: a → b → a; one of them must not be a template over the others`,
-		`st/actions/bad.yaml:7:21: parameter "c": default: template "{{ nope }}": line 1, column 4: unknown name nope; known: config_context, a, b, c, d, e, f, pw (a default sees the action's parameters by name, and config_context, the pack config)`,
+		`st/actions/bad.yaml:7:21: parameter "c": default: template "{{ nope }}": line 1, column 4: unknown name nope; known: config_context, action_context, a, b, c, d, e, f, pw (a default sees the action's parameters by name, config_context, the pack config, and action_context.pack)`,
 		`st/actions/bad.yaml:8:21: parameter "d": default reads the secret parameter pw, but "d" is not secret: its value would be stored and shown, and could reach argv; mark "d" secret: true`,
 		`st/actions/bad.yaml:9:21: parameter "e": default reads the secret config_context.token, but "e" is not secret: its value would be stored and shown, and could reach argv; mark "e" secret: true`,
 		`st/actions/bad.yaml:10:21: parameter "f": default holds a {% … %} statement, which attune does not render yet: only {{ expression }} templates are; compute the value in the action, or pass it from the rule`,
