@@ -34,6 +34,11 @@ class Old(Action):
 		"actions/galaxy.py":       "#!/opt/stackstorm/st2/bin/python\nimport os, sys\nfrom lib.base import name\nprint(name(sys.argv[1]), os.path.exists('galaxy.py'), sys.prefix)\n",
 		"actions/lib/__init__.py": "",
 		"actions/lib/base.py":     "def name(x):\n    return 'role:' + x\n",
+		"actions/lib/jbase.py": "from st2common.runners.base_action import Action\n\n\nclass JBase(Action):\n" +
+			"    def __init__(self, config):\n        super(JBase, self).__init__(config)\n        self.url = config.get('url', 'none')\n",
+		"actions/jobs.yaml": "name: jobs\npack: netu\nrunner_type: python-script\nentry_point: jobs.py\n",
+		"actions/jobs.py": "from lib.jbase import JBase\n\n\nclass Jobs(JBase):\n    def run(self):\n" +
+			"        return [self.url, self.action_service.get_value('last')]\n",
 		"actions/echo.yaml": "name: echo\npack: netu\nrunner_type: local-shell-cmd\nparameters:\n" +
 			"  host: {type: string, required: true}\n  count: {type: integer, default: 2}\n" +
 			"  cmd: {type: string, immutable: true, default: \"echo -c {{ count }} {{ host | regex_replace('[A-z]+://', '') }}\"}\n",
@@ -48,6 +53,11 @@ class Old(Action):
 	require.Equal(t, attune.StatusCompleted, x.Status, x.Error)
 	require.Regexp(t, `^role:web True .*/virtualenvs/netu-[0-9a-f]{16}$`, data["stdout"])
 	require.Equal(t, "/opt/stackstorm/packs/netu", x.Parameters["cwd"])
+
+	// jenkins' base class takes config alone: action_service is set after, as StackStorm does.
+	x, data = runST2(t, e, "netu.jobs", nil)
+	require.Equal(t, attune.StatusCompleted, x.Status, x.Error)
+	require.Equal(t, []any{"none", nil}, data["result"])
 
 	x, data = runST2(t, e, "netu.echo", map[string]any{"host": "http://db1.example;id"})
 	require.Equal(t, attune.StatusCompleted, x.Status, x.Error)

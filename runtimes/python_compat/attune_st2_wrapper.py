@@ -69,6 +69,20 @@ def load_action_class(entry, missing):
     return found[0]
 
 
+def instantiate(cls, config, service):
+    """cls(config=..., action_service=...), or, for a class whose __init__ takes config alone
+    (as many Exchange packs' base classes do), cls(config=...) with action_service set after."""
+    try:
+        return cls(config=config, action_service=service)
+    except TypeError as e:
+        if "action_service" not in str(e):
+            raise
+    action = cls(config=config)
+    if service is not None:
+        action.action_service = service
+    return action
+
+
 def main():
     entry = sys.argv[1]
     doc = json.load(sys.stdin)
@@ -77,7 +91,7 @@ def main():
     if doc.get("datastore_fds"):
         from st2common.runners.base_action import ActionService
         service = ActionService(doc.get("pack") or "", cls.__name__, doc["datastore_fds"])
-    action = cls(config=doc.get("config") or {}, action_service=service)
+    action = instantiate(cls, doc.get("config") or {}, service)
     try:
         value = action.run(**(doc.get("parameters") or {}))
     except Exception as e:
