@@ -3,7 +3,10 @@ package packs
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/attune-run/attune/rules"
@@ -20,9 +23,38 @@ func checkCriteria(raw json.RawMessage) error {
 	return err
 }
 
-// checkTemplates reports whether every template in a rule's action parameters compiles.
+// checkTemplates reports whether every template in a rule's action parameters compiles. A
+// Jinja statement ({% if %}, {% for %}) is refused: attune would pass it on as text.
 func checkTemplates(params map[string]any) error {
+	if path := jinjaStatement("action_params", params); path != "" {
+		return fmt.Errorf("%s: {%% … %%} statements are not supported: attune renders {{ expression }} templates only, and would pass the statement on as text; "+
+			"write the condition as an expression ({{ x == 'a' ? 'yes' : 'no' }}) or in the action", path)
+	}
 	return rules.CheckTemplates(params)
+}
+
+// jinjaStatement returns the path of the first string under v, in sorted key order, holding a
+// {% … %} statement; "" when none does.
+func jinjaStatement(path string, v any) string {
+	switch v := v.(type) {
+	case string:
+		if strings.Contains(v, "{%") {
+			return path
+		}
+	case map[string]any:
+		for _, k := range slices.Sorted(maps.Keys(v)) {
+			if p := jinjaStatement(path+"."+k, v[k]); p != "" {
+				return p
+			}
+		}
+	case []any:
+		for i, e := range v {
+			if p := jinjaStatement(fmt.Sprintf("%s[%d]", path, i), e); p != "" {
+				return p
+			}
+		}
+	}
+	return ""
 }
 
 // checkSchedule reports whether a timer rule's trigger parameters make a valid schedule; a

@@ -47,3 +47,19 @@ func TestStackStormTemplatedDefaults(t *testing.T) {
 		`st/actions/bad.yaml:10:21: parameter "f": default holds a {% … %} statement, which attune does not render yet: only {{ expression }} templates are; compute the value in the action, or pass it from the rule`,
 	}, problemLines(t, fsys, "st"))
 }
+
+// A rule whose action parameters hold a Jinja statement is refused at the parameter, rather
+// than passing the statement on as text.
+func TestStackStormRuleJinjaStatementRefused(t *testing.T) {
+	t.Parallel()
+	fsys := fstest.MapFS{
+		"st/pack.yaml":         {Data: []byte("ref: st\nversion: 0.1.0\n")},
+		"st/actions/note.yaml": {Data: []byte("name: note\nrunner_type: noop\nparameters:\n  msg: {type: string}\n")},
+		"st/rules/r.yaml": {Data: []byte("name: r\npack: st\ntrigger: {type: core.st2.IntervalTimer, parameters: {delta: 10, unit: seconds}}\n" +
+			"action:\n  ref: st.note\n  parameters:\n    msg: \"{% if trigger.x %}a{% endif %}\"\n")},
+	}
+	lines := problemLines(t, fsys, "st")
+	require.Len(t, lines, 1)
+	require.Contains(t, lines[0], `st/rules/r.yaml:`)
+	require.Contains(t, lines[0], `action_params.msg: {% … %} statements are not supported: attune renders {{ expression }} templates only`)
+}
