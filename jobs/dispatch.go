@@ -38,7 +38,7 @@ func (w *DispatchWorker) Work(ctx context.Context, job *river.Job[ExecutionDispa
 
 	var x attune.Execution
 	var action attune.Action
-	var pack attune.Pack // python-script actions: self.config and the pack's virtualenv
+	var pack attune.Pack // python-script, local-shell-script: self.config, the pack's virtualenv
 	var done bool
 	err := p.DB.InTx(ctx, func(q *db.Queries) error {
 		var err error
