@@ -83,3 +83,33 @@ func checkWebhookParams(params map[string]any) error {
 	}
 	return nil
 }
+
+// configRead matches a template's read of one pack config key, by either name.
+var configRead = regexp.MustCompile(`\b(?:config_context|pack\.config)\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_]*)|\[\s*['"]([^'"]+)['"]\s*\])`)
+
+// secretConfigRead returns the path of the first rule parameter, in sorted key order, whose
+// template reads a config key secret marks, and that key; "" when none does. Rules see such a
+// key as ********, so the rule would pass the mask on instead of the value.
+func secretConfigRead(path string, v any, secret map[string]bool) (string, string) {
+	switch v := v.(type) {
+	case string:
+		for _, m := range configRead.FindAllStringSubmatch(v, -1) {
+			if key := m[1] + m[2]; secret[key] {
+				return path, key
+			}
+		}
+	case map[string]any:
+		for _, k := range slices.Sorted(maps.Keys(v)) {
+			if p, key := secretConfigRead(path+"."+k, v[k], secret); p != "" {
+				return p, key
+			}
+		}
+	case []any:
+		for i, e := range v {
+			if p, key := secretConfigRead(fmt.Sprintf("%s[%d]", path, i), e, secret); p != "" {
+				return p, key
+			}
+		}
+	}
+	return "", ""
+}

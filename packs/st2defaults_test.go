@@ -63,3 +63,20 @@ func TestStackStormRuleJinjaStatementRefused(t *testing.T) {
 	require.Contains(t, lines[0], `st/rules/r.yaml:`)
 	require.Contains(t, lines[0], `action_params.msg: {% … %} statements are not supported: attune renders {{ expression }} templates only`)
 }
+
+// A rule reading a secret config key is refused at the parameter: rules see the key as ********
+// and would pass the mask on.
+func TestStackStormRuleSecretConfigRefused(t *testing.T) {
+	t.Parallel()
+	fsys := fstest.MapFS{
+		"st/pack.yaml":          {Data: []byte("ref: st\nversion: 0.1.0\n")},
+		"st/config.schema.yaml": {Data: []byte("token: {type: string, secret: true}\nurl: {type: string}\n")},
+		"st/actions/note.yaml":  {Data: []byte("name: note\nrunner_type: noop\nparameters:\n  msg: {type: string}\n  tok: {type: string, secret: true}\n")},
+		"st/rules/r.yaml": {Data: []byte("name: r\npack: st\ntrigger: {type: core.st2.IntervalTimer, parameters: {delta: 10, unit: seconds}}\n" +
+			"action:\n  ref: st.note\n  parameters:\n    msg: \"{{ config_context.url }}\"\n    tok: \"{{ config_context['token'] }}\"\n")},
+	}
+	lines := problemLines(t, fsys, "st")
+	require.Len(t, lines, 1)
+	require.Contains(t, lines[0], `st/rules/r.yaml:8:5: `)
+	require.Contains(t, lines[0], `action_params.tok: reads config key "token", which config.schema.yaml marks secret: rules see it as ********, never its value`)
+}
