@@ -89,6 +89,13 @@ type Pack struct {
 	// Dependencies are the refs of the packs this one needs (StackStorm's dependencies):
 	// registration refuses the pack until they are registered. Not stored.
 	Dependencies []string
+	// SealedConfig holds the values of the config keys ConfigSchema marks secret, sealed under
+	// secrets.key; Config holds them masked ("********"). Sealed at registration, opened by the
+	// worker only for a python-script action of the pack that runs.
+	SealedConfig []byte
+	// Requirements is the pack's requirements.txt, as written: a worker makes the pack's
+	// virtualenv from it before the first python-script run (see runtimes/venv.go).
+	Requirements string
 	Actions      []Action
 	Triggers     []Trigger
 	Rules        []Rule
@@ -169,6 +176,12 @@ type ParamSpec struct {
 	Position *int `json:"position,omitempty" yaml:"position"`
 	// Immutable parameters keep their default: a value given for one is refused.
 	Immutable bool `json:"immutable,omitempty" yaml:"immutable"`
+	// Items, Properties and AdditionalProperties are the nested schemas of an array or object
+	// parameter, as StackStorm writes them (each nested spec in this same shape: required: true
+	// on a property, secret, …); values are checked against them.
+	Items                map[string]any `json:"items,omitempty" yaml:"items"`
+	Properties           map[string]any `json:"properties,omitempty" yaml:"properties"`
+	AdditionalProperties any            `json:"additionalProperties,omitempty" yaml:"additionalProperties"`
 }
 
 // SplitRef splits "pack.name" into its pack and name at the first dot: an action's name may

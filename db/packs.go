@@ -46,6 +46,7 @@ func (q *Queries) RegisterPack(ctx context.Context, p *attune.Pack) (*Registrati
 	}
 	pk, err := q.q.PackUpsert(ctx, dbsqlc.PackUpsertParams{
 		Ref: p.Ref, Label: p.Label, Description: p.Description, Version: p.Version, Config: cfg,
+		SealedConfig: p.SealedConfig, Requirements: p.Requirements,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("upsert pack %s: %w", p.Ref, err)
@@ -179,7 +180,8 @@ func (q *Queries) upsertRule(ctx context.Context, packID int64, packRef string, 
 	return row, nil
 }
 
-// Pack returns a registered pack's ref, version and config.
+// Pack returns a registered pack's ref, version, config (secret values masked), sealed secret
+// config values and requirements.
 func (q *Queries) Pack(ctx context.Context, ref string) (attune.Pack, error) {
 	r, err := q.q.PackGetByRef(ctx, ref)
 	if err != nil {
@@ -189,7 +191,8 @@ func (q *Queries) Pack(ctx context.Context, ref string) (attune.Pack, error) {
 	if err != nil {
 		return attune.Pack{}, fmt.Errorf("pack %s: %w", r.Ref, err)
 	}
-	return attune.Pack{Ref: r.Ref, Label: r.Label, Description: r.Description, Version: r.Version, Config: cfg}, nil
+	return attune.Pack{Ref: r.Ref, Label: r.Label, Description: r.Description, Version: r.Version, Config: cfg,
+		SealedConfig: r.SealedConfig, Requirements: r.Requirements}, nil
 }
 
 func nonNil(s []string) []string {

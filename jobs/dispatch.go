@@ -38,6 +38,7 @@ func (w *DispatchWorker) Work(ctx context.Context, job *river.Job[ExecutionDispa
 	log := p.Log.With("execution_id", id)
 
 	var c db.Claim
+	var pack attune.Pack // python-script, local-shell-script: self.config (sealed values too), the pack's virtualenv
 	var done bool
 	err := p.DB.InTx(ctx, func(q *db.Queries) error {
 		var err error
@@ -50,21 +51,27 @@ func (w *DispatchWorker) Work(ctx context.Context, job *river.Job[ExecutionDispa
 			done = true
 			return p.ask(ctx, q, c.Execution)
 		}
+		if err != nil {
+			return err
+		}
+		if rt := c.Action.Runtime; rt == attune.RuntimePythonScript || rt == attune.RuntimeShellScript {
+			if pack, err = q.Pack(ctx, c.Action.PackRef); err != nil {
+				return fmt.Errorf("pack config of action %s: %w", c.Action.Ref, err)
+			}
+		}
 		return err
 	})
 	if err != nil || done {
 		return err
 	}
 	x, action := c.Execution, c.Action
-	var packConfig map[string]any // for python-script actions' self.config
-	if action.Runtime == attune.RuntimePythonScript {
-		packConfig = c.PackConfig
-	}
 	log.Info("execution started", "action", x.ActionRef, "runtime", x.Runtime)
 
 	// Secret parameters are opened only here, delivered on stdin only, and scrubbed out of the
 	// result before it is stored.
-	params, scrubber, runErr := p.runParameters(x)
+	packConfig, configSecrets, runErr := p.openPackConfig(pack)
+	params, scrubber, err := p.runParameters(x, configSecrets)
+	runErr = errors.Join(runErr, err)
 	// A cancel request (WatchCancels) ends runCtx; the job's own ctx ends only on shutdown.
 	runCtx, stopRun := context.WithCancelCause(ctx)
 	defer stopRun(nil)
@@ -80,6 +87,8 @@ func (w *DispatchWorker) Work(ctx context.Context, job *river.Job[ExecutionDispa
 			ParameterDelivery: action.ParameterDelivery,
 			Timeout:           time.Duration(x.TimeoutSec) * time.Second,
 			PackConfig:        packConfig,
+			PackRequirements:  pack.Requirements,
+			Datastore:         p.datastoreFor(action),
 			Env:               map[string]string{"ATTUNE_WORKER": p.Worker},
 			Stdout:            out.Stdout(),
 			Stderr:            out.Stderr(),

@@ -47,11 +47,12 @@ func (p *Pipeline) prepare(action attune.Action, given map[string]any) (prepared
 }
 
 // runParameters returns what the action process gets: the stored parameters with the secret
-// values opened and merged back, and a scrubber for those values. Errors say what an operator
-// must fix; they never hold a secret's value.
-func (p *Pipeline) runParameters(x attune.Execution) (map[string]any, *params.Scrubber, error) {
+// values opened and merged back, and a scrubber for those values and for more (the pack's
+// secret config values, when the action sees them). Errors say what an operator must fix; they
+// never hold a secret's value.
+func (p *Pipeline) runParameters(x attune.Execution, more map[string]any) (map[string]any, *params.Scrubber, error) {
 	if len(x.SealedSecrets) == 0 {
-		return x.Parameters, params.NewScrubber(nil), nil
+		return x.Parameters, params.NewScrubber(more), nil
 	}
 	if p.Secrets == nil {
 		return nil, params.NewScrubber(nil), fmt.Errorf("execution %d has secret parameters, but worker %s has no secrets.key: "+
@@ -66,7 +67,14 @@ func (p *Pipeline) runParameters(x attune.Execution) (map[string]any, *params.Sc
 		out = map[string]any{}
 	}
 	maps.Copy(out, vals)
-	return out, params.NewScrubber(vals), nil
+	all := maps.Clone(more)
+	if all == nil {
+		all = map[string]any{}
+	}
+	for k, v := range vals { // distinct keys: a parameter and a config key may share a name
+		all["param:"+k] = v
+	}
+	return out, params.NewScrubber(all), nil
 }
 
 // scrub replaces the secret values in everything of a result that is stored and shown: stdout,

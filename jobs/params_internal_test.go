@@ -30,7 +30,7 @@ func TestPrepareAndRunParameters(t *testing.T) {
 	require.NotEmpty(t, prep.sealed)
 
 	x := attune.Execution{ID: 7, Parameters: prep.stored, SealedSecrets: prep.sealed}
-	run, sc, err := p.runParameters(x)
+	run, sc, err := p.runParameters(x, nil)
 	require.NoError(t, err)
 	require.Equal(t, map[string]any{"user": "bob", "pw": "s3cret"}, run)
 	require.Equal(t, "********", prep.stored["pw"], "the stored parameters are not modified")
@@ -38,7 +38,7 @@ func TestPrepareAndRunParameters(t *testing.T) {
 	require.Equal(t, runtimes.Result{Stdout: "pw=********", Stderr: "********!", Error: "bad ********", Data: []any{"********"}}, res)
 
 	noKey := &Pipeline{Worker: "w2"}
-	_, _, err = noKey.runParameters(x)
+	_, _, err = noKey.runParameters(x, nil)
 	require.EqualError(t, err, "execution 7 has secret parameters, but worker w2 has no secrets.key: set the same secrets.key on every replica")
 	_, err = noKey.prepare(action, map[string]any{"pw": "s3cret"})
 	require.ErrorIs(t, err, secrets.ErrNoKey)
@@ -47,7 +47,7 @@ func TestPrepareAndRunParameters(t *testing.T) {
 	require.Nil(t, prep.sealed)
 
 	plain := attune.Execution{ID: 8, Parameters: map[string]any{"user": "x"}}
-	run, sc, err = noKey.runParameters(plain)
+	run, sc, err = noKey.runParameters(plain, nil)
 	require.NoError(t, err)
 	require.Equal(t, plain.Parameters, run)
 	require.True(t, sc.Empty())

@@ -116,7 +116,7 @@ func (p *Pipeline) Enforce(ctx context.Context, q *db.Queries, ev attune.Event, 
 	}
 	var prep prepared
 	if renderErr == nil {
-		prep, renderErr = p.prepare(action, params) // defaults, validation, secrets sealed
+		prep, renderErr = p.prepareST2(ctx, q, action, params) // defaults, validation, secrets sealed
 	}
 	if renderErr == nil {
 		renderErr = p.checkTimeout(action.Ref, cmp.Or(action.TimeoutSec, attune.DefaultActionTimeoutSec))
@@ -174,7 +174,7 @@ func (p *Pipeline) Run(ctx context.Context, actionRef string, params map[string]
 // runTx validates params for n.Action (defaults, schema, secrets sealed) and schedules n with
 // them, in q's transaction: the part of Run that Rerun shares.
 func (p *Pipeline) runTx(ctx context.Context, q *db.Queries, n db.NewExecution, params map[string]any) (attune.Execution, error) {
-	prep, err := p.prepare(n.Action, params)
+	prep, err := p.prepareST2(ctx, q, n.Action, params)
 	if err != nil {
 		return attune.Execution{}, err
 	}

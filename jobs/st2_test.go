@@ -105,9 +105,10 @@ class BuildProject(Action):
 	require.Equal(t, "ValueError: no such project: web", x.Error)
 	require.Contains(t, data["stderr"], "Traceback (most recent call last)")
 
-	x, _ = runST2(t, e, "jk.build", map[string]any{"project": "web", "mode": "datastore"})
-	require.Equal(t, attune.StatusFailed, x.Status)
-	require.Contains(t, x.Error, "action_service (the datastore")
+	// action_service reaches the datastore (st2datastore_test.go): a key never set is None.
+	x, data = runST2(t, e, "jk.build", map[string]any{"project": "web", "mode": "datastore"})
+	require.Equal(t, attune.StatusCompleted, x.Status, x.Error)
+	require.Nil(t, data["result"])
 }
 
 // A local-shell-cmd action whose cmd default is a template over the other parameters runs; each

@@ -24,17 +24,22 @@ var runnerAliases = map[string]string{
 	"python":             attune.RuntimePython,
 	"python3":            attune.RuntimePython,
 	"python-script":      attune.RuntimePythonScript,
-	"noop":               attune.RuntimeNoop,
-	"http":               attune.RuntimeHTTP,
-	"http-request":       attune.RuntimeHTTP,
-	"kv":                 attune.RuntimeKV,
-	"inquirer":           attune.RuntimeInquirer,
-	"orquesta":           attune.RuntimeOrquesta,
-	"workflow":           attune.RuntimeOrquesta,
+	// StackStorm's names from before 1.0, which Exchange packs still use.
+	"run-local":        attune.RuntimeShellCmd,
+	"run-local-script": attune.RuntimeShellScript,
+	"run-python":       attune.RuntimePythonScript,
+	"http-runner":      attune.RuntimeHTTP,
+	"noop":             attune.RuntimeNoop,
+	"http":             attune.RuntimeHTTP,
+	"http-request":     attune.RuntimeHTTP,
+	"kv":               attune.RuntimeKV,
+	"inquirer":         attune.RuntimeInquirer,
+	"orquesta":         attune.RuntimeOrquesta,
+	"workflow":         attune.RuntimeOrquesta,
 }
 
 // knownRunners is the list of runner_type values for messages.
-const knownRunners = "shell (or bash, sh), python (or python3), noop, http (or http-request), kv, and StackStorm's local-shell-cmd, local-shell-script, python-script, inquirer, orquesta (or workflow)"
+const knownRunners = "shell (or bash, sh), python (or python3), noop, http (or http-request), kv, and StackStorm's local-shell-cmd (or run-local), local-shell-script (or run-local-script), python-script (or run-python), inquirer, orquesta (or workflow)"
 
 // shellName is what a parameter name must look like for dotenv delivery: a shell variable name.
 var shellName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -57,7 +62,7 @@ func (l *loader) readAction(rel string) (attune.Action, bool) {
 		Label:             s.label("label"),
 		Description:       s.description("description"),
 		Runtime:           runtime,
-		Parameters:        readSchemaInheriting(s, "parameters", inheritedParams(runtime)),
+		Parameters:        readSchemaInheriting(s, "parameters", inheritedParams(runtime, s.str("runner_type"))),
 		OutputFormat:      s.oneOf("output_format", attune.OutputText, attune.OutputFormats...),
 		ParameterFormat:   s.oneOf("parameter_format", attune.ParamsJSON, attune.ParamFormats...),
 		ParameterDelivery: s.oneOf("parameter_delivery", attune.DeliveryStdin, attune.ParamDeliveries...),
@@ -91,10 +96,12 @@ func (l *loader) readAction(rel string) (attune.Action, bool) {
 	if a.Runtime == attune.RuntimeOrquesta {
 		l.readWorkflow(s, a)
 	}
-	if a.Runtime == attune.RuntimePythonScript {
+	if a.Runtime == attune.RuntimePythonScript || a.Runtime == attune.RuntimeShellScript && path.Ext(a.EntryPoint) == ".py" {
 		a.Files = l.readActionLib()
 	}
 	l.checkST2Action(s, a)
+	l.checkDefaults(s, a)
+	l.warnST2Paths(s, a)
 	return a, ok
 }
 

@@ -1,6 +1,9 @@
 package packs
 
 import (
+	"context"
+	"os"
+	"path/filepath"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -51,8 +54,8 @@ func TestMergeConfigSharesNothing(t *testing.T) {
 	require.Equal(t, 1.0, override["extra"].(map[string]any)["n"])
 }
 
-// config.schema.yaml is read in the flat shape of action parameters; secret: true is refused at
-// its line, since attune cannot seal config values yet.
+// config.schema.yaml is read in the flat shape of action parameters; secret: true loads, with a
+// warning at its line saying the value is sealed.
 func TestConfigSchemaFile(t *testing.T) {
 	fsys := fstest.MapFS{
 		"p/pack.yaml":          {Data: []byte("ref: p\nversion: 1.0.0\n")},
@@ -63,7 +66,12 @@ func TestConfigSchemaFile(t *testing.T) {
 	require.Equal(t, "integer", p.ConfigSchema["port"].Type)
 	require.True(t, p.ConfigSchema["host"].Required)
 
-	fsys["p/config.schema.yaml"] = &fstest.MapFile{Data: []byte("host:\n  type: string\ntoken:\n  type: string\n  secret: true\n")}
-	_, err = Load(fsys, "p", time.Now())
-	require.ErrorContains(t, err, "config.schema.yaml:5:3: config key \"token\": secret: true is not supported yet")
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "pack.yaml"), []byte("ref: p\nversion: 1.0.0\n"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "config.schema.yaml"), []byte("host:\n  type: string\ntoken:\n  type: string\n  secret: true\n"), 0o600))
+	p, warns, err := ValidateDir(context.Background(), dir, time.Now())
+	require.NoError(t, err)
+	require.True(t, p.ConfigSchema["token"].Secret)
+	require.Len(t, warns, 1)
+	require.Contains(t, warns[0].Error(), "config.schema.yaml:5:3: config key \"token\" is secret: attune stores its value sealed")
 }

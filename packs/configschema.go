@@ -17,7 +17,8 @@ const configSchemaFile = "config.schema.yaml"
 
 // readConfigSchema reads config.schema.yaml when the pack has one: the flat shape of action
 // parameters (key to {type, description, required, default, enum, secret, ...}), or a JSON
-// Schema object. secret: true is refused for now: attune would keep such a value unsealed.
+// Schema object. The values of secret: true keys are sealed at registration (see
+// jobs.Pipeline.SealPackConfig); pack validate says so at the key.
 func (l *loader) readConfigSchema() attune.ParamSchema {
 	if _, err := fs.Stat(l.fsys, path.Join(l.dir, configSchemaFile)); errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -32,12 +33,21 @@ func (l *loader) readConfigSchema() attune.ParamSchema {
 		props, _ = s.mapping("properties")
 	}
 	for _, name := range sortedKeys(schema) {
-		if !schema[name].Secret {
+		spec := schema[name]
+		if nested := params.NestedSecret(map[string]any{"items": anyMap(spec.Items), "properties": anyMap(spec.Properties),
+			"additionalProperties": spec.AdditionalProperties}); nested != "" {
+			if at, ok := props.mapping(name); ok {
+				l.warnAt(at2(at, nested), "config key %q holds a secret (%s): attune seals the whole value of %q under secrets.key and shows it as ********; "+
+					"the pack's python-script actions see it whole in self.config", name, nested, name)
+			}
+			continue
+		}
+		if !spec.Secret {
 			continue
 		}
 		if spec, ok := props.mapping(name); ok {
-			spec.errorf("secret", "config key %q: secret: true is not supported yet: attune does not seal pack config values, and would store this one in clear; "+
-				"remove secret: and keep the value out of the pack (docs/stackstorm.md, \"Pack config\")", name)
+			l.warnAt(at{spec, "secret"}, "config key %q is secret: attune stores its value sealed under secrets.key (registration needs one) and shows it as ********; "+
+				"only the pack's python-script actions see it (self.config), and templates see it masked", name)
 		}
 	}
 	return schema
@@ -88,4 +98,18 @@ func ApplyConfig(p *attune.Pack, site ...map[string]any) error {
 	}
 	p.Config = out
 	return nil
+}
+
+// anyMap is m as an any that is nil when m is.
+func anyMap(m map[string]any) any {
+	if m == nil {
+		return nil
+	}
+	return m
+}
+
+// at2 is the position of the first key of a dotted path inside s.
+func at2(s scope, path string) at {
+	first, _, _ := strings.Cut(path, ".")
+	return at{s, first}
 }

@@ -60,8 +60,9 @@ func (l *loader) readFile(rel string, limit int64, what string) ([]byte, error) 
 
 // sizeAdvice says what to do about a file over its limit.
 var sizeAdvice = map[string]string{
-	"an entry point":   "have the script fetch large data when it runs instead",
-	"a pack YAML file": "split it into several files",
+	"a requirements file": "list only the pack's own dependencies",
+	"an entry point":      "have the script fetch large data when it runs instead",
+	"a pack YAML file":    "split it into several files",
 }
 
 // open opens rel for reading after checking that it is a regular file, so that opening never

@@ -42,7 +42,7 @@ var (
 		ignored: []string{"additionalProperties", "description", "title", "$schema"}}
 	// specKeys are those of one parameter's spec. position and immutable are StackStorm's.
 	specKeys = keys{read: []string{"type", "description", "required", "default", "enum", "secret", "minimum", "maximum", "pattern",
-		"position", "immutable"}}
+		"position", "immutable", "items", "properties", "additionalProperties"}}
 )
 
 // all returns every key k accepts.

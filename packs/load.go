@@ -134,6 +134,8 @@ func (l *loader) load(now time.Time, others map[string]*attune.Pack) (*attune.Pa
 	}
 	l.checkWorkflows()
 	l.readPolicies()
+	l.readRequirements()
+	l.warnUnreadDirs()
 	for _, file := range l.yamlFiles("rules") {
 		if l.stopped() {
 			return nil, nil, l.ctx.Err()

@@ -47,7 +47,7 @@ func TestFileNames(t *testing.T) {
 		"packs/p/actions/a.yaml": {Data: []byte("ref: a\nrunner_type: rust\n")},
 	}
 	_, err := Load(fsys, "packs/p", testNow)
-	require.EqualError(t, err, `packs/p/actions/a.yaml:2:1: unknown runner_type "rust"; known runtimes: shell (or bash, sh), python (or python3), noop, http (or http-request), kv, and StackStorm's local-shell-cmd, local-shell-script, python-script, inquirer, orquesta (or workflow)`)
+	require.EqualError(t, err, `packs/p/actions/a.yaml:2:1: unknown runner_type "rust"; known runtimes: shell (or bash, sh), python (or python3), noop, http (or http-request), kv, and StackStorm's local-shell-cmd (or run-local), local-shell-script (or run-local-script), python-script (or run-python), inquirer, orquesta (or workflow)`)
 
 	// LoadDir names files by the path it was given, so they can be opened from where it ran.
 	dir := t.TempDir()

@@ -2,6 +2,7 @@ package packs
 
 import (
 	"encoding/json"
+	"fmt"
 
 	"github.com/attune-run/attune"
 )
@@ -38,6 +39,12 @@ func (l *loader) readRule(rel string) (attune.Rule, bool) {
 	}
 	if err := checkTemplates(r.ActionParams); err != nil {
 		action.paramsAt.errorAtField("action_params", err)
+	}
+	if secret := secretKeys(l.pack.ConfigSchema); len(secret) > 0 {
+		if path, key := secretConfigRead("action_params", r.ActionParams, secret); path != "" {
+			action.paramsAt.errorAtField("action_params", fmt.Errorf("%s: reads config key %q, which config.schema.yaml marks secret: rules see it as ********, never its value; "+
+				"give the action a secret parameter whose default is \"{{ config_context.%s }}\" (the worker renders it with the sealed value), or read self.config in a python action", path, key, key))
+		}
 	}
 	l.checkActionParams(r, action)
 	if r.TriggerRef == attune.TriggerWebhook {
@@ -144,4 +151,15 @@ func (l *loader) resolveTarget(t target, kind string) string {
 func isMapping(v any) bool {
 	_, ok := v.(map[string]any)
 	return ok
+}
+
+// secretKeys is the set of config keys schema marks secret.
+func secretKeys(schema attune.ParamSchema) map[string]bool {
+	out := map[string]bool{}
+	for name, spec := range schema {
+		if spec.Secret {
+			out[name] = true
+		}
+	}
+	return out
 }

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/attune-run/attune"
+	"github.com/attune-run/attune/params"
 )
 
 // paramTypes are the JSON Schema types a parameter may declare.
@@ -107,8 +108,43 @@ func readSpec(s scope, name, inheritedType string) attune.ParamSpec {
 	if enum, ok := s.list("enum"); ok {
 		p.Enum = enum
 	}
+	readNested(s, name, &p)
 	checkSpecValues(s, name, p)
 	return p
+}
+
+// readNested reads a spec's nested schemas: items (a mapping, for an array), properties (a
+// mapping of specs, for an object) and additionalProperties (a boolean or a spec). They may
+// nest further; values are checked against them when the action runs (params.JSONSchema).
+func readNested(s scope, name string, p *attune.ParamSpec) {
+	if items, ok := s.mapping("items"); ok {
+		if p.Type != "" && p.Type != "array" {
+			s.errorf("items", "parameter %q: items applies only to array parameters", name)
+		}
+		p.Items = items.m
+	}
+	if props, ok := s.mapping("properties"); ok {
+		if p.Type != "" && p.Type != "object" {
+			s.errorf("properties", "parameter %q: properties applies only to object parameters", name)
+		}
+		for _, k := range sortedKeys(props.m) {
+			props.mapping(k) // each a mapping
+		}
+		p.Properties = props.m
+	}
+	if params.NestedSecret(map[string]any{"items": s.m["items"], "properties": s.m["properties"],
+		"additionalProperties": s.m["additionalProperties"]}) != "" {
+		p.Secret = true // sealed, masked and kept out of argv whole
+	}
+	switch v := s.m["additionalProperties"].(type) {
+	case nil:
+	case bool:
+		p.AdditionalProperties = v
+	case map[string]any:
+		p.AdditionalProperties = v
+	default:
+		s.errorf("additionalProperties", "parameter %q: additionalProperties must be true, false or a spec, found %s", name, describe(v))
+	}
 }
 
 // checkSpecValues checks that a spec's default, enum, bounds and pattern agree with its type and
@@ -140,8 +176,8 @@ func checkSpecValues(s scope, name string, p attune.ParamSpec) {
 			s.errorf("enum", "parameter %q: enum value %s is not of type %s", name, describe(v), p.Type)
 		}
 	}
-	if p.Default == nil {
-		return
+	if p.Default == nil || isTemplate(p.Default) {
+		return // a template is checked once rendered (StackStorm-shaped actions; see st2defaults.go)
 	}
 	switch {
 	case p.Type != "" && !matchesType(p.Default, p.Type):

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/attune-run/attune"
+	"github.com/attune-run/attune/rules"
 )
 
 // unsupportedRunners are StackStorm runner types attune does not run yet, with why and what to
@@ -15,8 +16,10 @@ import (
 var unsupportedRunners = map[string]string{
 	"remote-shell-cmd":    "it runs commands over SSH, and attune has no remote runner yet; run a worker on that host and use local-shell-cmd",
 	"remote-shell-script": "it runs scripts over SSH, and attune has no remote runner yet; run a worker on that host and use local-shell-script",
+	"run-remote":          "it runs commands over SSH, and attune has no remote runner yet; run a worker on that host and use local-shell-cmd",
+	"run-remote-script":   "it runs scripts over SSH, and attune has no remote runner yet; run a worker on that host and use local-shell-script",
 	"action-chain":        "attune runs Orquesta workflows, not action chains; rewrite the chain as an orquesta workflow (see docs/workflows.md)",
-	"mistral-v2":          "workflows have not landed in attune yet (and StackStorm itself dropped Mistral)",
+	"mistral-v2":          "attune runs Orquesta workflows, and StackStorm itself dropped Mistral; rewrite it as an orquesta workflow (see docs/workflows.md)",
 	"winrm-cmd":           "attune has no WinRM runner",
 	"winrm-ps-cmd":        "attune has no WinRM runner",
 	"winrm-ps-script":     "attune has no WinRM runner",
@@ -37,10 +40,12 @@ var (
 	cmdParam    = regexp.MustCompile(`^\s*([A-Za-z_][A-Za-z0-9_]*)\s*$`)
 )
 
-// inheritedParams returns the runner parameters an action of runtime may re-declare without
-// a type.
-func inheritedParams(runtime string) map[string]string {
-	if runtime == attune.RuntimeShellCmd || runtime == attune.RuntimeShellScript {
+// inheritedParams returns the runner parameters an action of runtime (runner_type name when
+// attune does not run it) may re-declare without a type: the shell runners', local or remote,
+// so that a remote action is refused for its runner alone.
+func inheritedParams(runtime, name string) map[string]string {
+	if runtime == attune.RuntimeShellCmd || runtime == attune.RuntimeShellScript || strings.HasPrefix(strings.ToLower(name), "remote-shell-") ||
+		strings.HasPrefix(strings.ToLower(name), "run-remote") {
 		return st2ShellParams
 	}
 	return nil
@@ -73,17 +78,26 @@ func (l *loader) checkST2Action(s scope, a attune.Action) {
 		}
 		text, _ := cmd.Default.(string)
 		quoted := false
+		others := slices.DeleteFunc(sortedKeys(a.Parameters), func(n string) bool { return n == "cmd" })
 		for _, m := range cmdTemplate.FindAllStringSubmatch(text, -1) {
 			name := cmdParam.FindStringSubmatch(m[1])
 			switch {
 			case m[0] == "{%":
-				specAt("cmd").errorf("cmd: {%% … %%} blocks are not supported yet: attune fills only {{ parameter }} in cmd")
-			case name == nil:
-				specAt("cmd").errorf("cmd: template %q is not supported yet: attune fills only {{ parameter }} in cmd (no filters, config_context or st2kv)", clip(m[0]))
-			case name[1] == "cmd" || a.Parameters[name[1]].Type == "" && !slices.Contains(sortedKeys(a.Parameters), name[1]):
-				specAt("cmd").errorf("cmd: template %s names no parameter of this action; its parameters: %s", m[0], strings.Join(sortedKeys(a.Parameters), ", "))
-			default:
+				specAt("cmd").errorf("cmd: {%% … %%} blocks are not supported yet: attune fills only {{ expression }} templates in cmd")
+			case name != nil && (name[1] == "cmd" || !slices.Contains(others, name[1])):
+				specAt("cmd").errorf("cmd: template %s names no parameter of this action; its parameters: %s", m[0], strings.Join(others, ", "))
+			case name != nil:
 				quoted = true
+			default:
+				refs, err := rules.CheckDefault(m[0], others)
+				switch {
+				case err != nil:
+					specAt("cmd").errorf("cmd: %v (cmd sees the action's parameters by name, with StackStorm's filters)", err)
+				case len(refs.ConfigKeys) > 0 || refs.WholeConfig:
+					specAt("cmd").errorf("cmd: template %q reads config_context, which cmd does not see: declare a parameter with default \"{{ config_context.x }}\" and use that", clip(m[0]))
+				default:
+					quoted = true
+				}
 			}
 		}
 		if quoted {

@@ -79,9 +79,9 @@ func TestStackStormRunners(t *testing.T) {
 	fsys["st/actions/remote.yaml"] = &fstest.MapFile{Data: []byte("name: remote\nrunner_type: remote-shell-cmd\n")}
 	fsys["st/actions/wf.yaml"] = &fstest.MapFile{Data: []byte("name: wf\nrunner_type: action-chain\nentry_point: wf.yaml\n")}
 	fsys["st/actions/ping.yaml"] = &fstest.MapFile{Data: []byte("name: ping\nrunner_type: local-shell-cmd\nparameters:\n" +
-		"  cmd: {default: \"ping {{ host | upper }}\"}\n  host: {type: string}\n  sudo: {default: true}\n")}
+		"  cmd: {default: \"ping {{ host | upper }} {{ config_context.x }}\"}\n  host: {type: string}\n  sudo: {default: true}\n")}
 	require.Equal(t, []string{
-		`st/actions/ping.yaml:4:3: cmd: template "{{ host | upper }}" is not supported yet: attune fills only {{ parameter }} in cmd (no filters, config_context or st2kv)`,
+		`st/actions/ping.yaml:4:3: cmd: template "{{ config_context.x }}" reads config_context, which cmd does not see: declare a parameter with default "{{ config_context.x }}" and use that`,
 		`st/actions/ping.yaml:6:3: sudo is not supported: attune never runs actions through sudo; run the worker as the user the action needs`,
 		`st/actions/remote.yaml:2:1: runner_type remote-shell-cmd is not supported yet: it runs commands over SSH, and attune has no remote runner yet; run a worker on that host and use local-shell-cmd`,
 		`st/actions/wf.yaml:2:1: runner_type action-chain is not supported yet: attune runs Orquesta workflows, not action chains; rewrite the chain as an orquesta workflow (see docs/workflows.md)`,

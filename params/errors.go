@@ -86,12 +86,16 @@ func describeError(ve *jsonschema.ValidationError, c *compiled, params map[strin
 	case *kind.Required:
 		out := make(FieldErrors, len(k.Missing))
 		for i, name := range k.Missing {
-			out[i] = FieldError{Field: name, Msg: "required", missing: true}
+			out[i] = FieldError{Field: nestedField(field, name), Msg: "required", missing: true}
 		}
 		return out
 	case *kind.AdditionalProperties:
 		out := make(FieldErrors, len(k.Properties))
 		for i, name := range k.Properties {
+			if field != "" { // inside a parameter's nested schema
+				out[i] = FieldError{Field: nestedField(field, name), Msg: "unknown key"}
+				continue
+			}
 			out[i] = unknown(name, c.flat)
 		}
 		return out
@@ -207,4 +211,12 @@ func ratString(s string) string {
 		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
 	}
 	return s
+}
+
+// nestedField names key inside the parameter value at field ("" at the top).
+func nestedField(field, key string) string {
+	if field == "" {
+		return key
+	}
+	return field + "." + key
 }

@@ -46,6 +46,7 @@ func JSONSchema(s attune.ParamSchema) map[string]any {
 		if spec.Pattern != "" {
 			p["pattern"] = spec.Pattern
 		}
+		nestedInto(p, spec.Items, spec.Properties, spec.AdditionalProperties)
 		props[name] = p
 		if spec.Required {
 			required = append(required, name)

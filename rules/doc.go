@@ -15,6 +15,7 @@
 //	trigger the event payload, under StackStorm's name
 //	st2kv   the datastore, read lazily by key: st2kv.system.NAME, st2kv.user.NAME.KEY (see WithKV)
 //	kv      the same, under attune's name
+//	config_context  the pack config, under StackStorm's name (pack.config; secret keys ********)
 //
 // NewEnv builds that Env from domain values; its now is the only clock (system.now, and the
 // timediff operators). A missing key reads as nil in criteria, as StackStorm reads a missing

@@ -23,7 +23,7 @@ const (
 )
 
 // roots lists the Env roots known at compile time.
-var roots = []string{RootEvent, RootRule, RootPack, RootSystem, RootTrigger, RootKV, RootST2KV}
+var roots = []string{RootEvent, RootRule, RootPack, RootSystem, RootTrigger, RootKV, RootST2KV, RootConfigContext}
 
 // NewEnv builds the Env for evaluating rule against ev. packConfig is the rule's pack config
 // (exposed as pack.config). now is the time of the evaluation: system.now (a time.Time, for date
@@ -59,6 +59,8 @@ func NewEnv(ev attune.Event, rule attune.Rule, packConfig map[string]any, now ti
 			"config": packConfig,
 		},
 		RootTrigger: payload,
+		// StackStorm's name for the pack config; secret config keys read as ********.
+		RootConfigContext: packConfig,
 		RootSystem: map[string]any{
 			"now":       now.UTC(),
 			"timestamp": now.UTC().Format(time.RFC3339Nano),

@@ -36,8 +36,9 @@ func TestNewEnv(t *testing.T) {
 		"rule": map[string]any{
 			"id": int64(7), "ref": "ops.notify", "pack_ref": "ops", "trigger_ref": "ops.alert", "action_ref": "core.echo",
 		},
-		"pack":    map[string]any{"ref": "ops", "config": map[string]any{"channel": "#ops", "retries": float64(3)}},
-		"trigger": map[string]any{"level": "error"},
+		"pack":           map[string]any{"ref": "ops", "config": map[string]any{"channel": "#ops", "retries": float64(3)}},
+		"config_context": map[string]any{"channel": "#ops", "retries": float64(3)},
+		"trigger":        map[string]any{"level": "error"},
 		"system": map[string]any{
 			"now": testNow, "timestamp": "2026-03-01T09:00:05Z", "rule": map[string]any{"id": int64(7), "ref": "ops.notify"},
 		},

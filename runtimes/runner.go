@@ -74,14 +74,17 @@ func (r *processRunner) Run(ctx context.Context, req Request) (Result, error) {
 // runChild runs argv in dir with env and the run's marker (see reaper), stdin on its standard
 // input: it starts the process, waits for it, its timeout or ctx, and returns its outcome
 // (without Duration). An error is the worker's: the process could not be started.
-func runChild(ctx context.Context, cfg Config, req Request, argv []string, dir string, env []string, stdin []byte) (Result, error) {
+func runChild(ctx context.Context, cfg Config, req Request, argv []string, dir string, env []string, stdin []byte, extra ...*os.File) (Result, error) {
 	marker, err := runMarker()
 	if err != nil {
 		return Result{}, err
 	}
-	cmd := &exec.Cmd{Path: argv[0], Args: argv, Env: append(env, marker), Dir: dir}
+	cmd := &exec.Cmd{Path: argv[0], Args: argv, Env: append(env, marker), Dir: dir, ExtraFiles: extra}
 	log := cfg.Logger.With("execution_id", req.ExecutionID, "action", req.Action.Ref)
 	c, err := startChild(cmd, stdin, cfg.OutputCap, marker, startReaper(cfg.Logger), liveOutput{req.Stdout, req.Stderr}, log)
+	for _, f := range extra { // the child has its copies
+		_ = f.Close()
+	}
 	if err != nil {
 		return Result{}, err
 	}

@@ -44,6 +44,12 @@ type Request struct {
 	// PackConfig is the pack's configuration, given to python-script actions as self.config;
 	// may be nil.
 	PackConfig map[string]any
+	// PackRequirements is the pack's requirements.txt: a python-script action runs in the
+	// pack's virtualenv made from it (see Config.VenvDir); "" runs the worker's python.
+	PackRequirements string
+	// Datastore, when set, serves a python-script action's self.action_service over two pipes
+	// (fds 3 and 4 of the child); nil makes action_service raise "not available".
+	Datastore Datastore
 	// Env holds extra ATTUNE_* context variables (e.g. ATTUNE_WORKER); may be nil. Only ATTUNE_*
 	// names are accepted; ATTUNE_EXECUTION_ID, ATTUNE_ACTION and ATTUNE_PACK always come from the
 	// fields above. See the package documentation for the whole environment.
@@ -113,6 +119,10 @@ type Config struct {
 	// It must be owned by the effective user and not writable by its group or others (see
 	// PrepareWorkDir); it is created 0700 when missing.
 	WorkDir string
+	// PipIndexURL is the package index pip installs packs' requirements.txt from, into each
+	// pack's virtualenv (<WorkDir>/virtualenvs); "" installs nothing: the virtualenvs see the
+	// system's site packages only.
+	PipIndexURL string
 	// Logger receives debug and warning records; nil discards them. The caller names the
 	// component (attune start: component=runtimes).
 	Logger *slog.Logger
@@ -152,6 +162,7 @@ func (cfg Config) withDefaults() Config {
 // Set holds one Runner per runtime name.
 type Set struct {
 	runners map[string]Runner
+	venvs   *venvs
 }
 
 // New returns a Set serving attune.RuntimeShell, RuntimePython, RuntimeNoop, RuntimeHTTP and
@@ -163,10 +174,11 @@ func New(cfg Config) *Set {
 	entries := &entryPoints{dir: cfg.WorkDir, log: cfg.Logger}
 	shell := &interpreter{name: cfg.ShellInterpreter}
 	python := &interpreter{name: cfg.PythonInterpreter, probe: pythonProbe}
+	venvs := &venvs{cfg: cfg, python: python}
 	st2 := func(kind string) Runner {
-		return &st2Runner{cfg: cfg, entries: entries, kind: kind, shell: shell, python: python}
+		return &st2Runner{cfg: cfg, entries: entries, kind: kind, shell: shell, python: python, venvs: venvs}
 	}
-	return &Set{runners: map[string]Runner{
+	return &Set{venvs: venvs, runners: map[string]Runner{
 		attune.RuntimeShellCmd:     st2(attune.RuntimeShellCmd),
 		attune.RuntimeShellScript:  st2(attune.RuntimeShellScript),
 		attune.RuntimePythonScript: st2(attune.RuntimePythonScript),

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/attune-run/attune"
+	"github.com/attune-run/attune/rules"
 )
 
 // pythonCompat is attune's own st2common compatibility module and the wrapper that runs a
@@ -34,8 +35,9 @@ var pythonCompat embed.FS
 // script as arguments.
 var st2ShellParams = []string{"cmd", "cwd", "env", "timeout", "kwarg_op", "sudo", "sudo_password"}
 
-// cmdTemplate matches one {{ … }} of a local-shell-cmd's cmd; its group, a plain parameter name.
-var cmdTemplate = regexp.MustCompile(`\{\{\s*([A-Za-z_][A-Za-z0-9_]*)?[^}]*?\s*\}\}`)
+// cmdTemplate matches one {{ … }} of a local-shell-cmd's cmd (a "}}" inside quotes ends it
+// too: cmd templates are short); its group, a leading name.
+var cmdTemplate = regexp.MustCompile(`\{\{\s*([A-Za-z_][A-Za-z0-9_]*)?.*?\}\}`)
 
 // st2Runner runs actions on StackStorm's runners local-shell-cmd, local-shell-script and
 // python-script (kind, one of the attune.Runtime* names), each as one child process.
@@ -45,6 +47,7 @@ type st2Runner struct {
 	kind    string
 	shell   *interpreter
 	python  *interpreter
+	venvs   *venvs
 
 	compatOnce sync.Mutex
 	compatDir  string
@@ -55,6 +58,8 @@ type invocation struct {
 	argv  []string
 	stdin []byte
 	dir   string
+	// datastore, when set, is the action_service channel: its child ends become fds 3 and 4.
+	datastore *datastoreChannel
 }
 
 // Run starts the action's process as kind says, waits for it, its timeout or ctx, and adds
@@ -84,6 +89,10 @@ func (r *st2Runner) Run(ctx context.Context, req Request) (Result, error) {
 		if resultFile != "" {
 			defer os.RemoveAll(filepath.Dir(resultFile))
 		}
+		if inv.datastore != nil {
+			go inv.datastore.serve(ctx, req.Datastore)
+			defer inv.datastore.close()
+		}
 	}
 	var bad *badParams
 	switch {
@@ -107,7 +116,11 @@ func (r *st2Runner) Run(ctx context.Context, req Request) (Result, error) {
 		return prepFailed(err)
 	}
 	req.Action.OutputFormat = attune.OutputText // StackStorm's shape below, not attune's parsing
-	res, err := runChild(ctx, r.cfg, req, inv.argv, inv.dir, env, inv.stdin)
+	var extra []*os.File
+	if inv.datastore != nil {
+		extra = inv.datastore.childEnds
+	}
+	res, err := runChild(ctx, r.cfg, req, inv.argv, inv.dir, env, inv.stdin, extra...)
 	if err != nil {
 		return prepFailed(err)
 	}
@@ -152,7 +165,12 @@ func st2RunnerParams(req Request) (Request, error) {
 	return req, nil
 }
 
-// workDir returns the cwd parameter when given, else dflt.
+// st2PacksDir is where StackStorm keeps packs; attune workers have no copy of them.
+const st2PacksDir = "/opt/stackstorm/packs/"
+
+// workDir returns the cwd parameter when given, else dflt. StackStorm's "current pack dir"
+// (/opt/stackstorm/packs/<pack>, the cwd default of many Exchange actions), when it does not
+// exist on this worker, is the action's own directory, where its entry point and lib/ are.
 func workDir(req Request, dflt string) (string, error) {
 	cwd, _ := req.Parameters["cwd"].(string)
 	if cwd == "" {
@@ -161,7 +179,22 @@ func workDir(req Request, dflt string) (string, error) {
 	if !filepath.IsAbs(cwd) {
 		return "", &badParams{fmt.Sprintf("parameter cwd %q must be an absolute path", cwd)}
 	}
+	if strings.HasPrefix(filepath.Clean(cwd)+"/", st2PacksDir+req.Action.PackRef+"/") {
+		if _, err := os.Stat(cwd); errors.Is(err, os.ErrNotExist) {
+			return dflt, nil
+		}
+	}
 	return cwd, nil
+}
+
+// st2Python reports whether an entry point's #! line names one of StackStorm's own pythons
+// (/opt/stackstorm/st2/bin/python, /opt/stackstorm/virtualenvs/<pack>/bin/python), which
+// attune workers do not have.
+func st2Python(content []byte) bool {
+	line, _, _ := strings.Cut(string(content), "\n")
+	interp, _, _ := strings.Cut(strings.TrimSpace(strings.TrimPrefix(line, "#!")), " ")
+	return strings.HasPrefix(line, "#!") && strings.HasPrefix(interp, "/opt/stackstorm/") &&
+		strings.HasPrefix(filepath.Base(interp), "python")
 }
 
 // shellCmd renders the cmd parameter, each {{ name }} filled with the parameter's value quoted
@@ -172,7 +205,13 @@ func (r *st2Runner) shellCmd(ctx context.Context, req Request) (invocation, erro
 	if !ok || strings.TrimSpace(text) == "" {
 		return invocation{}, &badParams{"parameter cmd is missing: a local-shell-cmd action runs its cmd"}
 	}
-	rendered, err := RenderCmd(text, req.Parameters)
+	params := maps.Clone(req.Parameters)
+	for name := range req.Action.Parameters { // declared but not given: null, as Jinja reads them
+		if _, ok := params[name]; !ok {
+			params[name] = nil
+		}
+	}
+	rendered, err := RenderCmd(text, params)
 	if err != nil {
 		return invocation{}, &badParams{err.Error()}
 	}
@@ -190,28 +229,41 @@ func (r *st2Runner) shellCmd(ctx context.Context, req Request) (invocation, erro
 	return invocation{argv: []string{shell}, stdin: []byte(script), dir: dir}, nil
 }
 
-// RenderCmd fills each {{ name }} in a local-shell-cmd's cmd with params[name] quoted for a
-// POSIX shell: a value is always one word and never runs as shell. Strings are as given,
-// numbers and booleans as Python prints them (5, 2.5, True), null and missing parameters as
-// the empty string, objects and arrays as JSON. Any other template is an error.
+// RenderCmd fills each {{ … }} in a local-shell-cmd's cmd with its value quoted for a POSIX
+// shell: a value is always one word and never runs as shell. A template is a parameter name
+// or an expression over the parameters with StackStorm's filters ({{ host | regex_replace(…)
+// }}; see rules.RenderDefault). Strings are as given, numbers
+// and booleans as Python prints them (5, 2.5, True), null and missing parameters as the empty
+// string, objects and arrays as JSON. {% %} is an error.
 func RenderCmd(cmd string, params map[string]any) (string, error) {
-	var bad string
+	if strings.Contains(cmd, "{%") {
+		return "", errors.New("cmd holds {% … %}, which attune does not render: it fills only {{ expression }} templates")
+	}
+	var bad error
 	out := cmdTemplate.ReplaceAllStringFunc(cmd, func(m string) string {
-		sub := cmdTemplate.FindStringSubmatch(m)
-		inner := strings.TrimSpace(m[2 : len(m)-2])
-		if sub[1] == "" || inner != sub[1] || sub[1] == "cmd" {
-			if bad == "" {
-				bad = m
-			}
+		if bad != nil {
 			return m
 		}
-		return shellQuote(renderValue(params[sub[1]]))
+		sub := cmdTemplate.FindStringSubmatch(m)
+		inner := strings.TrimSpace(m[2 : len(m)-2])
+		if sub[1] != "" && inner == sub[1] && sub[1] != "cmd" {
+			return shellQuote(renderValue(params[sub[1]]))
+		}
+		vals := map[string]any{}
+		for k, v := range params {
+			if k != "cmd" && k != rules.RootConfigContext && k != rules.RootActionContext {
+				vals[k] = v
+			}
+		}
+		v, err := rules.RenderDefault("cmd", m, vals)
+		if err != nil {
+			bad = fmt.Errorf("cmd template %s: %w", m, err)
+			return m
+		}
+		return shellQuote(renderValue(v))
 	})
-	if bad != "" {
-		return "", fmt.Errorf("cmd template %s is not supported: attune fills only {{ parameter }} in cmd", bad)
-	}
-	if strings.Contains(out, "{%") {
-		return "", errors.New("cmd holds {% … %}, which attune does not render: it fills only {{ parameter }}")
+	if bad != nil {
+		return "", bad
 	}
 	return out, nil
 }
@@ -251,7 +303,20 @@ func (r *st2Runner) shellScript(ctx context.Context, req Request) (invocation, e
 		return invocation{}, err
 	}
 	argv := []string{file}
-	if !strings.HasPrefix(string(req.Action.EntryContent), "#!") {
+	if st2Python(req.Action.EntryContent) { // the pack's virtualenv, or the worker's python
+		python, err := r.python.resolve(ctx)
+		if err != nil {
+			return invocation{}, err
+		}
+		if strings.TrimSpace(req.PackRequirements) != "" {
+			venv, err := r.venvs.get(ctx, req.Action.PackRef, req.PackRequirements)
+			if err != nil {
+				return invocation{}, err
+			}
+			python = venv.Python
+		}
+		argv = []string{python, file}
+	} else if !strings.HasPrefix(string(req.Action.EntryContent), "#!") {
 		shell, err := r.shell.resolve(ctx)
 		if err != nil {
 			return invocation{}, err
@@ -384,6 +449,14 @@ func (r *st2Runner) pythonScript(ctx context.Context, req Request) (invocation, 
 	if err != nil {
 		return invocation{}, "", err
 	}
+	var missing []Requirement
+	if strings.TrimSpace(req.PackRequirements) != "" {
+		venv, err := r.venvs.get(ctx, req.Action.PackRef, req.PackRequirements)
+		if err != nil {
+			return invocation{}, "", err
+		}
+		python, missing = venv.Python, venv.Missing
+	}
 	config := req.PackConfig
 	if config == nil {
 		config = map[string]any{}
@@ -392,7 +465,14 @@ func (r *st2Runner) pythonScript(ctx context.Context, req Request) (invocation, 
 	if params == nil {
 		params = map[string]any{}
 	}
-	stdin, err := compactJSON(map[string]any{"parameters": params, "config": config})
+	doc := map[string]any{"parameters": params, "config": config, "pack": req.Action.PackRef}
+	if missing != nil {
+		doc["missing_requirements"] = missing
+	}
+	if req.Datastore != nil {
+		doc["datastore_fds"] = []int{3, 4}
+	}
+	stdin, err := compactJSON(doc)
 	if err != nil {
 		return invocation{}, "", &badParams{"parameters cannot be delivered as json: " + err.Error()}
 	}
@@ -400,10 +480,18 @@ func (r *st2Runner) pythonScript(ctx context.Context, req Request) (invocation, 
 	if err != nil {
 		return invocation{}, "", fmt.Errorf("create result directory: %w", err)
 	}
+	var ds *datastoreChannel
+	if req.Datastore != nil {
+		if ds, err = openDatastoreChannel(); err != nil {
+			_ = os.RemoveAll(resDir)
+			return invocation{}, "", err
+		}
+	}
 	inv := invocation{
-		argv:  []string{python, "-u", filepath.Join(compat, "attune_st2_wrapper.py"), file},
-		stdin: append(stdin, '\n'),
-		dir:   filepath.Dir(file),
+		argv:      []string{python, "-u", filepath.Join(compat, "attune_st2_wrapper.py"), file},
+		stdin:     append(stdin, '\n'),
+		dir:       filepath.Dir(file),
+		datastore: ds,
 	}
 	return inv, filepath.Join(resDir, "result.json"), nil
 }

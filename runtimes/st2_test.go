@@ -8,8 +8,8 @@ import (
 	"github.com/attune-run/attune"
 )
 
-// local-shell-cmd fills {{ parameter }} with the value quoted for the shell, as one word, and
-// refuses every other template.
+// local-shell-cmd fills each {{ parameter }} or {{ expression }} (StackStorm's filters) with the
+// value quoted for the shell, as one word; config_context, cmd itself and {% %} are refused.
 func TestRenderCmd(t *testing.T) {
 	t.Parallel()
 	got, err := RenderCmd("ping -c {{ count }} {{host}} -{{ mode }} {{ opts }} {{ missing }} {{ flag }} {{ tags }}", map[string]any{
@@ -18,7 +18,12 @@ func TestRenderCmd(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, `ping -c '3' 'a'\''b; rm -rf ~' -'w' '-G 5' '' 'False' '["x",1.5]'`, got)
 
-	for _, bad := range []string{"echo {{ host | upper }}", "echo {{ config_context.x }}", "echo {{ cmd }}", "{% if x %}y{% endif %}"} {
+	got, err = RenderCmd("ping -c {{ count }} {{ host | regex_replace('[A-z]+://', '') }} {{ host | upper }}", map[string]any{
+		"count": 2.0, "host": "http://db1.example;id"})
+	require.NoError(t, err)
+	require.Equal(t, `ping -c '2' 'db1.example;id' 'HTTP://DB1.EXAMPLE;ID'`, got)
+
+	for _, bad := range []string{"echo {{ config_context.x }}", "echo {{ cmd }}", "{% if x %}y{% endif %}", "echo {{ nope | upper }}"} {
 		_, err := RenderCmd(bad, map[string]any{"host": "h"})
 		require.Error(t, err, bad)
 	}

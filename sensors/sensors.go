@@ -160,8 +160,12 @@ func sameParams(a, b map[string]any) bool {
 
 // RegisterPack upserts a pack and brings its rules' timers in step, in one transaction: timers
 // of new or changed rules are scheduled, timers of disabled rules stop, and the pending fire
-// jobs of rules that vanished from the pack are cancelled. A failure changes nothing.
+// jobs of rules that vanished from the pack are cancelled. A failure changes nothing. The
+// pack's secret config values are sealed first (see jobs.Pipeline.SealPackConfig).
 func (t *Timers) RegisterPack(ctx context.Context, p *attune.Pack) (*db.Registration, error) {
+	if err := t.P.SealPackConfig(p); err != nil {
+		return nil, err
+	}
 	var reg *db.Registration
 	err := t.P.DB.InTx(ctx, func(q *db.Queries) error {
 		var err error

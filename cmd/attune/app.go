@@ -159,7 +159,8 @@ func (a *app) build(roles []string) error {
 		Runtimes: runtimes.New(runtimes.Config{
 			ShellInterpreter: cfg.Runtimes.Shell, PythonInterpreter: cfg.Runtimes.Python,
 			OutputCap: cfg.Runtimes.OutputCap, KillGrace: cfg.Runtimes.KillGrace, WorkDir: workDir,
-			Logger: a.log.With("component", "runtimes"),
+			PipIndexURL: cfg.Packs.PipIndexURL,
+			Logger:      a.log.With("component", "runtimes"),
 		}),
 		Worker:      cfg.Worker.Name,
 		Log:         a.log.With("component", "pipeline"),
@@ -287,6 +288,9 @@ func (a *app) registerPacks(ctx context.Context, all []*attune.Pack) error {
 			return fmt.Errorf("register pack %s: %w", p.Ref, err)
 		}
 		a.log.Info("pack registered", "pack", p.Ref, "actions", len(p.Actions), "rules", len(p.Rules))
+		if missing, err := a.packVenv(ctx, p); err != nil || missing != "" {
+			a.log.Warn("pack virtualenv", "pack", p.Ref, "not_installed", missing, "error", err)
+		}
 	}
 	return nil
 }

@@ -151,6 +151,9 @@ type PacksConfig struct {
 	// ConfigDir is a directory of <pack>.yaml config files, as StackStorm's
 	// /opt/stackstorm/configs; Config is merged over them.
 	ConfigDir string `mapstructure:"config_dir" json:"config_dir"`
+	// PipIndexURL is the package index pip installs packs' requirements.txt from, into each
+	// pack's virtualenv; "" (the default) installs nothing.
+	PipIndexURL string `mapstructure:"pip_index_url" json:"pip_index_url"`
 }
 
 // LogConfig configures logging.
@@ -205,6 +208,7 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("packs.demo", "auto")
 	v.SetDefault("packs.dirs", []string{})
 	v.SetDefault("packs.config_dir", "")
+	v.SetDefault("packs.pip_index_url", "")
 	v.SetDefault("log.format", "text")
 	v.SetDefault("log.level", "info")
 	v.SetDefault("secrets.key", "")

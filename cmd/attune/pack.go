@@ -69,6 +69,12 @@ packs.config.<pack> of the attune configuration.`,
 						fmt.Fprintf(c.stdout, ", %s removed", plural(n, "rule"))
 					}
 					fmt.Fprintln(c.stdout)
+					missing, err := a.packVenv(cmd.Context(), p)
+					if err != nil {
+						fmt.Fprintf(c.stdout, "warning: pack %s: %v\n", p.Ref, err)
+					} else if missing != "" {
+						fmt.Fprintf(c.stdout, "warning: pack %s: requirements.txt not installed in its virtualenv (its python actions fail when they import them):\n%s", p.Ref, missing)
+					}
 				}
 				return nil
 			})

@@ -1,9 +1,10 @@
 -- name: PackUpsert :one
-INSERT INTO attune.pack (ref, label, description, version, config)
-VALUES (@ref, @label, @description, @version, @config)
+INSERT INTO attune.pack (ref, label, description, version, config, sealed_config, requirements)
+VALUES (@ref, @label, @description, @version, @config, @sealed_config, @requirements)
 ON CONFLICT (ref) DO UPDATE
 SET label = EXCLUDED.label, description = EXCLUDED.description, version = EXCLUDED.version,
-    config = EXCLUDED.config, updated_at = now()
+    config = EXCLUDED.config, sealed_config = EXCLUDED.sealed_config,
+    requirements = EXCLUDED.requirements, updated_at = now()
 RETURNING *;
 
 -- name: PackGetByRef :one

@@ -144,14 +144,16 @@ type AttuneKv struct {
 }
 
 type AttunePack struct {
-	ID          int64
-	Ref         string
-	Label       string
-	Description string
-	Version     string
-	Config      []byte
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	ID           int64
+	Ref          string
+	Label        string
+	Description  string
+	Version      string
+	Config       []byte
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	SealedConfig []byte
+	Requirements string
 }
 
 type AttunePolicy struct {

@@ -11,7 +11,7 @@ import (
 )
 
 const packGetByRef = `-- name: PackGetByRef :one
-SELECT id, ref, label, description, version, config, created_at, updated_at FROM attune.pack WHERE ref = $1
+SELECT id, ref, label, description, version, config, created_at, updated_at, sealed_config, requirements FROM attune.pack WHERE ref = $1
 `
 
 func (q *Queries) PackGetByRef(ctx context.Context, ref string) (AttunePack, error) {
@@ -26,6 +26,8 @@ func (q *Queries) PackGetByRef(ctx context.Context, ref string) (AttunePack, err
 		&i.Config,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.SealedConfig,
+		&i.Requirements,
 	)
 	return i, err
 }
@@ -82,20 +84,23 @@ func (q *Queries) PackListWithCounts(ctx context.Context) ([]PackListWithCountsR
 }
 
 const packUpsert = `-- name: PackUpsert :one
-INSERT INTO attune.pack (ref, label, description, version, config)
-VALUES ($1, $2, $3, $4, $5)
+INSERT INTO attune.pack (ref, label, description, version, config, sealed_config, requirements)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (ref) DO UPDATE
 SET label = EXCLUDED.label, description = EXCLUDED.description, version = EXCLUDED.version,
-    config = EXCLUDED.config, updated_at = now()
-RETURNING id, ref, label, description, version, config, created_at, updated_at
+    config = EXCLUDED.config, sealed_config = EXCLUDED.sealed_config,
+    requirements = EXCLUDED.requirements, updated_at = now()
+RETURNING id, ref, label, description, version, config, created_at, updated_at, sealed_config, requirements
 `
 
 type PackUpsertParams struct {
-	Ref         string
-	Label       string
-	Description string
-	Version     string
-	Config      []byte
+	Ref          string
+	Label        string
+	Description  string
+	Version      string
+	Config       []byte
+	SealedConfig []byte
+	Requirements string
 }
 
 func (q *Queries) PackUpsert(ctx context.Context, arg PackUpsertParams) (AttunePack, error) {
@@ -105,6 +110,8 @@ func (q *Queries) PackUpsert(ctx context.Context, arg PackUpsertParams) (AttuneP
 		arg.Description,
 		arg.Version,
 		arg.Config,
+		arg.SealedConfig,
+		arg.Requirements,
 	)
 	var i AttunePack
 	err := row.Scan(
@@ -116,6 +123,8 @@ func (q *Queries) PackUpsert(ctx context.Context, arg PackUpsertParams) (AttuneP
 		&i.Config,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.SealedConfig,
+		&i.Requirements,
 	)
 	return i, err
 }

@@ -1,0 +1,1 @@
+"""StackStorm's older import path for Action, as attune provides it (see st2common)."""
