@@ -67,7 +67,7 @@ func TestExecutionStartIsHOT(t *testing.T) {
 	ctx := context.Background()
 	d := openMigrated(t)
 	seedExecutions(t, d, 10)
-	_, err := d.Pool.Exec(ctx, `UPDATE attune.execution SET status = 'scheduled', worker = '', started_at = NULL, finished_at = NULL`)
+	_, err := d.Pool.Exec(ctx, `UPDATE attune.execution SET status = 'scheduled', worker = '', started_at = NULL, finished_at = NULL, action_ref = 'p.a'`)
 	require.NoError(t, err)
 	const n = 10
 	var upd, hot int64
