@@ -33,7 +33,7 @@ func TestCore(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "core", core.Ref)
 	require.Equal(t, "1.0.0", core.Version)
-	require.ElementsMatch(t, []string{"core.echo", "core.http_request", "core.kv_get", "core.kv_set", "core.local", "core.noop", "core.sleep", "core.inject_trigger", "core.pause", "core.ask"}, actionRefs(core))
+	require.ElementsMatch(t, []string{"core.echo", "core.http", "core.http_request", "core.kv_get", "core.kv_set", "core.local", "core.noop", "core.sleep", "core.inject_trigger", "core.pause", "core.ask"}, actionRefs(core))
 	require.ElementsMatch(t, []string{attune.TriggerInterval, attune.TriggerCron, attune.TriggerDatetime, attune.TriggerWebhook, attune.TriggerAction, attune.TriggerInquiry}, triggerRefs(core))
 	require.Empty(t, core.Rules)
 
@@ -74,7 +74,7 @@ func TestCore(t *testing.T) {
 			require.Equal(t, attune.RuntimeHTTP, a.Runtime)
 			require.Empty(t, a.EntryPoint)
 			require.Empty(t, a.EntryContent)
-			require.ElementsMatch(t, httpParameters, slices.Collect(maps.Keys(a.Parameters)), "every parameter of the http runtime")
+			require.ElementsMatch(t, httpParameters[:14], slices.Collect(maps.Keys(a.Parameters)), "every parameter of the http runtime, in attune's names")
 			require.True(t, a.Parameters["url"].Required)
 			require.Equal(t, "GET", a.Parameters["method"].Default)
 			require.Equal(t, []any{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}, a.Parameters["method"].Enum)
@@ -84,6 +84,11 @@ func TestCore(t *testing.T) {
 			require.True(t, a.Parameters["auth_token"].Secret)
 			require.Nil(t, a.Parameters["fail_on_status"].Default, "HTTP errors do not fail the action unless asked")
 			require.Equal(t, true, a.Parameters["follow_redirects"].Default)
+		case "core.http":
+			require.Equal(t, attune.RuntimeHTTP, a.Runtime)
+			require.ElementsMatch(t, []string{"url", "method", "body", "headers", "cookies", "params", "timeout", "username", "password", "allow_redirects", "verify_ssl_cert"},
+				slices.Collect(maps.Keys(a.Parameters)), "StackStorm's core.http parameters")
+			require.True(t, a.Parameters["password"].Secret)
 		}
 	}
 	for _, tr := range core.Triggers {

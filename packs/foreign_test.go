@@ -47,7 +47,7 @@ func TestLoadChecksRefsIntoOtherPacks(t *testing.T) {
 			rule: "ref: r\ntrigger_ref: core.intervaltimer\ntrigger_params: {interval: 1}\naction_ref: core.http_request\naction_params: {url: \"http://x\"}\n"},
 		{name: "unknown core action",
 			rule: "ref: r\ntrigger_ref: core.intervaltimer\ntrigger_params: {interval: 1}\naction_ref: core.ecko\n",
-			errs: []string{`rules/r.yaml:4:1: action "core.ecko" is not defined: pack core has no action of that name (its actions: core.ask, core.echo, core.http_request, core.inject_trigger, core.kv_get, core.kv_set, core.local, core.noop, core.pause, core.sleep)`}},
+			errs: []string{`rules/r.yaml:4:1: action "core.ecko" is not defined: pack core has no action of that name (its actions: core.ask, core.echo, core.http, core.http_request, core.inject_trigger, core.kv_get, core.kv_set, core.local, core.noop, core.pause, core.sleep)`}},
 		{name: "unknown core trigger, nested form",
 			rule: "ref: r\ntrigger: {type: core.mqtt}\naction: {ref: core.noop}\n",
 			errs: []string{`rules/r.yaml:2:11: trigger "core.mqtt" is not defined: pack core has no trigger of that name (its triggers: core.actiontrigger, core.crontimer, core.datetimetimer, core.inquiry, core.intervaltimer, core.webhook)`}},
@@ -127,7 +127,7 @@ func TestLoadActionDeliveryAndHTTP(t *testing.T) {
 			action: "ref: a\nrunner_type: http\nentry_point: a.sh\nparameters:\n  url: {type: string}\n  verify_ssl: {type: boolean}\n",
 			errs: []string{
 				"actions/a.yaml:3:1: runner_type http runs in process, with no script; remove entry_point",
-				"actions/a.yaml:6:3: parameter \"verify_ssl\" means nothing to the http runtime; it takes url, method, headers, query, body, json, timeout, auth_type, auth_username, auth_password, auth_token, fail_on_status, follow_redirects, max_redirects",
+				"actions/a.yaml:6:3: parameter \"verify_ssl\" means nothing to the http runtime; it takes url, method, headers, query, body, json, timeout, auth_type, auth_username, auth_password, auth_token, fail_on_status, follow_redirects, max_redirects, params, allow_redirects, username, password, cookies, verify_ssl_cert",
 			}},
 		{name: "http action without url",
 			action: "ref: a\nrunner_type: http\n",

@@ -13,6 +13,7 @@ var httpParameters = []string{
 	"url", "method", "headers", "query", "body", "json", "timeout",
 	"auth_type", "auth_username", "auth_password", "auth_token",
 	"fail_on_status", "follow_redirects", "max_redirects",
+	"params", "allow_redirects", "username", "password", "cookies", "verify_ssl_cert",
 }
 
 // checkHTTPParams checks the parameter schema of an http action: it declares url, and no

@@ -19,6 +19,9 @@ var HTTPParameters = []string{
 	"url", "method", "headers", "query", "body", "json", "timeout",
 	"auth_type", "auth_username", "auth_password", "auth_token",
 	"fail_on_status", "follow_redirects", "max_redirects",
+	// StackStorm's http-request names (core.http, Exchange packs), read as attune's own by
+	// fromStackStormHTTP.
+	"params", "allow_redirects", "username", "password", "cookies", "verify_ssl_cert",
 }
 
 // HTTPMethods are the methods an http action may use.
@@ -54,7 +57,10 @@ func readHTTPCall(p map[string]any) (httpCall, error) {
 			return c, fmt.Errorf("%s: unknown parameter for the http runtime (known: %s)", name, strings.Join(HTTPParameters, ", "))
 		}
 	}
-	var err error
+	p, err := fromStackStormHTTP(p)
+	if err != nil {
+		return c, err
+	}
 	if c.url, err = readURL(p["url"]); err != nil {
 		return c, err
 	}
@@ -440,4 +446,81 @@ func jsonType(v any) string {
 		return "a number"
 	}
 	return fmt.Sprintf("a %T", v)
+}
+
+// fromStackStormHTTP rewrites StackStorm's http-request parameter names into attune's: params
+// is query, allow_redirects is follow_redirects, username and password are basic
+// authentication, cookies become one Cookie header. verify_ssl_cert: false is refused: attune
+// always verifies certificates (install the CA on the worker instead). Giving a name in both
+// spellings is an error.
+func fromStackStormHTTP(p map[string]any) (map[string]any, error) {
+	renames := [][2]string{{"params", "query"}, {"allow_redirects", "follow_redirects"}, {"username", "auth_username"}, {"password", "auth_password"}}
+	needed := false
+	for _, r := range renames {
+		if _, ok := p[r[0]]; ok {
+			needed = true
+		}
+	}
+	_, cookies := p["cookies"]
+	_, verify := p["verify_ssl_cert"]
+	if !needed && !cookies && !verify {
+		return p, nil
+	}
+	out := make(map[string]any, len(p))
+	for k, v := range p {
+		out[k] = v
+	}
+	for _, r := range renames {
+		v, ok := out[r[0]]
+		if !ok {
+			continue
+		}
+		delete(out, r[0])
+		if v == nil {
+			continue
+		}
+		if _, both := out[r[1]]; both && out[r[1]] != nil {
+			return nil, fmt.Errorf("%s and %s: they are the same parameter (StackStorm's name and attune's); give one", r[0], r[1])
+		}
+		out[r[1]] = v
+	}
+	if _, basic := out["auth_username"]; basic && out["auth_type"] == nil {
+		out["auth_type"] = "basic"
+	}
+	if v, ok := out["verify_ssl_cert"]; ok {
+		delete(out, "verify_ssl_cert")
+		if b, isBool := v.(bool); v != nil && (!isBool || !b) {
+			return nil, fmt.Errorf("verify_ssl_cert: attune always verifies TLS certificates; install the server's CA certificate on the worker instead of turning verification off")
+		}
+	}
+	if v, ok := out["cookies"]; ok {
+		delete(out, "cookies")
+		if v != nil {
+			m, err := object("cookies", v)
+			if err != nil {
+				return nil, err
+			}
+			var parts []string
+			for _, name := range sortedNames(m) {
+				vals, err := scalars("cookies."+name, m[name])
+				if err != nil {
+					return nil, err
+				}
+				for _, val := range vals {
+					parts = append(parts, name+"="+val)
+				}
+			}
+			headers := map[string]any{}
+			if h, ok := out["headers"].(map[string]any); ok {
+				for k, hv := range h {
+					headers[k] = hv
+				}
+			}
+			if len(parts) > 0 {
+				headers["Cookie"] = strings.Join(parts, "; ")
+			}
+			out["headers"] = headers
+		}
+	}
+	return out, nil
 }

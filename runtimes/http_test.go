@@ -145,6 +145,19 @@ func TestHTTPRequests(t *testing.T) {
 			parsed := d["json"].(map[string]any)
 			require.Equal(t, "/echo", parsed["path"], "a JSON response is parsed into json")
 		}},
+		{"StackStormNames", map[string]any{ // core.http and Exchange http-request actions
+			"url": srv.URL + "/echo", "method": "POST", "body": "hi",
+			"params":   map[string]any{"q": "1"},
+			"cookies":  map[string]any{"b": "2", "a": "x y"},
+			"username": "u", "password": "p", "allow_redirects": true, "verify_ssl_cert": true,
+		}, func(t *testing.T, res Result) {
+			require.Equal(t, attune.StatusCompleted, res.Status, res.Error)
+			e := echoOf(t, res)
+			require.Equal(t, map[string][]string{"q": {"1"}}, e.Query)
+			require.Equal(t, []string{"a=x y; b=2"}, e.Header["Cookie"])
+			require.Equal(t, []string{"Basic dTpw"}, e.Header["Authorization"])
+			require.Equal(t, "hi", e.Body)
+		}},
 		{"POSTJSONSetsContentType", map[string]any{
 			"url": srv.URL + "/echo", "method": "post", "json": map[string]any{"a": []any{1.0, "<b>"}},
 		}, func(t *testing.T, res Result) {
@@ -289,7 +302,9 @@ func TestHTTPInvalidParameters(t *testing.T) {
 		{"BadURL", map[string]any{"url": "http://[::1"}, `url: "http://[::1" is not a URL: missing ']' in host`},
 		{"URLPasswordRedacted", map[string]any{"url": "ftp://ada:hunter2@host/x"}, `url: "ftp://ada:xxxxx@host/x" must be an absolute http:// or https:// URL`},
 		{"UnknownMethod", map[string]any{"url": u, "method": "TRACE"}, `method: must be one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, got "TRACE"`},
-		{"UnknownParameter", map[string]any{"url": u, "verify_ssl": false}, "verify_ssl: unknown parameter for the http runtime (known: url, method, headers, query, body, json, timeout, auth_type, auth_username, auth_password, auth_token, fail_on_status, follow_redirects, max_redirects)"},
+		{"UnknownParameter", map[string]any{"url": u, "verify_ssl": false}, "verify_ssl: unknown parameter for the http runtime (known: url, method, headers, query, body, json, timeout, auth_type, auth_username, auth_password, auth_token, fail_on_status, follow_redirects, max_redirects, params, allow_redirects, username, password, cookies, verify_ssl_cert)"},
+		{"VerifyOff", map[string]any{"url": u, "verify_ssl_cert": false}, "verify_ssl_cert: attune always verifies TLS certificates; install the server's CA certificate on the worker instead of turning verification off"},
+		{"BothSpellings", map[string]any{"url": u, "params": map[string]any{}, "query": map[string]any{}}, "params and query: they are the same parameter (StackStorm's name and attune's); give one"},
 		{"HeadersNotObject", map[string]any{"url": u, "headers": "X-A: 1"}, `headers: must be an object of name: value, got "X-A: 1"`},
 		{"HeaderValueObject", map[string]any{"url": u, "headers": map[string]any{"X-A": map[string]any{}}}, "headers.X-A: must be a string, number or boolean (or a list of them), got {}"},
 		{"QueryValueNull", map[string]any{"url": u, "query": map[string]any{"a": nil}}, "query.a: must be a string, number or boolean (or a list of them), got nothing"},

@@ -52,7 +52,7 @@ var brokenPackProblems = []struct{ at, msg string }{
 	{"broken/rules/bad_params.yaml:7:5", `action_params.colour: unknown parameter (known: count, message)`},
 	{"broken/rules/bad_template.yaml:5:3", `action_params.message: template "{{ event.payload.level | }}"`},
 	{"broken/rules/core_action.yaml:3:32", `trigger_params.unit: must be one of seconds, minutes, hours, days; got "fortnights"`},
-	{"broken/rules/core_action.yaml:4:1", `action "core.ecko" is not defined: pack core has no action of that name (its actions: core.ask, core.echo, core.http_request, core.inject_trigger, core.kv_get, core.kv_set, core.local, core.noop, core.pause, core.sleep)`},
+	{"broken/rules/core_action.yaml:4:1", `action "core.ecko" is not defined: pack core has no action of that name (its actions: core.ask, core.echo, core.http, core.http_request, core.inject_trigger, core.kv_get, core.kv_set, core.local, core.noop, core.pause, core.sleep)`},
 	{"broken/rules/other_pack.yaml:3:1", `warning: not checked: pack slack is not loaded; action slack.post_message must be registered before this pack`},
 	{"broken/rules/typo_key.yaml:4:1", `unknown key "critera" in a rule; did you mean "criteria"?`}, // a typo'd key is not ignored
 	{"broken/rules/unknown_refs.yaml:2:1", `trigger "core.mqtt" is not defined: pack core has no trigger of that name`},
