@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -240,6 +241,25 @@ tasks:
   never:
     action: core.noop
 `)
+	wf("fix", "parameters:\n  dir: {type: string, required: true}\n", `input: [dir]
+output:
+  - b: <% ctx().b %>
+tasks:
+  one:
+    action: core.local cmd="echo x >> one-ran; echo A" cwd=<% ctx().dir %>
+    next:
+      - when: <% succeeded() %>
+        publish: a=<% result().stdout %>
+        do: two
+  two:
+    action: core.local cmd="test -e ready && echo <% ctx().a %>-fixed" cwd=<% ctx().dir %>
+    next:
+      - when: <% succeeded() %>
+        publish: b=<% result().stdout %>
+        do: three
+  three:
+    action: core.noop
+`)
 	writeFiles(t, pack, files)
 	stop, logs := in.start()
 	defer stop()
@@ -412,6 +432,35 @@ tasks:
 		x := in.getWorkflow(id)
 		require.Equal(t, "cancelled", x.Status)
 		require.Equal(t, []string{"first#0:succeeded:1", "nap#0:cancelled:1"}, x.tree(), "never never started")
+	})
+	t.Run("rerun from a task", func(t *testing.T) {
+		dir := filepath.Join(in.dir, "fix")
+		require.NoError(t, os.MkdirAll(dir, 0o777))
+		old, code := in.runWorkflow("lang.fix", "dir="+dir)
+		require.Equal(t, 1, code)
+		require.Equal(t, []string{"one#0:succeeded:1", "two#0:failed:1"}, old.tree())
+		id := strconv.FormatInt(old.ID, 10)
+
+		out, errOut, code := in.attune("execution", "rerun", id, "--tasks", "two,three")
+		require.Equal(t, 2, code, "%s %s", out, errOut)
+		require.Contains(t, errOut, "task three never ran in workflow "+id+", so it has no context to re-run from (the tasks that ran: one, two); nothing was run")
+
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "ready"), nil, 0o644))
+		out, errOut, code = in.attune("execution", "rerun", id, "--tasks", "two", "--json")
+		require.Equal(t, 0, code, "%s %s", out, errOut)
+		var r struct {
+			ID      int64 `json:"id"`
+			RerunOf int64 `json:"rerun_of"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(out), &r))
+		require.Equal(t, old.ID, r.RerunOf)
+		x := in.getWorkflow(r.ID)
+		require.Equal(t, "completed", x.Status)
+		require.Equal(t, map[string]any{"b": "A-fixed"}, x.Result["output"], "two ran with the context one had published")
+		require.Equal(t, []string{"two#0:succeeded:1", "three#0:succeeded:1"}, x.tree(), "one did not run again")
+		ran, err := os.ReadFile(filepath.Join(dir, "one-ran"))
+		require.NoError(t, err)
+		require.Equal(t, "x\n", string(ran))
 	})
 	require.Equal(t, 0, stop(), "logs:\n%s", logs)
 }
