@@ -72,7 +72,7 @@ tasks:
 	require.NoError(t, err)
 	require.Equal(t, "x\n", string(ran), "one did not run again")
 
-	// A workflow that has not ended cannot be re-run from tasks.
+	// A completed workflow re-runs from tasks too; a task given that ran before it runs again.
 	x2, err := e.P.Run(ctx, "wf.fix", map[string]any{"dir": dir}, 0)
 	require.NoError(t, err)
 	x2 = e.WaitTerminal(t, x2.ID, 30*time.Second)
@@ -83,6 +83,28 @@ tasks:
 	require.Equal(t, attune.StatusCompleted, x3.Status)
 	require.Equal(t, map[string]string{"one/0": "succeeded", "two/0": "succeeded", "two/1": "succeeded", "three/0": "succeeded",
 		"three/1": "succeeded"}, taskStates(t, e, x3.ID), "two ran once from the rerun, once after one")
+}
+
+// A workflow that has not ended cannot be re-run from tasks: 409-like ErrConflict, saying how
+// to end it.
+func TestWorkflowRerunFromTasksRunning(t *testing.T) {
+	t.Parallel()
+	e := wfEnv(t, map[string]string{"asking": `
+version: 1.0
+tasks:
+  approve:
+    action: core.ask
+`})
+	ctx := context.Background()
+	x, err := e.P.Run(ctx, "wf.asking", nil, 0)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		cur, err := e.DB.AutoCommit().Execution(ctx, x.ID)
+		return err == nil && cur.Status == attune.StatusPaused
+	}, 30*time.Second, 50*time.Millisecond)
+	_, err = e.P.RerunTasks(ctx, x.ID, []string{"approve"}, nil)
+	require.ErrorIs(t, err, attune.ErrConflict)
+	require.ErrorContains(t, err, "workflow "+itoa(x.ID)+" is paused: it can be re-run from tasks once it has ended (attune execution cancel "+itoa(x.ID)+")")
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
