@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/attune-run/attune"
@@ -81,9 +82,10 @@ func (s *Server) controlWorkflow(w http.ResponseWriter, r *http.Request, do func
 	}
 }
 
-// rerunExecution: POST /api/v1/executions/{id}/re_run {parameters?} runs the execution's action
-// again with its parameters and the given ones merged over them (jobs.Pipeline.Rerun, as
-// `attune execution rerun`): 201 with the new execution, rerun_of set.
+// rerunExecution: POST /api/v1/executions/{id}/re_run {parameters?, tasks?} runs the execution's
+// action again with its parameters and the given ones merged over them (jobs.Pipeline.Rerun, as
+// `attune execution rerun`): 201 with the new execution, rerun_of set. With tasks, a workflow
+// that has ended re-runs from those tasks (jobs.Pipeline.RerunTasks, as `--tasks`).
 func (s *Server) rerunExecution(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID(w, r, "execution")
 	if !ok {
@@ -95,6 +97,7 @@ func (s *Server) rerunExecution(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	given := map[string]any{}
+	var tasks []string
 	if len(bytes.TrimSpace(b)) > 0 { // no body: the same parameters again
 		if p := checkJSON(b); p != nil {
 			writeProblem(w, p)
@@ -106,10 +109,15 @@ func (s *Server) rerunExecution(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		var fe fields
-		fe.unknownFields(body, "parameters")
+		fe.unknownFields(body, "parameters", "tasks")
 		if raw, ok := body["parameters"]; ok && string(raw) != "null" {
 			if err := json.Unmarshal(raw, &given); err != nil || given == nil {
 				fe.add("parameters", "must be a JSON object of parameter names to values, got %s", clipJSON(raw))
+			}
+		}
+		if raw, ok := body["tasks"]; ok && string(raw) != "null" {
+			if err := json.Unmarshal(raw, &tasks); err != nil || len(tasks) == 0 {
+				fe.add("tasks", "must be a non-empty JSON array of task names, got %s", clipJSON(raw))
 			}
 		}
 		if p := fe.problem("the request has invalid fields; nothing was run"); p != nil {
@@ -117,7 +125,13 @@ func (s *Server) rerunExecution(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	x, err := s.d.Pipeline.Rerun(r.Context(), id, given)
+	var x attune.Execution
+	var err error
+	if tasks != nil {
+		x, err = s.d.Pipeline.RerunTasks(r.Context(), id, tasks, given)
+	} else {
+		x, err = s.d.Pipeline.Rerun(r.Context(), id, given)
+	}
 	var pe params.FieldErrors
 	switch {
 	case errors.As(err, &pe):
@@ -135,6 +149,14 @@ func (s *Server) rerunExecution(w http.ResponseWriter, r *http.Request) {
 		var fe fields
 		fe.add("parameters", "%v", err)
 		writeProblem(w, fe.problem("the execution has secret parameters and the server has no secrets.key; nothing was run"))
+		return
+	case tasks != nil && errors.Is(err, attune.ErrInvalid):
+		var fe fields
+		fe.add("tasks", "%s", strings.TrimSuffix(err.Error(), ": "+attune.ErrInvalid.Error()))
+		writeProblem(w, fe.problem(fmt.Sprintf("execution %d cannot be re-run from these tasks; nothing was run", id)))
+		return
+	case tasks != nil && errors.Is(err, attune.ErrConflict):
+		writeProblem(w, problem(http.StatusConflict, "%v", err))
 		return
 	case err != nil:
 		s.internal(w, r, err)

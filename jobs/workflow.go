@@ -188,7 +188,9 @@ func (p *Pipeline) startWorkflow(ctx context.Context, q *db.Queries, x attune.Ex
 		if c.def != nil { // else conduct already failed it, over the same definition
 			c.fail("", fmt.Sprintf("workflow %s: %v", x.ActionRef, startErr))
 		}
-	} else {
+	} else if rerun, err := c.startFrom(ctx); err != nil {
+		return err
+	} else if !rerun {
 		for _, name := range def.Starts() {
 			if err := c.arrive(name, maps.Clone(ctxVals)); err != nil {
 				return err

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/user"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -157,14 +158,20 @@ func waitTerminal(ctx context.Context, a *app, id int64, within time.Duration) (
 
 func (c *cli) executionRerunCmd() *cobra.Command {
 	var asJSON bool
+	var tasks []string
 	cmd := &cobra.Command{
 		Use:   "rerun ID [key=value | key:=json]...",
 		Short: "Run an execution's action again with its parameters, some replaced",
 		Long: `Run the action of an execution again, as a new execution that records rerun_of: the old parameters
 (secret ones included) with the given ones merged over them, checked as attune run checks them.
-Then wait and print as attune run does.`,
+Then wait and print as attune run does.
+
+With --tasks, a workflow that has ended is re-run from those tasks instead of its start tasks
+(StackStorm's re-run from a task): each starts with the context its latest run had, the
+workflow's context is the old one's, and the tasks before them do not run again.`,
 		Example: `  attune execution rerun 42
-  attune execution rerun last seconds=2`,
+  attune execution rerun last seconds=2
+  attune execution rerun 42 --tasks deploy,notify`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			params, err := parseParams(args[1:])
@@ -190,12 +197,16 @@ Then wait and print as attune run does.`,
 				}
 				params = coerceArgs(action, params, stringParamKeys(args[1:]))
 				return c.runAndWatch(ctx, a, action, asJSON, func() (attune.Execution, error) {
+					if len(tasks) > 0 {
+						return rerunTasks(ctx, a, id, tasks, params)
+					}
 					return a.p.Rerun(ctx, id, params)
 				})
 			})
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the new execution as JSON")
+	cmd.Flags().StringSliceVar(&tasks, "tasks", nil, "a workflow: start from these tasks (comma-separated), with the context they had")
 	return cmd
 }
 
@@ -230,4 +241,17 @@ otherwise, as attune run does.`,
 			})
 		},
 	}
+}
+
+// rerunTasks re-runs workflow id from tasks: a request that cannot be met (not a workflow, a
+// task that never ran) exits 2, a workflow still running 1, each with what to do.
+func rerunTasks(ctx context.Context, a *app, id int64, tasks []string, params map[string]any) (attune.Execution, error) {
+	x, err := a.p.RerunTasks(ctx, id, tasks, params)
+	switch {
+	case errors.Is(err, attune.ErrInvalid):
+		return x, exitError{code: 2, msg: strings.TrimSuffix(err.Error(), ": "+attune.ErrInvalid.Error()) + "; nothing was run"}
+	case errors.Is(err, attune.ErrConflict):
+		return x, exitError{code: 1, msg: strings.TrimSuffix(err.Error(), ": "+attune.ErrConflict.Error()) + "; nothing was run"}
+	}
+	return x, err
 }
