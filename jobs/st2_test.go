@@ -138,6 +138,21 @@ func TestStackStormLocalShellCmd(t *testing.T) {
 	require.ErrorContains(t, err, "cmd: immutable")
 }
 
+// core.local's env parameter sets any shell variable, as StackStorm's does: the worker's own
+// environment stays out, and ATTUNE_* names stay attune's.
+func TestStackStormCoreLocalEnv(t *testing.T) {
+	t.Parallel()
+	e := attunetest.New(t)
+	x, data := runST2(t, e, "core.local", map[string]any{"cmd": `printf '%s|%s' "$MARKER" "$ATTUNE_ACTION"`, "env": map[string]any{"MARKER": "x y", "N": 3}})
+	require.Equal(t, attune.StatusCompleted, x.Status, x.Error)
+	require.Equal(t, "x y|core.local", data["stdout"])
+
+	x, data = runST2(t, e, "core.local", map[string]any{"cmd": "true", "env": map[string]any{"ATTUNE_ACTION": "spoof"}})
+	require.Equal(t, attune.StatusFailed, x.Status)
+	require.Contains(t, x.Error, `parameter env: "ATTUNE_ACTION" is not a variable an action may set`)
+	_ = data
+}
+
 // A local-shell-script gets StackStorm's arguments: --name=value, then positional ones by
 // position; a secret parameter is not an argument but arrives on stdin.
 func TestStackStormLocalShellScript(t *testing.T) {

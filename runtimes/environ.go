@@ -64,6 +64,9 @@ func environ(req Request) ([]string, error) {
 	for _, k := range slices.Sorted(maps.Keys(req.Action.Env)) {
 		env = append(env, k+"="+req.Action.Env[k])
 	}
+	for _, k := range slices.Sorted(maps.Keys(req.ParamEnv)) { // checked by st2RunnerParams
+		env = append(env, k+"="+req.ParamEnv[k])
+	}
 	for _, k := range slices.Sorted(maps.Keys(req.Env)) {
 		v := req.Env[k]
 		if !strings.HasPrefix(k, "ATTUNE_") || !envNamePattern.MatchString(k) || strings.ContainsRune(v, 0) {

@@ -54,6 +54,9 @@ type Request struct {
 	// names are accepted; ATTUNE_EXECUTION_ID, ATTUNE_ACTION and ATTUNE_PACK always come from the
 	// fields above. See the package documentation for the whole environment.
 	Env map[string]string
+	// ParamEnv is the environment a StackStorm shell action's env parameter asks for (shell
+	// variable names, never ATTUNE_*), added after the action's own Env; may be nil.
+	ParamEnv map[string]string
 	// Stdout and Stderr, when set, get a copy of what the process writes on each stream as it
 	// writes it, whole (before Config.OutputCap), for live output. They are called from the
 	// goroutines that drain the pipes, so they must return quickly; their errors are ignored.

@@ -149,17 +149,16 @@ func st2RunnerParams(req Request) (Request, error) {
 		if !ok {
 			return req, fmt.Errorf("parameter env must be an object of NAME: value, found %T", raw)
 		}
-		req.Env = maps.Clone(req.Env)
-		if req.Env == nil {
-			req.Env = map[string]string{}
-		}
+		req.ParamEnv = make(map[string]string, len(env))
 		for _, k := range slices.Sorted(maps.Keys(env)) {
 			if !shellIdentifier.MatchString(k) || strings.HasPrefix(k, "ATTUNE_") {
 				return req, fmt.Errorf("parameter env: %q is not a variable an action may set (letters, digits and _, not ATTUNE_*)", k)
 			}
-			if _, set := req.Env[k]; !set {
-				req.Env[k] = renderValue(env[k])
+			v := renderValue(env[k])
+			if strings.ContainsRune(v, 0) {
+				return req, fmt.Errorf("parameter env: the value of %q holds a NUL byte", k)
 			}
+			req.ParamEnv[k] = v
 		}
 	}
 	return req, nil
