@@ -213,6 +213,16 @@ func (q *Queries) WorkflowTaskSave(ctx context.Context, t WorkflowTask) error {
 	return nil
 }
 
+// WorkflowTaskSetNextItem stores a with-items task instance's progress (t.NextItem) alone, for
+// an instance stored otherwise as it is: rewriting its item list and context at each item's
+// end made the statement grow with the list.
+func (q *Queries) WorkflowTaskSetNextItem(ctx context.Context, t WorkflowTask) error {
+	if err := q.q.WorkflowTaskSetNextItem(ctx, dbsqlc.WorkflowTaskSetNextItemParams{ID: t.ID, NextItem: int32(t.NextItem)}); err != nil {
+		return fmt.Errorf("save item progress of task %s (instance %d) of workflow %d: %w", t.Task, t.Route, t.WorkflowID, err)
+	}
+	return nil
+}
+
 // WorkflowTasks lists a workflow's task instances in the order they were reached.
 func (q *Queries) WorkflowTasks(ctx context.Context, workflowID int64) ([]WorkflowTask, error) {
 	rows, err := q.q.WorkflowTasks(ctx, workflowID)

@@ -502,14 +502,19 @@ func (c *conductor) start(t *db.WorkflowTask) error {
 		}
 		t.Concurrency = n
 	}
+	if err := c.q.WorkflowTaskSave(c.ctx, *t); err != nil { // itemsChanged stores only its progress
+		return err
+	}
 	return c.itemsChanged(t)
 }
 
 // itemsChanged tops up a with-items task (in list order, up to its concurrency, while the
 // workflow runs and no item failed) and ends it once no item runs and none is left to start, or
-// an item failed.
+// an item failed. t must be stored as it is: only its progress (NextItem) is saved here, so
+// each item's end does not rewrite the item list and the context.
 func (c *conductor) itemsChanged(t *db.WorkflowTask) error {
 	def := c.def.Tasks[t.Task]
+	started := t.NextItem
 	open, bad, err := c.q.WorkflowRunCounts(c.ctx, c.x.ID, t.Task, t.Route, t.Retry)
 	if err != nil {
 		return err
@@ -529,8 +534,10 @@ func (c *conductor) itemsChanged(t *db.WorkflowTask) error {
 		}
 		open++
 	}
-	if err := c.q.WorkflowTaskSave(c.ctx, *t); err != nil {
-		return err
+	if t.NextItem != started {
+		if err := c.q.WorkflowTaskSetNextItem(c.ctx, *t); err != nil {
+			return err
+		}
 	}
 	if open > 0 || (bad == 0 && t.NextItem < len(t.Items) && c.st.State != db.WorkflowCanceling && !c.st.Failed) {
 		return nil // items still run, or wait for the workflow to resume

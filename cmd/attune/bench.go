@@ -31,7 +31,9 @@ attune and of PostgreSQL, statements, commits, River jobs), latency at a steady 
 precision of 50 one-second timers, throughput and CPU per execution with 1, 2 and 4 worker
 replica processes, and a worker's peak RSS; then the HTTP API on loopback: GitHub-signed webhook
 deliveries acknowledged per second from 20 clients (against a bare net/http handler answering
-202) and their latency, and POST /api/v1/executions of core.noop until terminal. Prints one
+202) and their latency, and POST /api/v1/executions of core.noop until terminal; then workflows:
+the transition between two tasks of a sequential workflow of 20 core.noop tasks, and a with-items
+of 1,000 core.noop items at concurrency 50 (quick: 200), start to end. Prints one
 table; --json writes the same figures under stable keys. Takes about 5 minutes; --quick about one.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -20,7 +20,7 @@ func TestBenchSmoke(t *testing.T) {
 	}
 	in := newInstance(t)
 	file := filepath.Join(in.dir, "bench.json")
-	out, errOut, code := in.attune("bench", "--quick", "--only", "b1,noop_throughput,shell_throughput,policy_admit,scaleout,webhook,api_run", "--events", "300",
+	out, errOut, code := in.attune("bench", "--quick", "--only", "b1,noop_throughput,shell_throughput,policy_admit,workflow_transition,with_items,scaleout,webhook,api_run", "--events", "300",
 		"--webhooks", "200", "--api-runs", "20", "--json", file)
 	require.Equal(t, 0, code, "attune bench: %s\n%s", out, errOut)
 	require.Contains(t, out, "METRIC")
@@ -73,6 +73,23 @@ func TestBenchSmoke(t *testing.T) {
 		positive(key+".p99", l["p99"])
 	}
 	require.Regexp(t, `policy slot freed->next running ms p50/p95/p99 +[0-9.]+ / `, out)
+	// Workflows: the transitions of a sequential workflow of core.noop tasks (terminal -> next
+	// dispatched, and -> next running), and a with-items of core.noop at concurrency 50 (quick:
+	// 200 items; with_items_1000_s is only in a full run).
+	for _, key := range []string{"workflow_transition_ms", "workflow_transition_running_ms"} {
+		l, ok := costs[key].(map[string]any)
+		require.True(t, ok, "%s is %v", key, costs[key])
+		positive(key+".p50", l["p50"])
+		positive(key+".p99", l["p99"])
+	}
+	items, ok := costs["with_items"].(map[string]any)
+	require.True(t, ok, "with_items is %v", costs["with_items"])
+	require.EqualValues(t, 200, items["items"])
+	require.EqualValues(t, 50, items["concurrency"])
+	positive("with_items.seconds", items["seconds"])
+	require.NotContains(t, costs, "with_items_1000_s", "a quick run has 200 items, not 1,000")
+	require.Regexp(t, `workflow child terminal->next dispatched ms p50/p95/p99 +[0-9.]+ / `, out)
+	require.Regexp(t, `with-items 200 core.noop, concurrency 50, s +[0-9.]+ `, out)
 	require.Regexp(t, `webhook signed deliveries 202/s \(20 clients\) +[0-9,]+ +HTTP [0-9,]+ `, out)
 
 	scaleCPU, ok := costs["scaleout_cpu_ms_per_exec"].(map[string]any)

@@ -40,6 +40,10 @@ SET state = @state, context = @context, arrivals = @arrivals, retry = @retry, re
     started_at = @started_at, finished_at = @finished_at
 WHERE id = @id;
 
+-- name: WorkflowTaskSetNextItem :exec
+-- with-items progress alone: the items and context (often large, TOASTed) are left as they are.
+UPDATE attune.workflow_task SET next_item = @next_item WHERE id = @id;
+
 -- name: WorkflowTasks :many
 -- Every task instance of a workflow, in the order they were reached.
 SELECT * FROM attune.workflow_task WHERE workflow_id = @workflow_id ORDER BY id;

@@ -49,7 +49,7 @@ type Config struct {
 
 // Phases are the bench's phases, in the order they run.
 var Phases = []string{"b3", "b1", "b2", "noop_throughput", "shell_throughput", "noop_latency",
-	"shell_latency", "timers", "policy_admit", "scaleout", "webhook", "api_run"}
+	"shell_latency", "timers", "policy_admit", "workflow_transition", "with_items", "scaleout", "webhook", "api_run"}
 
 // plan is the size of each phase.
 type plan struct {
@@ -64,15 +64,18 @@ type plan struct {
 	webhooks            int           // signed webhook deliveries (and HTTP baseline requests)
 	apiRuns             int           // sequential POST /api/v1/executions of core.noop
 	policyRuns          int           // executions of the policy phase, all queued at once
+	seqWorkflows        int           // sequential workflows of the workflow_transition phase
+	items               int           // items of the with_items phase
 }
 
 func (c Config) plan() plan {
 	p := plan{events: 20000, baseline: 4 * time.Second, latency: 30 * time.Second, latencyRate: 100,
 		timers: 50, timerWindow: 30 * time.Second, replicas: []int{1, 2, 4}, scaleWindow: 8 * time.Second,
-		webhooks: 5000, apiRuns: 500, policyRuns: 500}
+		webhooks: 5000, apiRuns: 500, policyRuns: 500, seqWorkflows: 10, items: 1000}
 	if c.Quick {
 		p.events, p.baseline, p.latency, p.timerWindow, p.scaleWindow = 2000, 1500*time.Millisecond, 4*time.Second, 4*time.Second, 2*time.Second
 		p.webhooks, p.apiRuns, p.policyRuns = 1000, 100, 100
+		p.seqWorkflows, p.items = 3, 200
 	}
 	if c.Events > 0 {
 		p.events = c.Events
@@ -125,6 +128,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		"noop_throughput": b.noopThroughput, "shell_throughput": b.shellThroughput,
 		"noop_latency": b.noopLatency, "shell_latency": b.shellLatency,
 		"timers": b.timers, "policy_admit": b.policyAdmit, "scaleout": b.scaleOut,
+		"workflow_transition": b.workflowTransition, "with_items": b.withItems,
 		"webhook": b.webhook, "api_run": b.apiRun,
 	}
 	for _, name := range Phases {

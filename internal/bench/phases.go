@@ -247,3 +247,37 @@ func (b *runner) apiRun(ctx context.Context) error {
 		return nil
 	})
 }
+
+// workflowTransition is issue 11's transition figure: how soon a sequential workflow's next
+// task is dispatched, and running, once the task before it ended.
+func (b *runner) workflowTransition(ctx context.Context) error {
+	return b.onCopy(ctx, "workflow_transition", templateDB, func(url string) error {
+		w, err := workflowTransition(ctx, b.cfg.Start, url, b.plan.seqWorkflows)
+		if err != nil {
+			return err
+		}
+		b.r.Details.Transition = w
+		b.r.WorkflowTransitionMS = latencyOf(w.Dispatch)
+		b.r.WorkflowTransitionRunningMS = latencyOf(w.Running)
+		b.say("workflow transitions: %d workflows of %d core.noop tasks one after the other (each in p50 %.0f ms); child terminal -> next child's dispatch committed p50 %.1f ms, p99 %.1f ms; -> next child running p50 %.1f ms, p99 %.1f ms (%d transitions, %d with the next child created in the terminal transaction)",
+			w.Workflows, seqTasks, w.Whole.P50, w.Dispatch.P50, w.Dispatch.P99, w.Running.P50, w.Running.P99, w.Dispatch.N, w.SameTx)
+		return nil
+	})
+}
+
+// withItems is issue 11's with-items figure: one with-items task over many core.noop items,
+// concurrency 50, start to end.
+func (b *runner) withItems(ctx context.Context) error {
+	return b.onCopy(ctx, "with_items", templateDB, func(url string) error {
+		w, err := withItems(ctx, b.cfg.Start, url, b.plan.items)
+		if err != nil {
+			return err
+		}
+		b.r.WithItems = w
+		if w.Items == 1000 {
+			b.r.WithItems1000S = w.Seconds
+		}
+		b.say("with-items: %d core.noop items at concurrency %d in %.2f s (%s items/s)", w.Items, w.Concurrency, w.Seconds, num(w.ItemsPerS))
+		return nil
+	})
+}

@@ -78,6 +78,18 @@ type Report struct {
 	// commits its dispatch job with it) to that waiter running (its started_at).
 	PolicyAdmitMS Latency `json:"policy_admit_ms"`
 
+	// Workflows (issue 11). WorkflowTransitionMS: in sequential workflows of 20 core.noop
+	// tasks, from a child turning terminal (the start of its terminal transaction) to the commit
+	// of that transaction, which advances the workflow and commits the next child with its
+	// dispatch job; WorkflowTransitionRunningMS: from the same moment to the next child running
+	// (its started_at), River's fetch and the claim included. WithItems: one with-items task of
+	// core.noop at concurrency 50, the workflow's created_at -> finished_at; WithItems1000S is
+	// its seconds when it had 1,000 items (the full run; quick runs 200).
+	WorkflowTransitionMS        Latency         `json:"workflow_transition_ms"`
+	WorkflowTransitionRunningMS Latency         `json:"workflow_transition_running_ms"`
+	WithItems                   withItemsResult `json:"with_items"`
+	WithItems1000S              float64         `json:"with_items_1000_s,omitempty"`
+
 	Details Details `json:"-"`
 }
 
@@ -94,6 +106,7 @@ type Details struct {
 	ShellLatency          latency
 	Timers                timerResult
 	Policy                policyAdmitResult
+	Transition            workflowTransitionResult
 	TimerRules            int
 	Scale                 []scaleResult
 	Webhook               webhookResult
@@ -125,6 +138,8 @@ const (
 	targetWorkerRSSMB    = 150.0
 	targetNoopCPUms      = 1.0
 	targetNoopRiverJobs  = 2.0
+	targetTransitionP50  = 10.0
+	targetWithItems1000S = 10.0 // scaled to the items run
 	scaleRiseMinFraction = 1.05 // "rises": each step at least 5% above the previous
 )
 
@@ -186,6 +201,11 @@ func (r *Report) WriteTable(w io.Writer) error {
 		fmt.Sprintf("%d / %d", r.TimerMissed, r.TimerDuplicates), "-", "-", "0 / 0", yes(r.TimerMissed == 0 && r.TimerDuplicates == 0))
 	pa := r.PolicyAdmitMS
 	row("policy_admit", "policy slot freed->next running ms p50/p95/p99", trio(pa.P50, pa.P95, pa.P99), "-", "-", "-", "-")
+	wt, wr := r.WorkflowTransitionMS, r.WorkflowTransitionRunningMS
+	row("workflow_transition", "workflow child terminal->next dispatched ms p50/p95/p99", trio(wt.P50, wt.P95, wt.P99), "-", "-", "p50 < 10", yes(wt.P50 < targetTransitionP50))
+	row("workflow_transition", "workflow child terminal->next running ms p50/p95/p99", trio(wr.P50, wr.P95, wr.P99), "-", "-", "-", "-")
+	wi := r.WithItems
+	row("with_items", fmt.Sprintf("with-items %d core.noop, concurrency %d, s", wi.Items, wi.Concurrency), fmt.Sprintf("%.2f", wi.Seconds), "-", "-", "1,000 in < 10", yes(wi.Seconds > 0 && wi.Seconds*1000/float64(max(wi.Items, 1)) < targetWithItems1000S))
 	var scale, scaleCPU []string
 	rising := len(d.Scale) > 1
 	for i, s := range d.Scale {
@@ -245,6 +265,10 @@ func (r *Report) WriteTable(w io.Writer) error {
 	if d.Ran["policy_admit"] {
 		notes = append(notes, fmt.Sprintf("policy admission: %d executions of one action under a threshold-1 action.concurrency policy (delay), queued at once; the holder's terminal transaction frees the slot and commits the next waiter's dispatch job, so freed -> dispatch committed is 0 by construction: the figure is freed (that commit) -> the waiter running (its started_at), over %d waiters",
 			d.Policy.Executions, d.Policy.Admit.N))
+	}
+	if d.Ran["workflow_transition"] {
+		notes = append(notes, fmt.Sprintf("workflow transitions: %d workflows of %d core.noop tasks, one after the other; a child's terminal transaction records its end, advances the workflow (under the workflow row's lock) and inserts the next child with its dispatch job, so the figure is that transaction, from its start (the child's finished_at) to its commit; 'running' adds River's fetch and the claim (the next child's started_at); %d of %d next children were created in that transaction",
+			d.Transition.Workflows, seqTasks, d.Transition.SameTx, d.Transition.Dispatch.N))
 	}
 	if d.Ran["webhook"] {
 		w := d.Webhook

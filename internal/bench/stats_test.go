@@ -120,6 +120,7 @@ func TestReportJSONKeys(t *testing.T) {
 		"scaleout_cpu_ms_per_exec",
 		"webhook_events_per_s", "webhook_ack_ms", "http_baseline_req_per_s", "api_run_noop_ms",
 		"policy_admit_ms",
+		"workflow_transition_ms", "workflow_transition_running_ms", "with_items",
 	}, keys)
 	objectKeys := func(key string) []string {
 		var o map[string]any
@@ -130,7 +131,9 @@ func TestReportJSONKeys(t *testing.T) {
 		}
 		return ks
 	}
-	for _, k := range []string{"noop_latency_ms", "shell_latency_ms", "noop_start_latency_ms", "webhook_ack_ms", "api_run_noop_ms"} {
+	require.ElementsMatch(t, []string{"items", "concurrency", "seconds", "items_per_s"}, objectKeys("with_items"))
+	for _, k := range []string{"noop_latency_ms", "shell_latency_ms", "noop_start_latency_ms", "webhook_ack_ms", "api_run_noop_ms",
+		"workflow_transition_ms", "workflow_transition_running_ms"} {
 		require.ElementsMatch(t, []string{"p50", "p95", "p99"}, objectKeys(k), k)
 	}
 	require.ElementsMatch(t, []string{"p50", "p99", "max"}, objectKeys("timer_lateness_ms"))
@@ -159,4 +162,19 @@ func TestTableMarksPhasesNotRun(t *testing.T) {
 	require.Regexp(t, `^noop pipeline exec/s +500 +B1 1,000 +50% +>= 25% of B1 +yes$`, line("noop pipeline exec/s "))
 	require.Contains(t, line("shell pipeline exec/s "), "not run")
 	require.Contains(t, line("timer lateness"), "not run")
+}
+
+// with_items_1000_s is the issue's key, so it is there only when the run had 1,000 items.
+func TestReportWithItems1000Key(t *testing.T) {
+	t.Parallel()
+	keys := func(r *Report) map[string]json.RawMessage {
+		var buf bytes.Buffer
+		require.NoError(t, r.WriteJSON(&buf))
+		var m map[string]json.RawMessage
+		require.NoError(t, json.Unmarshal(buf.Bytes(), &m))
+		return m
+	}
+	require.NotContains(t, keys(&Report{WithItems: withItemsResult{Items: 200, Concurrency: 50, Seconds: 1.5}}), "with_items_1000_s")
+	m := keys(&Report{WithItems: withItemsResult{Items: 1000, Concurrency: 50, Seconds: 4.4}, WithItems1000S: 4.4})
+	require.JSONEq(t, "4.4", string(m["with_items_1000_s"]))
 }

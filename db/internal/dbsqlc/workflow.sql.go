@@ -405,6 +405,21 @@ func (q *Queries) WorkflowTaskInsert(ctx context.Context, arg WorkflowTaskInsert
 	return i, err
 }
 
+const workflowTaskSetNextItem = `-- name: WorkflowTaskSetNextItem :exec
+UPDATE attune.workflow_task SET next_item = $1 WHERE id = $2
+`
+
+type WorkflowTaskSetNextItemParams struct {
+	NextItem int32
+	ID       int64
+}
+
+// with-items progress alone: the items and context (often large, TOASTed) are left as they are.
+func (q *Queries) WorkflowTaskSetNextItem(ctx context.Context, arg WorkflowTaskSetNextItemParams) error {
+	_, err := q.db.Exec(ctx, workflowTaskSetNextItem, arg.NextItem, arg.ID)
+	return err
+}
+
 const workflowTaskUpdate = `-- name: WorkflowTaskUpdate :exec
 UPDATE attune.workflow_task
 SET state = $1, context = $2, arrivals = $3, retry = $4, retry_delay = $5,
