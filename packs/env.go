@@ -2,6 +2,8 @@ package packs
 
 import (
 	"strings"
+
+	"github.com/attune-run/attune/internal/yamlsrc"
 )
 
 // readEnv reads an action's env: a mapping of variable names to literal string values, added to
@@ -27,7 +29,7 @@ func readEnv(s scope) map[string]string {
 				env[name] = v
 			}
 		default:
-			m.errorf(name, "env %s must be a string (quote it: %s: \"…\"), found %s", name, name, describe(v))
+			m.errorf(name, "env %s must be a string (quote it: %s: \"…\"), found %s", name, name, yamlsrc.Describe(v))
 		}
 	}
 	return env

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/attune-run/attune"
+	"github.com/attune-run/attune/internal/yamlsrc"
 )
 
 // packRefPattern is what a pack ref looks like.
@@ -105,7 +106,7 @@ func (l *loader) readVersion(s scope) string {
 	case !s.has("version"):
 		s.errorf("", "pack.yaml needs a version: a semantic version like 1.0.0")
 	case !isString:
-		s.errorf("version", "version must be a semantic version like 1.0.0, quoted when in doubt; YAML read %s", describe(s.m["version"]))
+		s.errorf("version", "version must be a semantic version like 1.0.0, quoted when in doubt; YAML read %s", yamlsrc.Describe(s.m["version"]))
 	case !semverPattern.MatchString(v):
 		s.errorf("version", "version %q is not a semantic version like 1.0.0", clip(v))
 	default:

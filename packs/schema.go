@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/attune-run/attune"
+	"github.com/attune-run/attune/internal/yamlsrc"
 	"github.com/attune-run/attune/params"
 )
 
@@ -143,7 +144,7 @@ func readNested(s scope, name string, p *attune.ParamSpec) {
 	case map[string]any:
 		p.AdditionalProperties = v
 	default:
-		s.errorf("additionalProperties", "parameter %q: additionalProperties must be true, false or a spec, found %s", name, describe(v))
+		s.errorf("additionalProperties", "parameter %q: additionalProperties must be true, false or a spec, found %s", name, yamlsrc.Describe(v))
 	}
 }
 
@@ -173,7 +174,7 @@ func checkSpecValues(s scope, name string, p attune.ParamSpec) {
 	}
 	for _, v := range p.Enum {
 		if p.Type != "" && !matchesType(v, p.Type) {
-			s.errorf("enum", "parameter %q: enum value %s is not of type %s", name, describe(v), p.Type)
+			s.errorf("enum", "parameter %q: enum value %s is not of type %s", name, yamlsrc.Describe(v), p.Type)
 		}
 	}
 	if p.Default == nil || isTemplate(p.Default) {
@@ -181,9 +182,9 @@ func checkSpecValues(s scope, name string, p attune.ParamSpec) {
 	}
 	switch {
 	case p.Type != "" && !matchesType(p.Default, p.Type):
-		s.errorf("default", "parameter %q: default %s is not of type %s", name, describe(p.Default), p.Type)
+		s.errorf("default", "parameter %q: default %s is not of type %s", name, yamlsrc.Describe(p.Default), p.Type)
 	case len(p.Enum) > 0 && !slices.ContainsFunc(p.Enum, func(e any) bool { return reflect.DeepEqual(e, p.Default) }):
-		s.errorf("default", "parameter %q: default %s is not in enum", name, describe(p.Default))
+		s.errorf("default", "parameter %q: default %s is not in enum", name, yamlsrc.Describe(p.Default))
 	}
 	if f, ok := p.Default.(float64); ok {
 		if (p.Minimum != nil && f < *p.Minimum) || (p.Maximum != nil && f > *p.Maximum) {

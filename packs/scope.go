@@ -4,6 +4,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/attune-run/attune/internal/yamlsrc"
 )
 
 // scope is one mapping of a yamlDoc, addressed by its key path from the top. Its getters record a
@@ -44,7 +46,7 @@ func (s scope) str(key string) string {
 	case string:
 		return v
 	default:
-		s.errorf(key, "%s must be a string, found %s", s.name(key), describe(v))
+		s.errorf(key, "%s must be a string, found %s", s.name(key), yamlsrc.Describe(v))
 		return ""
 	}
 }
@@ -57,7 +59,7 @@ func (s scope) boolean(key string, def bool) bool {
 	case bool:
 		return v
 	default:
-		s.errorf(key, "%s must be true or false, found %s", s.name(key), describe(v))
+		s.errorf(key, "%s must be true or false, found %s", s.name(key), yamlsrc.Describe(v))
 		return def
 	}
 }
@@ -72,7 +74,7 @@ func (s scope) integer(key string) (int, bool) {
 			return int(v), true
 		}
 	}
-	s.errorf(key, "%s must be a whole number, found %s", s.name(key), describe(s.m[key]))
+	s.errorf(key, "%s must be a whole number, found %s", s.name(key), yamlsrc.Describe(s.m[key]))
 	return 0, false
 }
 
@@ -84,7 +86,7 @@ func (s scope) number(key string) *float64 {
 	case float64:
 		return &v
 	default:
-		s.errorf(key, "%s must be a number, found %s", s.name(key), describe(v))
+		s.errorf(key, "%s must be a number, found %s", s.name(key), yamlsrc.Describe(v))
 		return nil
 	}
 }
@@ -97,7 +99,7 @@ func (s scope) mapping(key string) (scope, bool) {
 	case map[string]any:
 		return scope{d: s.d, path: s.keyPath(key), m: v}, true
 	default:
-		s.errorf(key, "%s must be a mapping, found %s", s.name(key), describe(v))
+		s.errorf(key, "%s must be a mapping, found %s", s.name(key), yamlsrc.Describe(v))
 		return scope{}, false
 	}
 }
@@ -118,7 +120,7 @@ func (s scope) list(key string) ([]any, bool) {
 	case []any:
 		return v, true
 	default:
-		s.errorf(key, "%s must be a list, found %s", s.name(key), describe(v))
+		s.errorf(key, "%s must be a list, found %s", s.name(key), yamlsrc.Describe(v))
 		return nil, false
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/attune-run/attune"
+	"github.com/attune-run/attune/internal/yamlsrc"
 )
 
 // StackStorm's timer triggers, read as aliases of attune's.
@@ -200,7 +201,7 @@ func cronField(name string, v any) (string, error) {
 		}
 		return v, nil
 	default:
-		return "", fmt.Errorf("%s must be a number or a cron field string, found %s", name, describe(v))
+		return "", fmt.Errorf("%s must be a number or a cron field string, found %s", name, yamlsrc.Describe(v))
 	}
 }
 

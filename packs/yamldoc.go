@@ -2,7 +2,6 @@ package packs
 
 import (
 	"encoding/json"
-	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -40,7 +39,7 @@ func parseYAML(file string, data []byte, probs *problems) (scope, bool) {
 	top, ok := raw.(map[string]any)
 	if !ok {
 		line, col := tokenPos(d.body)
-		probs.add(file, line, col, "expected a mapping of keys like ref: and description:, found %s", describe(normalise(raw)))
+		probs.add(file, line, col, "expected a mapping of keys like ref: and description:, found %s", yamlsrc.Describe(normalise(raw)))
 		return scope{}, false
 	}
 	s := scope{d: d, m: make(map[string]any, len(top))}
@@ -125,28 +124,6 @@ func findItem(n ast.Node, index string) ast.Node {
 		}
 		return nil
 	}
-}
-
-// describe names the JSON type of v for a problem message, quoting short scalars.
-func describe(v any) string {
-	switch v := v.(type) {
-	case nil:
-		return "nothing (null)"
-	case string:
-		if len(v) > 40 {
-			v = v[:40] + "…"
-		}
-		return fmt.Sprintf("the string %q", v)
-	case bool:
-		return fmt.Sprintf("the boolean %t", v)
-	case float64:
-		return fmt.Sprintf("the number %v", v)
-	case []any:
-		return "a list"
-	case map[string]any:
-		return "a mapping"
-	}
-	return fmt.Sprintf("%T", v)
 }
 
 // sortedKeys returns m's keys in order, so problems and results do not depend on map order.

@@ -53,7 +53,7 @@ func (w *Workflow) Check(resolve func(actionRef string) bool) Problems {
 		if t.With != nil && t.With.Concurrency != nil {
 			if v, lit := t.With.Concurrency.Literal(); lit {
 				if f, ok := v.(float64); !ok || f < 1 || f != float64(int(f)) {
-					add(t.With.concLine, t.With.concCol, "task %s: with concurrency must be a whole number of 1 or more, or an expression; found %s", name, describe(v))
+					add(t.With.concLine, t.With.concCol, "task %s: with concurrency must be a whole number of 1 or more, or an expression; found %s", name, yamlsrc.Describe(v))
 				}
 			}
 		}

@@ -82,7 +82,7 @@ func (p *parser) workflow(n node) *Workflow {
 		if s, ok := d.(string); ok {
 			w.Description = s
 		} else {
-			p.errorf(p.child(n, "description"), "description must be a string; found %s", describe(d))
+			p.errorf(p.child(n, "description"), "description must be a string; found %s", yamlsrc.Describe(d))
 		}
 	}
 	if _, ok := m["input"]; ok {
@@ -100,7 +100,7 @@ func (p *parser) workflow(n node) *Workflow {
 		return w
 	}
 	if _, ok := tasks.v.(map[string]any); !ok {
-		p.errorf(tasks, "tasks must be a mapping of task names to tasks; found %s", describe(tasks.v))
+		p.errorf(tasks, "tasks must be a mapping of task names to tasks; found %s", yamlsrc.Describe(tasks.v))
 		return w
 	}
 	if len(p.keys(tasks)) == 0 {
@@ -141,7 +141,7 @@ func (p *parser) version(n node, m map[string]any) string {
 			return "1.0"
 		}
 	}
-	p.errorf(p.child(n, "version"), "version must be 1.0; found %s", describe(v))
+	p.errorf(p.child(n, "version"), "version must be 1.0; found %s", yamlsrc.Describe(v))
 	return ""
 }
 
@@ -149,7 +149,7 @@ func (p *parser) version(n node, m map[string]any) string {
 func (p *parser) inputs(n node) []Input {
 	l, ok := n.v.([]any)
 	if !ok {
-		p.errorf(n, "input must be a list of names and {name: default} mappings; found %s", describe(n.v))
+		p.errorf(n, "input must be a list of names and {name: default} mappings; found %s", yamlsrc.Describe(n.v))
 		return nil
 	}
 	var out []Input
@@ -166,7 +166,7 @@ func (p *parser) inputs(n node) []Input {
 				out = append(out, Input{Name: a.Name, Default: a.Value})
 			}
 		default:
-			p.errorf(en, "an input is a name or a {name: default} mapping; found %s", describe(e))
+			p.errorf(en, "an input is a name or a {name: default} mapping; found %s", yamlsrc.Describe(e))
 		}
 	}
 	return out
@@ -189,7 +189,7 @@ func (p *parser) assigns(n node, what string) []Assign {
 		for i, e := range v {
 			en := p.item(n, i)
 			if _, ok := e.(map[string]any); !ok {
-				p.errorf(en, "each entry of %s is a {name: value} mapping; found %s", what, describe(e))
+				p.errorf(en, "each entry of %s is a {name: value} mapping; found %s", what, yamlsrc.Describe(e))
 				continue
 			}
 			if a := p.assign(en, what); a != nil {
@@ -202,7 +202,7 @@ func (p *parser) assigns(n node, what string) []Assign {
 		}
 	case nil:
 	default:
-		p.errorf(n, "%s must be a list of {name: value} mappings; found %s", what, describe(n.v))
+		p.errorf(n, "%s must be a list of {name: value} mappings; found %s", what, yamlsrc.Describe(n.v))
 	}
 	return out
 }

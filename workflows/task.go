@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/attune-run/attune/internal/yamlsrc"
 )
 
 // task reads one task.
@@ -22,7 +24,7 @@ func (p *parser) task(n node, name string, line, col int) *Task {
 	if _, ok := m["input"]; ok {
 		in := p.child(n, "input")
 		if _, ok := in.v.(map[string]any); !ok {
-			p.errorf(in, "input of task %s must be a mapping of parameter names to values; found %s", name, describe(in.v))
+			p.errorf(in, "input of task %s must be a mapping of parameter names to values; found %s", name, yamlsrc.Describe(in.v))
 		} else {
 			for _, k := range p.keys(in) {
 				v, prob := p.newValue(p.child(in, k))
@@ -58,7 +60,7 @@ func (p *parser) task(n node, name string, line, col int) *Task {
 func (p *parser) action(n node, t *Task) {
 	s, ok := n.v.(string)
 	if !ok {
-		p.errorf(n, "action must be an action ref such as core.echo, optionally followed by k=v parameters; found %s", describe(n.v))
+		p.errorf(n, "action must be an action ref such as core.echo, optionally followed by k=v parameters; found %s", yamlsrc.Describe(n.v))
 		return
 	}
 	trimmed := strings.TrimLeft(s, " ")
@@ -104,7 +106,7 @@ const (
 func (p *parser) whole(n node, what, units string, most int) int {
 	f, ok := n.v.(float64)
 	if !ok || f < 0 || f > float64(most) || f != float64(int(f)) {
-		p.errorf(n, "%s must be a whole number of %s from 0 to %d; found %s", what, units, most, describe(n.v))
+		p.errorf(n, "%s must be a whole number of %s from 0 to %d; found %s", what, units, most, yamlsrc.Describe(n.v))
 		return 0
 	}
 	return int(f)
@@ -122,7 +124,7 @@ func (p *parser) join(n node) int {
 			return int(v)
 		}
 	}
-	p.errorf(n, "join must be all or a number of inbound branches (1 or more); found %s", describe(n.v))
+	p.errorf(n, "join must be all or a number of inbound branches (1 or more); found %s", yamlsrc.Describe(n.v))
 	return 0
 }
 
@@ -152,7 +154,7 @@ func (p *parser) with(n node) *With {
 	}
 	s, ok := items.v.(string)
 	if !ok {
-		p.errorf(items, "with items must be an expression such as <%% ctx().hosts %%>, or \"x, y in <%% zip(…) %%>\"; found %s", describe(items.v))
+		p.errorf(items, "with items must be an expression such as <%% ctx().hosts %%>, or \"x, y in <%% zip(…) %%>\"; found %s", yamlsrc.Describe(items.v))
 		return nil
 	}
 	off := 0
@@ -199,7 +201,7 @@ func (p *parser) expr(n node, what string) *Expr {
 		if b, isBool := n.v.(bool); isBool {
 			s = fmt.Sprint(b) // when: true
 		} else {
-			p.errorf(n, "%s must be an expression such as <%% succeeded() %%>; found %s", what, describe(n.v))
+			p.errorf(n, "%s must be an expression such as <%% succeeded() %%>; found %s", what, yamlsrc.Describe(n.v))
 			return nil
 		}
 	}
@@ -215,7 +217,7 @@ func (p *parser) expr(n node, what string) *Expr {
 func (p *parser) next(n node) []*Transition {
 	l, ok := n.v.([]any)
 	if !ok {
-		p.errorf(n, "next must be a list of transitions ({when, publish, do}); found %s", describe(n.v))
+		p.errorf(n, "next must be a list of transitions ({when, publish, do}); found %s", yamlsrc.Describe(n.v))
 		return nil
 	}
 	var out []*Transition
@@ -294,13 +296,13 @@ func (p *parser) do(n node, tr *Transition) {
 			en := p.item(n, i)
 			s, ok := e.(string)
 			if !ok {
-				p.errorf(en, "do lists task names; found %s", describe(e))
+				p.errorf(en, "do lists task names; found %s", yamlsrc.Describe(e))
 				continue
 			}
 			line, col := en.pos()
 			add(s, line, col)
 		}
 	default:
-		p.errorf(n, "do must be a task name, a list of them, or \"a, b\"; found %s", describe(n.v))
+		p.errorf(n, "do must be a task name, a list of them, or \"a, b\"; found %s", yamlsrc.Describe(n.v))
 	}
 }

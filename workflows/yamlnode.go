@@ -227,7 +227,7 @@ func (p *parser) sorted() Problems {
 func (p *parser) mapping(n node, what string, known []string) (map[string]any, bool) {
 	m, ok := n.v.(map[string]any)
 	if !ok {
-		p.errorf(n, "%s must be a mapping with keys %s; found %s", what, strings.Join(known, ", "), describe(n.v))
+		p.errorf(n, "%s must be a mapping with keys %s; found %s", what, strings.Join(known, ", "), yamlsrc.Describe(n.v))
 		return nil, false
 	}
 	for _, k := range p.keys(n) {
@@ -242,23 +242,4 @@ func (p *parser) mapping(n node, what string, known []string) (map[string]any, b
 		p.errorAt(line, col, "unknown key %q in %s; known keys: %s", k, what, strings.Join(known, ", "))
 	}
 	return m, true
-}
-
-// describe names the JSON type of v for a message.
-func describe(v any) string {
-	switch v := v.(type) {
-	case nil:
-		return "nothing (null)"
-	case string:
-		return fmt.Sprintf("the string %q", clip(v))
-	case bool:
-		return fmt.Sprintf("the boolean %t", v)
-	case float64:
-		return fmt.Sprintf("the number %v", v)
-	case []any:
-		return "a list"
-	case map[string]any:
-		return "a mapping"
-	}
-	return fmt.Sprintf("%T", v)
 }

@@ -3,6 +3,7 @@ package yamlsrc
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/goccy/go-yaml/ast"
 )
@@ -102,4 +103,34 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// Describe names the JSON type of v for a problem message, quoting a string (its first 40
+// characters).
+func Describe(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "nothing (null)"
+	case string:
+		if utf8.RuneCountInString(v) > 40 {
+			n := 0
+			for i := range v {
+				if n == 40 {
+					v = v[:i] + "…"
+					break
+				}
+				n++
+			}
+		}
+		return fmt.Sprintf("the string %q", v)
+	case bool:
+		return fmt.Sprintf("the boolean %t", v)
+	case float64:
+		return fmt.Sprintf("the number %v", v)
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "a mapping"
+	}
+	return fmt.Sprintf("%T", v)
 }
