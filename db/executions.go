@@ -109,9 +109,9 @@ func (q *Queries) ExecutionStart(ctx context.Context, id int64, worker string) (
 
 // Claim is what a worker needs to run the execution it claimed.
 type Claim struct {
-	Execution  attune.Execution
-	Action     attune.Action  // the action as it is now, with the runtime recorded on the execution
-	PackConfig map[string]any // the action's pack's config
+	Execution attune.Execution
+	Action    attune.Action // the action as it is now, with the runtime recorded on the execution
+	Pack      attune.Pack   // the action's pack: its config (sealed values still sealed), requirements
 }
 
 // ExecutionClaim moves an execution from scheduled to running on worker, records the
@@ -133,8 +133,8 @@ func (q *Queries) ExecutionClaim(ctx context.Context, id int64, worker string) (
 	if c.Action, err = toAction(r.AttuneAction); err != nil {
 		return Claim{}, err
 	}
-	if c.PackConfig, err = object(r.PackConfig, "config"); err != nil {
-		return Claim{}, fmt.Errorf("pack %s: %w", c.Action.PackRef, err)
+	if c.Pack, err = toPack(r.AttunePack); err != nil {
+		return Claim{}, err
 	}
 	c.Action.Runtime = c.Execution.Runtime
 	return c, nil

@@ -187,6 +187,10 @@ func (q *Queries) Pack(ctx context.Context, ref string) (attune.Pack, error) {
 	if err != nil {
 		return attune.Pack{}, notFound(err, "pack", ref)
 	}
+	return toPack(r)
+}
+
+func toPack(r dbsqlc.AttunePack) (attune.Pack, error) {
 	cfg, err := object(r.Config, "config")
 	if err != nil {
 		return attune.Pack{}, fmt.Errorf("pack %s: %w", r.Ref, err)

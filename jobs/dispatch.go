@@ -38,7 +38,6 @@ func (w *DispatchWorker) Work(ctx context.Context, job *river.Job[ExecutionDispa
 	log := p.Log.With("execution_id", id)
 
 	var c db.Claim
-	var pack attune.Pack // python-script, local-shell-script: self.config (sealed values too), the pack's virtualenv
 	var done bool
 	err := p.DB.InTx(ctx, func(q *db.Queries) error {
 		var err error
@@ -51,20 +50,16 @@ func (w *DispatchWorker) Work(ctx context.Context, job *river.Job[ExecutionDispa
 			done = true
 			return p.ask(ctx, q, c.Execution)
 		}
-		if err != nil {
-			return err
-		}
-		if rt := c.Action.Runtime; rt == attune.RuntimePythonScript || rt == attune.RuntimeShellScript {
-			if pack, err = q.Pack(ctx, c.Action.PackRef); err != nil {
-				return fmt.Errorf("pack config of action %s: %w", c.Action.Ref, err)
-			}
-		}
 		return err
 	})
 	if err != nil || done {
 		return err
 	}
 	x, action := c.Execution, c.Action
+	var pack attune.Pack // python-script, local-shell-script: self.config (sealed values too), the pack's virtualenv
+	if action.Runtime == attune.RuntimePythonScript || action.Runtime == attune.RuntimeShellScript {
+		pack = c.Pack
+	}
 	log.Info("execution started", "action", x.ActionRef, "runtime", x.Runtime)
 
 	// Secret parameters are opened only here, delivered on stdin only, and scrubbed out of the

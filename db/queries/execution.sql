@@ -22,7 +22,8 @@ SELECT * FROM attune.execution WHERE id = @id;
 
 -- name: ExecutionStart :one
 -- Compare-and-set scheduled -> running, with its history row, returning the execution, its
--- action and the action's pack config: everything the worker needs, in one statement. No row
+-- action and the action's pack (config, sealed config, requirements): everything the worker
+-- needs, in one statement. No row
 -- when the execution is not scheduled (another delivery got there first) or its action is gone.
 WITH x AS (
     UPDATE attune.execution e
@@ -34,7 +35,7 @@ WITH x AS (
     INSERT INTO attune.execution_history (execution_id, from_status, to_status, worker, reason)
     SELECT x.id, 'scheduled', 'running', @worker, '' FROM x
 )
-SELECT x.*, sqlc.embed(action), pack.config AS pack_config
+SELECT x.*, sqlc.embed(action), sqlc.embed(pack)
 FROM x JOIN attune.action action ON action.ref = x.action_ref
 JOIN attune.pack pack ON pack.id = action.pack_id;
 

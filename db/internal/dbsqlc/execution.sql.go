@@ -717,7 +717,7 @@ WITH x AS (
     INSERT INTO attune.execution_history (execution_id, from_status, to_status, worker, reason)
     SELECT x.id, 'scheduled', 'running', $1, '' FROM x
 )
-SELECT x.id, x.action_ref, x.action_id, x.runtime, x.enforcement_id, x.attempt, x.status, x.parameters, x.result, x.error, x.worker, x.timeout_seconds, x.created_at, x.scheduled_at, x.started_at, x.finished_at, x.updated_at, x.original_id, x.secrets, x.rerun_of, x.parent_id, x.task, x.task_route, x.task_item, x.task_retry, action.id, action.ref, action.pack_id, action.pack_ref, action.label, action.description, action.runtime, action.entry_point, action.entry_content, action.param_schema, action.parameter_format, action.output_format, action.timeout_seconds, action.created_at, action.updated_at, action.retry, action.parameter_delivery, action.env, action.files, pack.config AS pack_config
+SELECT x.id, x.action_ref, x.action_id, x.runtime, x.enforcement_id, x.attempt, x.status, x.parameters, x.result, x.error, x.worker, x.timeout_seconds, x.created_at, x.scheduled_at, x.started_at, x.finished_at, x.updated_at, x.original_id, x.secrets, x.rerun_of, x.parent_id, x.task, x.task_route, x.task_item, x.task_retry, action.id, action.ref, action.pack_id, action.pack_ref, action.label, action.description, action.runtime, action.entry_point, action.entry_content, action.param_schema, action.parameter_format, action.output_format, action.timeout_seconds, action.created_at, action.updated_at, action.retry, action.parameter_delivery, action.env, action.files, pack.id, pack.ref, pack.label, pack.description, pack.version, pack.config, pack.created_at, pack.updated_at, pack.sealed_config, pack.requirements
 FROM x JOIN attune.action action ON action.ref = x.action_ref
 JOIN attune.pack pack ON pack.id = action.pack_id
 `
@@ -754,11 +754,12 @@ type ExecutionStartRow struct {
 	TaskItem       *int32
 	TaskRetry      *int32
 	AttuneAction   AttuneAction
-	PackConfig     []byte
+	AttunePack     AttunePack
 }
 
 // Compare-and-set scheduled -> running, with its history row, returning the execution, its
-// action and the action's pack config: everything the worker needs, in one statement. No row
+// action and the action's pack (config, sealed config, requirements): everything the worker
+// needs, in one statement. No row
 // when the execution is not scheduled (another delivery got there first) or its action is gone.
 func (q *Queries) ExecutionStart(ctx context.Context, arg ExecutionStartParams) (ExecutionStartRow, error) {
 	row := q.db.QueryRow(ctx, executionStart, arg.Worker, arg.ID)
@@ -808,7 +809,16 @@ func (q *Queries) ExecutionStart(ctx context.Context, arg ExecutionStartParams) 
 		&i.AttuneAction.ParameterDelivery,
 		&i.AttuneAction.Env,
 		&i.AttuneAction.Files,
-		&i.PackConfig,
+		&i.AttunePack.ID,
+		&i.AttunePack.Ref,
+		&i.AttunePack.Label,
+		&i.AttunePack.Description,
+		&i.AttunePack.Version,
+		&i.AttunePack.Config,
+		&i.AttunePack.CreatedAt,
+		&i.AttunePack.UpdatedAt,
+		&i.AttunePack.SealedConfig,
+		&i.AttunePack.Requirements,
 	)
 	return i, err
 }
