@@ -2,6 +2,8 @@ package packs
 
 import (
 	"unicode/utf8"
+
+	"github.com/attune-run/attune/internal/yamlsrc"
 )
 
 // Length limits of what a pack names and describes, checked when the pack is validated, so a
@@ -24,14 +26,7 @@ func clip(s string) string {
 	if utf8.RuneCountInString(s) <= clipAt+8 {
 		return s
 	}
-	n := 0
-	for i := range s {
-		if n == clipAt {
-			return s[:i] + "…"
-		}
-		n++
-	}
-	return s
+	return yamlsrc.Clip(s, clipAt)
 }
 
 // tooLong reports whether s has more than limit characters.

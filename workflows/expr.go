@@ -8,6 +8,7 @@ import (
 
 	"github.com/expr-lang/expr/file"
 
+	"github.com/attune-run/attune/internal/yamlsrc"
 	"github.com/attune-run/attune/rules"
 )
 
@@ -80,20 +81,7 @@ func firstLine(s string) string {
 }
 
 // clip shortens an expression for a message.
-func clip(s string) string {
-	const most = 80
-	if utf8.RuneCountInString(s) <= most {
-		return s
-	}
-	n := 0
-	for i := range s {
-		if n == most {
-			return s[:i] + "…"
-		}
-		n++
-	}
-	return s
-}
+func clip(s string) string { return yamlsrc.Clip(s, 80) }
 
 // locator turns a byte offset in a string value into its line and column in the file.
 type locator func(off int) (line, col int)

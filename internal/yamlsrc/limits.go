@@ -220,10 +220,14 @@ func tokenValue(n ast.Node) string {
 const clipAt = 40
 
 // clip returns s, or its first characters and "…" when it is too long to quote whole.
-func clip(s string) string {
+func clip(s string) string { return Clip(s, clipAt) }
+
+// Clip returns s, or its first most characters (not bytes: a message never holds half a
+// character) and "…" when it has more.
+func Clip(s string, most int) string {
 	n := 0
 	for i := range s {
-		if n == clipAt {
+		if n == most {
 			return s[:i] + "…"
 		}
 		n++

@@ -3,7 +3,6 @@ package yamlsrc
 import (
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/goccy/go-yaml/ast"
 )
@@ -112,17 +111,7 @@ func Describe(v any) string {
 	case nil:
 		return "nothing (null)"
 	case string:
-		if utf8.RuneCountInString(v) > 40 {
-			n := 0
-			for i := range v {
-				if n == 40 {
-					v = v[:i] + "…"
-					break
-				}
-				n++
-			}
-		}
-		return fmt.Sprintf("the string %q", v)
+		return fmt.Sprintf("the string %q", clip(v))
 	case bool:
 		return fmt.Sprintf("the boolean %t", v)
 	case float64:
