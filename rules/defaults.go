@@ -138,12 +138,7 @@ func RenderDefault(name, s string, vals map[string]any) (any, error) {
 	}
 	slices.Sort(params)
 	b := newBudget()
-	var out strings.Builder
-	for _, seg := range segs {
-		if !seg.template {
-			out.WriteString(seg.text)
-			continue
-		}
+	return renderSegments(path, segs, whole, func(seg segment) (any, error) {
 		p, err := compileDefault(seg.src, params)
 		if err != nil {
 			return nil, &templateError{path: path, template: seg.text, err: exprError(err, templateStart), invalid: true}
@@ -152,25 +147,8 @@ func RenderDefault(name, s string, vals map[string]any) (any, error) {
 		if err != nil {
 			return nil, &templateError{path: path, template: seg.text, err: exprError(err, templateStart)}
 		}
-		if err := checkRendered(path, seg, v); err != nil {
-			return nil, err
-		}
-		if whole {
-			if v, err = jsonShape(v); err != nil {
-				return nil, &templateError{path: path, template: seg.text, err: err}
-			}
-			return v, nil
-		}
-		text, err := interpolate(v)
-		if err != nil {
-			return nil, &templateError{path: path, template: seg.text, err: fmt.Errorf("render %T as text: %w", v, err)}
-		}
-		if out.Len()+len(text) > MaxRenderedBytes {
-			return nil, &templateError{path: path, template: seg.text, err: errTooLarge}
-		}
-		out.WriteString(text)
-	}
-	return out.String(), nil
+		return v, nil
+	})
 }
 
 // HasTemplate reports whether s holds a {{ }} template.

@@ -96,35 +96,33 @@ func renderString(path, s string, env Env, b *budget) (any, error) {
 	if err != nil || segs == nil {
 		return s, err
 	}
-	if whole {
-		for _, seg := range segs {
-			if seg.template {
-				v, err := evalTemplate(path, seg, env, b)
-				if err != nil {
-					return nil, err
-				}
-				if err := checkRendered(path, seg, v); err != nil {
-					return nil, err
-				}
-				if v, err = jsonShape(v); err != nil {
-					return nil, &templateError{path: path, template: seg.text, err: err}
-				}
-				return v, nil
-			}
-		}
-	}
+	return renderSegments(path, segs, whole, func(seg segment) (any, error) {
+		return evalTemplate(path, seg, env, b)
+	})
+}
+
+// renderSegments renders scanned segments with eval: when the string is one template (whole),
+// its value with its JSON type; otherwise the text with each template's value interpolated,
+// up to MaxRenderedBytes.
+func renderSegments(path string, segs []segment, whole bool, eval func(segment) (any, error)) (any, error) {
 	var out strings.Builder
 	for _, seg := range segs {
 		if !seg.template {
 			out.WriteString(seg.text)
 			continue
 		}
-		v, err := evalTemplate(path, seg, env, b)
+		v, err := eval(seg)
 		if err != nil {
 			return nil, err
 		}
 		if err := checkRendered(path, seg, v); err != nil {
 			return nil, err
+		}
+		if whole {
+			if v, err = jsonShape(v); err != nil {
+				return nil, &templateError{path: path, template: seg.text, err: err}
+			}
+			return v, nil
 		}
 		text, err := interpolate(v)
 		if err != nil {
