@@ -244,7 +244,8 @@ func (p *Pipeline) announceTerminal(ctx context.Context, tx pgx.Tx, x attune.Exe
 	if f.Listened {
 		next = append(next, river.InsertManyParams{Args: ExecutionStatusArgs{ExecutionID: x.ID, Status: string(x.Status)}})
 	}
-	if _, retry := f.Retry.Next(x.Attempt, x.Status); retry {
+	_, retry := f.Retry.Next(x.Attempt, x.Status)
+	if retry {
 		next = append(next, river.InsertManyParams{Args: ExecutionCompleteArgs{ExecutionID: x.ID}})
 	}
 	if len(next) > 0 {
@@ -253,7 +254,7 @@ func (p *Pipeline) announceTerminal(ctx context.Context, tx pgx.Tx, x attune.Exe
 		}
 	}
 	if x.Parent != nil { // a workflow's task: advance the workflow in this transaction
-		return p.advanceParent(ctx, tx, x)
+		return p.advanceParent(ctx, tx, x, retry)
 	}
 	return nil
 }

@@ -23,7 +23,7 @@ func (p *Pipeline) AnnounceForTest(ctx context.Context, tx pgx.Tx, x attune.Exec
 
 // AdvanceAgainForTest advances x's workflow again, as a redelivered completion would.
 func (p *Pipeline) AdvanceAgainForTest(ctx context.Context, x attune.Execution) error {
-	return p.DB.InTx(ctx, func(q *db.Queries) error { return p.advanceParent(ctx, q.Tx(), x) })
+	return p.DB.InTx(ctx, func(q *db.Queries) error { return p.advanceParent(ctx, q.Tx(), x, false) })
 }
 
 // ChildPendingForTest runs the hook the inquiry work calls when x goes pending.

@@ -84,7 +84,7 @@ type conductor struct {
 	def   *workflows.Workflow
 	st    db.Workflow
 	tasks []*db.WorkflowTask
-	ended []attune.Execution // children that ended while this conductor was busy
+	ended []endedChild // children that ended while this conductor was busy
 	busy  bool
 	// resumed: with-items tasks may have items to start that no child's end will start (the
 	// workflow was paused); settle tops them all up.
@@ -241,19 +241,25 @@ func (p *Pipeline) workflowKV(ctx context.Context, q *db.Queries) func(scope, na
 }
 
 // advanceParent advances the workflow of x, a child that reached a terminal status, in x's
-// terminal transaction (called by announceTerminal).
-func (p *Pipeline) advanceParent(ctx context.Context, tx pgx.Tx, x attune.Execution) error {
+// terminal transaction (called by announceTerminal). retryDue says the action's retry policy
+// runs x again: the task then waits for that attempt.
+func (p *Pipeline) advanceParent(ctx context.Context, tx pgx.Tx, x attune.Execution, retryDue bool) error {
 	q := db.WithTx(tx)
 	c, ok, err := p.conduct(ctx, q, x.Parent.ParentID)
 	if err != nil || !ok || c.st.State == db.WorkflowFinished {
 		return err
 	}
+	c.ended = append(c.ended, endedChild{x: x, retryDue: retryDue})
 	if c.busy {
-		c.ended = append(c.ended, x)
-		return nil
+		return nil // the settle under way takes it
 	}
-	c.ended = append(c.ended, x)
 	return c.settle()
+}
+
+// endedChild is a child's end waiting to be recorded on its task.
+type endedChild struct {
+	x        attune.Execution
+	retryDue bool // the action's retry policy runs it again
 }
 
 // settle brings the workflow to rest: it records the children that ended, starts what is
@@ -263,9 +269,9 @@ func (c *conductor) settle() error {
 	defer func() { c.busy = false }()
 	for {
 		for len(c.ended) > 0 {
-			x := c.ended[0]
+			e := c.ended[0]
 			c.ended = c.ended[1:]
-			if err := c.childEnded(x); err != nil {
+			if err := c.childEnded(e.x, e.retryDue); err != nil {
 				return err
 			}
 		}
@@ -304,21 +310,18 @@ func (c *conductor) starting() bool {
 	return c.st.State == db.WorkflowRunning && !c.st.Failed && c.def != nil
 }
 
-// childEnded records the end of a child's run on its task instance.
-func (c *conductor) childEnded(x attune.Execution) error {
+// childEnded records the end of a child's run on its task instance; retryDue: the action's
+// retry policy runs it again.
+func (c *conductor) childEnded(x attune.Execution, retryDue bool) error {
 	if c.st.PausedBy == pausedByInquiry && c.st.State == db.WorkflowPaused {
 		if err := c.resumeAfterInquiry(); err != nil {
 			return err
 		}
 	}
-	if x.Status != attune.StatusCompleted && x.Status != attune.StatusCancelled && c.st.State != db.WorkflowCanceling {
+	if retryDue && x.Status != attune.StatusCompleted && x.Status != attune.StatusCancelled && c.st.State != db.WorkflowCanceling {
 		// The action's own retry policy runs it again as a new attempt of the same task run:
 		// the task waits for that attempt.
-		if action, _, err := c.q.Action(c.ctx, x.ActionRef); err == nil {
-			if _, again := action.Retry.Next(x.Attempt, x.Status); again {
-				return nil
-			}
-		}
+		return nil
 	}
 	t := c.instance(x.Parent.Task, x.Parent.Route)
 	if t == nil || t.State != db.TaskRunning || t.Retry != x.Parent.Retry {
