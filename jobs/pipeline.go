@@ -20,10 +20,11 @@ import (
 )
 
 // Pipeline holds what the pipeline steps share: the database, the River client they insert the
-// next job with, the runtimes, and this replica's name.
+// next job with, the runtimes, and this replica's name. Build it with New; its fields are read,
+// never assigned, after that.
 type Pipeline struct {
 	DB       *db.DB
-	River    *river.Client[pgx.Tx] // set once the client exists; steps insert with InsertTx
+	River    *river.Client[pgx.Tx] // steps insert with InsertTx (see Config.River)
 	Runtimes *runtimes.Set
 	Worker   string // this replica's name, recorded on the executions it runs
 	Log      *slog.Logger
