@@ -38,7 +38,7 @@ func setup(t *testing.T, opts ...attunetest.Options) *bundle {
 	env := attunetest.New(t, opts...)
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	s := httpapi.New(httpapi.Config{MaxBody: 1 << 20, MetricsRefresh: 10 * time.Millisecond}, httpapi.Deps{
-		DB: env.DB, Pipeline: env.P, Timers: env.Timers, Secrets: env.P.Secrets,
+		DB: env.DB, Pipeline: env.P, Registry: env.Registry, Secrets: env.P.Secrets,
 		RiverStarted: func() bool { return true }, Log: log, Hub: env.Hub,
 	})
 	ts := httptest.NewServer(s.Handler())
@@ -54,7 +54,7 @@ func (b *bundle) registerPack(files map[string]string) {
 	b.t.Helper()
 	p, err := packs.LoadDir(attunetest.WritePack(b.t, files), time.Now())
 	require.NoError(b.t, err)
-	_, err = b.env.Timers.RegisterPack(context.Background(), p)
+	_, err = b.env.Registry.RegisterPack(context.Background(), p)
 	require.NoError(b.t, err)
 }
 

@@ -56,7 +56,7 @@ func (s *Server) putRule(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, p)
 		return
 	}
-	rule, err := s.d.Timers.SetRuleEnabled(r.Context(), r.PathValue("ref"), enabled)
+	rule, err := s.d.Registry.SetRuleEnabled(r.Context(), r.PathValue("ref"), enabled)
 	if errors.Is(err, attune.ErrNotFound) {
 		writeProblem(w, problem(http.StatusNotFound, "rule %s is not registered; GET /api/v1/rules lists the rules", r.PathValue("ref")))
 		return

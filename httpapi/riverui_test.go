@@ -23,7 +23,7 @@ func TestRiverUI(t *testing.T) {
 	env := attunetest.New(t, attunetest.Options{NoStart: true})
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	s := httpapi.New(httpapi.Config{Listen: "127.0.0.1:0", MaxBody: 1 << 20}, httpapi.Deps{
-		DB: env.DB, Pipeline: env.P, Timers: env.Timers, RiverStarted: func() bool { return true }, Log: log,
+		DB: env.DB, Pipeline: env.P, Registry: env.Registry, RiverStarted: func() bool { return true }, Log: log,
 	})
 	require.NoError(t, s.Listen())
 	ctx, cancel := context.WithCancel(context.Background())

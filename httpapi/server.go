@@ -16,8 +16,8 @@ import (
 
 	"github.com/attune-run/attune/db"
 	"github.com/attune-run/attune/jobs"
+	"github.com/attune-run/attune/registry"
 	"github.com/attune-run/attune/secrets"
-	"github.com/attune-run/attune/sensors"
 )
 
 // Config is the HTTP server's configuration (http.* and metrics.* in attune's).
@@ -39,8 +39,8 @@ type Config struct {
 type Deps struct {
 	DB       *db.DB
 	Pipeline *jobs.Pipeline
-	Timers   *sensors.Timers // rule enable/disable
-	Secrets  *secrets.Box    // opens webhook secrets; nil when secrets.key is unset
+	Registry *registry.Registry // rule enable/disable
+	Secrets  *secrets.Box       // opens webhook secrets; nil when secrets.key is unset
 	// Hub is the process's LISTEN connection, which the streams follow; without it the output
 	// stream polls and /stream/v1/stream answers 503.
 	Hub *db.Hub

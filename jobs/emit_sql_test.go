@@ -29,7 +29,7 @@ func TestEmitSQL(t *testing.T) {
 		"rules/paid.yaml":    "ref: paid\ntrigger_ref: order_paid\naction_ref: note\naction_params: {order: \"{{ event.payload.order }}\"}\n",
 	}), time.Now())
 	require.NoError(t, err)
-	_, err = e.Timers.RegisterPack(ctx, p)
+	_, err = e.Registry.RegisterPack(ctx, p)
 	require.NoError(t, err)
 	count := func(sql string) int {
 		var n int

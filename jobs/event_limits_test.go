@@ -28,7 +28,7 @@ func registerBombPack(t *testing.T, e *attunetest.Env, rules map[string]string) 
 	}
 	p, err := packs.LoadDir(attunetest.WritePack(t, files), time.Now())
 	require.NoError(t, err)
-	_, err = e.Timers.RegisterPack(context.Background(), p)
+	_, err = e.Registry.RegisterPack(context.Background(), p)
 	require.NoError(t, err)
 }
 

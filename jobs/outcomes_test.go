@@ -55,7 +55,7 @@ action_params: {text: "{{ event.payload.user_email }}"}
 	})
 	p, err := packs.LoadDir(dir, time.Now())
 	require.NoError(t, err)
-	_, err = e.Timers.RegisterPack(ctx, p)
+	_, err = e.Registry.RegisterPack(ctx, p)
 	require.NoError(t, err)
 
 	ev, err := e.DB.AutoCommit().EventInsert(ctx, db.NewEvent{TriggerRef: "why.alert",
@@ -125,7 +125,7 @@ func TestProcessEventRecordsCriteriaThatDoNotCompile(t *testing.T) {
 	})
 	p, err := packs.LoadDir(dir, time.Now())
 	require.NoError(t, err)
-	_, err = e.Timers.RegisterPack(ctx, p)
+	_, err = e.Registry.RegisterPack(ctx, p)
 	require.NoError(t, err)
 	_, err = e.DB.Pool.Exec(ctx, `UPDATE attune.rule SET criteria = '[{"field":"a","operator":"equal","value":1}]' WHERE ref = 'bad.broken'`)
 	require.NoError(t, err)

@@ -40,7 +40,7 @@ func registerPack(t *testing.T, e *attunetest.Env, files map[string]string) {
 	t.Helper()
 	p, err := packs.LoadDir(attunetest.WritePack(t, files), time.Now())
 	require.NoError(t, err)
-	_, err = e.Timers.RegisterPack(context.Background(), p)
+	_, err = e.Registry.RegisterPack(context.Background(), p)
 	require.NoError(t, err)
 }
 
@@ -150,7 +150,7 @@ action_params: {seconds: 5000, colour: red, message: "{{ event.payload.count }}"
 	}
 	p, err := packs.LoadDir(attunetest.WritePack(t, files), time.Now())
 	require.NoError(t, err, "the loader leaves another pack's action to the registrar")
-	_, err = e.Timers.RegisterPack(ctx, p)
+	_, err = e.Registry.RegisterPack(ctx, p)
 	require.ErrorIs(t, err, attune.ErrInvalid)
 	require.EqualError(t, err, "rule lit.slow: action_params do not fit action core.sleep: "+
 		"colour: unknown parameter (known: message, seconds); seconds: must be <= 3600, got 5000")

@@ -62,7 +62,7 @@ func TestRuntimeSelectedByRecordNotFileName(t *testing.T) {
 	})
 	p, err := packs.LoadDir(dir, time.Now())
 	require.NoError(t, err)
-	_, err = e.Timers.RegisterPack(ctx, p)
+	_, err = e.Registry.RegisterPack(ctx, p)
 	require.NoError(t, err)
 
 	x, err := e.P.Run(ctx, "rt.looks_python", nil, 0)
@@ -119,7 +119,7 @@ func TestDuplicateDispatchRunsActionOnce(t *testing.T) {
 	})
 	p, err := packs.LoadDir(dir, time.Now())
 	require.NoError(t, err)
-	_, err = e.Timers.RegisterPack(ctx, p)
+	_, err = e.Registry.RegisterPack(ctx, p)
 	require.NoError(t, err)
 
 	x, err := e.P.Run(ctx, "twice.count", nil, 0)
@@ -171,7 +171,7 @@ criteria: [{field: level, operator: equals, value: info}]
 	})
 	p, err := packs.LoadDir(dir, time.Now())
 	require.NoError(t, err)
-	_, err = e.Timers.RegisterPack(ctx, p)
+	_, err = e.Registry.RegisterPack(ctx, p)
 	require.NoError(t, err)
 
 	ev, err := e.P.EmitEvent(ctx, db.NewEvent{TriggerRef: "ev.alert", Payload: map[string]any{"level": "error", "count": 4}})
@@ -209,7 +209,7 @@ func TestFailureAndTimeout(t *testing.T) {
 	})
 	p, err := packs.LoadDir(dir, time.Now())
 	require.NoError(t, err)
-	_, err = e.Timers.RegisterPack(ctx, p)
+	_, err = e.Registry.RegisterPack(ctx, p)
 	require.NoError(t, err)
 
 	x, err := e.P.Run(ctx, "bad.fail", nil, 0)
@@ -241,7 +241,7 @@ func TestExecutionOfRemovedActionFails(t *testing.T) {
 	}
 	p, err := packs.LoadDir(attunetest.WritePack(t, files), time.Now())
 	require.NoError(t, err)
-	_, err = e.Timers.RegisterPack(ctx, p)
+	_, err = e.Registry.RegisterPack(ctx, p)
 	require.NoError(t, err)
 	x, err := e.P.Run(ctx, "gone.soon", nil, 0)
 	require.NoError(t, err)
@@ -249,7 +249,7 @@ func TestExecutionOfRemovedActionFails(t *testing.T) {
 	delete(files, "actions/soon.yaml")
 	p, err = packs.LoadDir(attunetest.WritePack(t, files), time.Now())
 	require.NoError(t, err)
-	_, err = e.Timers.RegisterPack(ctx, p)
+	_, err = e.Registry.RegisterPack(ctx, p)
 	require.NoError(t, err)
 	require.NoError(t, e.River.Start(ctx))
 	t.Cleanup(func() { _ = e.River.Stop(context.Background()) })

@@ -52,7 +52,7 @@ func TestRetryPolicy(t *testing.T) {
 	})
 	p, err := packs.LoadDir(dir, time.Now())
 	require.NoError(t, err)
-	_, err = e.Timers.RegisterPack(ctx, p)
+	_, err = e.Registry.RegisterPack(ctx, p)
 	require.NoError(t, err)
 
 	x, err := e.P.Run(ctx, "retry.always_fails", nil, 0)

@@ -18,7 +18,7 @@ func registerST2(t *testing.T, e *attunetest.Env, files map[string]string) *attu
 	t.Helper()
 	p, err := packs.LoadDir(attunetest.WritePack(t, files), time.Now())
 	require.NoError(t, err)
-	_, err = e.Timers.RegisterPack(context.Background(), p)
+	_, err = e.Registry.RegisterPack(context.Background(), p)
 	require.NoError(t, err)
 	return p
 }
@@ -237,12 +237,12 @@ func TestStackStormDependenciesCheckedAtRegistration(t *testing.T) {
 		"pack.yaml": "name: needs\nversion: 0.1.0\ndependencies: [core, ansible, jenkins=1.0.0]\n",
 	}), time.Now())
 	require.NoError(t, err)
-	_, err = e.Timers.RegisterPack(ctx, p)
+	_, err = e.Registry.RegisterPack(ctx, p)
 	require.ErrorIs(t, err, attune.ErrInvalid)
 	require.ErrorContains(t, err, "pack needs depends on packs that are not registered: ansible, jenkins; register them first")
 
 	registerST2(t, e, map[string]string{"pack.yaml": "ref: ansible\nversion: 0.1.0\n"})
 	registerST2(t, e, map[string]string{"pack.yaml": "ref: jenkins\nversion: 0.1.0\n"})
-	_, err = e.Timers.RegisterPack(ctx, p)
+	_, err = e.Registry.RegisterPack(ctx, p)
 	require.NoError(t, err)
 }

@@ -38,7 +38,7 @@ func TestStackStormSecretConfigSealed(t *testing.T) {
 	p, err := packs.LoadDir(attunetest.WritePack(t, secretConfigPack), time.Now())
 	require.NoError(t, err)
 	require.NoError(t, packs.ApplyConfig(p, map[string]any{"token": "tok-5ecret-77"}))
-	_, err = e.Timers.RegisterPack(ctx, p)
+	_, err = e.Registry.RegisterPack(ctx, p)
 	require.NoError(t, err)
 
 	var clear string
@@ -68,7 +68,7 @@ func TestStackStormSecretConfigNeedsKey(t *testing.T) {
 	p, err := packs.LoadDir(attunetest.WritePack(t, secretConfigPack), time.Now())
 	require.NoError(t, err)
 	require.NoError(t, packs.ApplyConfig(p, map[string]any{"token": "tok-5ecret-77"}))
-	_, err = e.Timers.RegisterPack(context.Background(), p)
+	_, err = e.Registry.RegisterPack(context.Background(), p)
 	require.ErrorIs(t, err, secrets.ErrNoKey)
 	require.ErrorContains(t, err, "pack vault9: config keys marked secret in config.schema.yaml (token) are set")
 	require.NotContains(t, err.Error(), "tok-5ecret-77")
@@ -98,7 +98,7 @@ class Show(Action):
 	}), time.Now())
 	require.NoError(t, err)
 	require.NoError(t, packs.ApplyConfig(p, map[string]any{"accounts": []any{map[string]any{"name": "ops-mail", "password": "pa55-w0rd"}}}))
-	_, err = e.Timers.RegisterPack(ctx, p)
+	_, err = e.Registry.RegisterPack(ctx, p)
 	require.NoError(t, err)
 	var clear string
 	require.NoError(t, e.DB.Pool.QueryRow(ctx, `SELECT config::text FROM attune.pack WHERE ref = 'mailer'`).Scan(&clear))

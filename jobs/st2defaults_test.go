@@ -43,7 +43,7 @@ class Show(Action):
 	}), time.Now())
 	require.NoError(t, err)
 	require.NoError(t, packs.ApplyConfig(p, map[string]any{"token": "t0k-77"}))
-	_, err = e.Timers.RegisterPack(ctx, p)
+	_, err = e.Registry.RegisterPack(ctx, p)
 	require.NoError(t, err)
 
 	x, data := runST2(t, e, "tpl.show", map[string]any{"host": "db1"})

@@ -51,7 +51,7 @@ func registerWorkflows(t *testing.T, e *attunetest.Env, defs map[string]string) 
 	}
 	p, err := packs.LoadDir(attunetest.WritePack(t, files), time.Now())
 	require.NoError(t, err)
-	_, err = e.Timers.RegisterPack(context.Background(), p)
+	_, err = e.Registry.RegisterPack(context.Background(), p)
 	require.NoError(t, err)
 }
 
@@ -935,7 +935,7 @@ tasks:
 		"actions/flaky.sh":   "if [ -e '" + flag + "' ]; then echo ok; exit 0; fi\ntouch '" + flag + "'\nexit 1\n",
 	}), time.Now())
 	require.NoError(t, err)
-	_, err = e.Timers.RegisterPack(context.Background(), p)
+	_, err = e.Registry.RegisterPack(context.Background(), p)
 	require.NoError(t, err)
 
 	x, _ := runWorkflow(t, e, "pol", nil)

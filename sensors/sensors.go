@@ -22,7 +22,8 @@ import (
 	"github.com/attune-run/attune/sensors/schedule"
 )
 
-// Timers keeps rules' timers in step with the rules and fires them.
+// Timers keeps rules' timers in step with the rules and fires them. Registration (package
+// registry) reaches it through registry.Timers: Sync and CancelFire.
 type Timers struct {
 	P   *jobs.Pipeline
 	Log *slog.Logger
@@ -156,50 +157,4 @@ func (t *Timers) Reconcile(ctx context.Context) (int, error) {
 
 func sameParams(a, b map[string]any) bool {
 	return fmt.Sprint(a) == fmt.Sprint(b) // fmt prints maps sorted by key
-}
-
-// RegisterPack upserts a pack and brings its rules' timers in step, in one transaction: timers
-// of new or changed rules are scheduled, timers of disabled rules stop, and the pending fire
-// jobs of rules that vanished from the pack are cancelled. A failure changes nothing. The
-// pack's secret config values are sealed first (see jobs.Pipeline.SealPackConfig).
-func (t *Timers) RegisterPack(ctx context.Context, p *attune.Pack) (*db.Registration, error) {
-	if err := t.P.SealPackConfig(p); err != nil {
-		return nil, err
-	}
-	var reg *db.Registration
-	err := t.P.DB.InTx(ctx, func(q *db.Queries) error {
-		var err error
-		if reg, err = q.RegisterPack(ctx, p); err != nil {
-			return err
-		}
-		for _, r := range reg.Rules {
-			if err := jobs.CheckRuleParams(ctx, q, r); err != nil {
-				return err
-			}
-			if err := t.Sync(ctx, q, r); err != nil {
-				return err
-			}
-		}
-		for _, r := range reg.RemovedRules {
-			if err := t.CancelFire(ctx, q, r.FireJobID); err != nil {
-				return err
-			}
-			t.Log.Info("rule removed with its pack", "rule", r.Ref)
-		}
-		return nil
-	})
-	return reg, err
-}
-
-// SetRuleEnabled enables or disables a rule and starts or stops its timer, in one transaction.
-func (t *Timers) SetRuleEnabled(ctx context.Context, ref string, enabled bool) (attune.Rule, error) {
-	var rule attune.Rule
-	err := t.P.DB.InTx(ctx, func(q *db.Queries) error {
-		var err error
-		if rule, err = q.RuleSetEnabled(ctx, ref, enabled); err != nil {
-			return err
-		}
-		return t.Sync(ctx, q, rule)
-	})
-	return rule, err
 }

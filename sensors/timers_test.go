@@ -59,7 +59,7 @@ func registerPack(t *testing.T, e *attunetest.Env, rules map[string]string) {
 	}
 	p, err := packs.LoadDir(attunetest.WritePack(t, files), time.Now())
 	require.NoError(t, err)
-	_, err = e.Timers.RegisterPack(context.Background(), p)
+	_, err = e.Registry.RegisterPack(context.Background(), p)
 	require.NoError(t, err)
 }
 
@@ -359,7 +359,7 @@ func TestTimerDisableCancelsAndEnableResumes(t *testing.T) {
 		5*time.Second, 20*time.Millisecond)
 	pending := waitQuiet(t, e, tm.ID)
 
-	rule, err := e.Timers.SetRuleEnabled(ctx, everySecond, false)
+	rule, err := e.Registry.SetRuleEnabled(ctx, everySecond, false)
 	require.NoError(t, err)
 	require.False(t, rule.Enabled)
 	requireCancelled(t, e, tm.ID, pending.ID)
@@ -373,7 +373,7 @@ func TestTimerDisableCancelsAndEnableResumes(t *testing.T) {
 	require.Empty(t, pendingFireJobs(t, e, tm.ID))
 
 	enabledAt := time.Now()
-	rule, err = e.Timers.SetRuleEnabled(ctx, everySecond, true)
+	rule, err = e.Registry.SetRuleEnabled(ctx, everySecond, true)
 	require.NoError(t, err)
 	require.True(t, rule.Enabled)
 	tm = timerOf(t, e, everySecond)
@@ -676,9 +676,9 @@ func TestRuleEnabledSurvivesReregistration(t *testing.T) {
 		"shipped_off":  intervalRule("shipped_off", 1, "minutes") + "enabled: false\n",
 	}
 	registerPack(t, e, rules)
-	_, err := e.Timers.SetRuleEnabled(ctx, everyMinute, false)
+	_, err := e.Registry.SetRuleEnabled(ctx, everyMinute, false)
 	require.NoError(t, err)
-	_, err = e.Timers.SetRuleEnabled(ctx, shippedOff, true)
+	_, err = e.Registry.SetRuleEnabled(ctx, shippedOff, true)
 	require.NoError(t, err)
 
 	registerPack(t, e, rules)

@@ -35,7 +35,7 @@ func (a *app) listenAPI(roles []string, hub *db.Hub) ([]string, *apiServer, erro
 		WriteTimeout: cfg.WriteTimeout, IdleTimeout: cfg.IdleTimeout,
 		MetricsPublic: a.cfg.Metrics.Public,
 	}, httpapi.Deps{
-		DB: a.db, Pipeline: a.p, Timers: a.timers, Secrets: a.p.Secrets, Hub: hub,
+		DB: a.db, Pipeline: a.p, Registry: a.registry, Secrets: a.p.Secrets, Hub: hub,
 		RiverStarted: s.riverStarted.Load, Log: a.log,
 	})
 	err := s.srv.Listen()

@@ -20,6 +20,7 @@ import (
 	"github.com/attune-run/attune/db/embedded"
 	"github.com/attune-run/attune/jobs"
 	"github.com/attune-run/attune/packs"
+	"github.com/attune-run/attune/registry"
 	"github.com/attune-run/attune/runtimes"
 	"github.com/attune-run/attune/secrets"
 	"github.com/attune-run/attune/sensors"
@@ -33,6 +34,7 @@ type app struct {
 	embedded *embedded.Handle // nil when database.url is set
 	p        *jobs.Pipeline
 	timers   *sensors.Timers
+	registry *registry.Registry
 	river    *river.Client[pgx.Tx]
 	// works is whether this process's River client works queues: false for a replica whose
 	// only role is api, which inserts jobs and never starts River.
@@ -177,6 +179,7 @@ func (a *app) build(roles []string) error {
 		a.p.Secrets = box
 	}
 	a.timers = &sensors.Timers{P: a.p, Log: a.log.With("component", "timers")}
+	a.registry = registry.New(a.p, a.timers, a.log.With("component", "registry"))
 
 	workers := river.NewWorkers()
 	jobs.Register(workers, a.p)
@@ -284,7 +287,7 @@ func (a *app) registerPacks(ctx context.Context, all []*attune.Pack) error {
 		if err := a.cfg.applyPackConfig(p); err != nil {
 			return err
 		}
-		if _, err := a.timers.RegisterPack(ctx, p); err != nil {
+		if _, err := a.registry.RegisterPack(ctx, p); err != nil {
 			return fmt.Errorf("register pack %s: %w", p.Ref, err)
 		}
 		a.log.Info("pack registered", "pack", p.Ref, "actions", len(p.Actions), "rules", len(p.Rules))

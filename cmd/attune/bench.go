@@ -158,7 +158,7 @@ func (c *cli) benchReplica(logCfg LogConfig) (bench.StartFunc, error) {
 			return nil, err
 		}
 		r := &bench.Replica{
-			DB: a.db, P: a.p, Timers: a.timers, River: a.river,
+			DB: a.db, P: a.p, Timers: a.timers, Registry: a.registry, River: a.river,
 			Heartbeat: func(ctx context.Context) func() { return a.heartbeat(ctx, roles) },
 			Close:     func() { stopListening(); a.close() },
 		}

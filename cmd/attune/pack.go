@@ -59,7 +59,7 @@ packs.config.<pack> of the attune configuration.`,
 					return err
 				}
 				for _, p := range packs.InDependencyOrder(all) {
-					reg, err := a.timers.RegisterPack(cmd.Context(), p)
+					reg, err := a.registry.RegisterPack(cmd.Context(), p)
 					if err != nil {
 						return fmt.Errorf("register pack %s: %w (that pack was not changed)", p.Ref, err)
 					}

@@ -39,7 +39,7 @@ func (c *cli) ruleCmd() *cobra.Command {
 					if err := a.build(nil); err != nil {
 						return err
 					}
-					r, err := a.timers.SetRuleEnabled(cmd.Context(), args[0], enabled)
+					r, err := a.registry.SetRuleEnabled(cmd.Context(), args[0], enabled)
 					if err != nil {
 						return err
 					}

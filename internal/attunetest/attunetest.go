@@ -22,6 +22,7 @@ import (
 	"github.com/attune-run/attune/internal/pgtest"
 	"github.com/attune-run/attune/jobs"
 	"github.com/attune-run/attune/packs"
+	"github.com/attune-run/attune/registry"
 	"github.com/attune-run/attune/runtimes"
 	"github.com/attune-run/attune/secrets"
 	"github.com/attune-run/attune/sensors"
@@ -33,8 +34,10 @@ type Env struct {
 	DB     *db.DB
 	P      *jobs.Pipeline
 	Timers *sensors.Timers
-	River  *river.Client[pgx.Tx]
-	Hub    *db.Hub // listening for the execution and output notices, while the test runs
+	// Registry registers packs and enables or disables rules.
+	Registry *registry.Registry
+	River    *river.Client[pgx.Tx]
+	Hub      *db.Hub // listening for the execution and output notices, while the test runs
 }
 
 // Migrate applies attune's and River's migrations to the database at url.
@@ -104,7 +107,8 @@ func New(t testing.TB, opts ...Options) *Env {
 	p.River = client
 	core, err := packs.Core()
 	require.NoError(t, err)
-	_, err = timers.RegisterPack(ctx, core)
+	reg := registry.New(p, timers, log)
+	_, err = reg.RegisterPack(ctx, core)
 	require.NoError(t, err)
 	if !o.NoStart {
 		require.NoError(t, client.Start(ctx))
@@ -114,7 +118,7 @@ func New(t testing.TB, opts ...Options) *Env {
 			_ = client.Stop(sctx)
 		})
 	}
-	return &Env{URL: url, DB: d, P: p, Timers: timers, River: client, Hub: watch(t, d, p, log, !o.NoListen)}
+	return &Env{URL: url, DB: d, P: p, Timers: timers, Registry: reg, River: client, Hub: watch(t, d, p, log, !o.NoListen)}
 }
 
 // watch starts a hub (when listen) and the pipeline's cancel watcher until the test ends.

@@ -215,10 +215,10 @@ func registerPacks(ctx context.Context, start StartFunc, url string) error {
 	if err != nil {
 		return fmt.Errorf("core pack: %w", err)
 	}
-	if _, err := r.Timers.RegisterPack(ctx, core); err != nil {
+	if _, err := r.Registry.RegisterPack(ctx, core); err != nil {
 		return fmt.Errorf("register the core pack: %w", err)
 	}
-	if _, err := r.Timers.RegisterPack(ctx, eventPack()); err != nil {
+	if _, err := r.Registry.RegisterPack(ctx, eventPack()); err != nil {
 		return fmt.Errorf("register the bench pack: %w", err)
 	}
 	return nil

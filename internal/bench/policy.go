@@ -53,7 +53,7 @@ func policyAdmit(ctx context.Context, start StartFunc, url string, n int) (polic
 		return res, err
 	}
 	defer r.Stop()
-	if _, err := r.Timers.RegisterPack(ctx, policyPackDef()); err != nil {
+	if _, err := r.Registry.RegisterPack(ctx, policyPackDef()); err != nil {
 		return res, fmt.Errorf("register the policy pack: %w", err)
 	}
 	if err := preloadEvents(ctx, r, policyTrigger, n); err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/attune-run/attune/db"
 	"github.com/attune-run/attune/jobs"
+	"github.com/attune-run/attune/registry"
 	"github.com/attune-run/attune/sensors"
 )
 
@@ -19,7 +20,9 @@ type Replica struct {
 	DB     *db.DB
 	P      *jobs.Pipeline
 	Timers *sensors.Timers
-	River  *river.Client[pgx.Tx]
+	// Registry registers the bench's packs.
+	Registry *registry.Registry
+	River    *river.Client[pgx.Tx]
 	// Heartbeat records the replica alive, as `attune start` does, until the returned func is
 	// called; without it the reaper would take the replica's running executions for abandoned.
 	// Nil: no heartbeat.

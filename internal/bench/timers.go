@@ -41,7 +41,7 @@ func timerPrecision(ctx context.Context, start StartFunc, url string, n int, d t
 	if err := r.Start(ctx); err != nil {
 		return res, err
 	}
-	if _, err := r.Timers.RegisterPack(ctx, timerRulesPack(n)); err != nil {
+	if _, err := r.Registry.RegisterPack(ctx, timerRulesPack(n)); err != nil {
 		return res, fmt.Errorf("register %d timer rules: %w", n, err)
 	}
 	cutoff := time.Now().Add(d)

@@ -74,7 +74,7 @@ func registerWorkflowPack(ctx context.Context, r *Replica) error {
 	if err != nil {
 		return fmt.Errorf("load the workflow pack: %w", err)
 	}
-	if _, err := r.Timers.RegisterPack(ctx, p); err != nil {
+	if _, err := r.Registry.RegisterPack(ctx, p); err != nil {
 		return fmt.Errorf("register the workflow pack: %w", err)
 	}
 	return nil
