@@ -10,12 +10,11 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/attune-run/attune"
 	"github.com/attune-run/attune/db"
+	"github.com/attune-run/attune/engine"
 	"github.com/attune-run/attune/internal/attunetest"
 	"github.com/attune-run/attune/jobs"
 )
@@ -67,26 +66,11 @@ func admissionOrder(t *testing.T, e *attunetest.Env) []int64 {
 	return ids
 }
 
-// addWorker starts a second River client (another replica) working the shell queue with its
-// own copy of the pipeline.
+// addWorker starts a second replica working the runtime and event queues with its own copy of
+// the pipeline.
 func addWorker(t *testing.T, e *attunetest.Env, name string) {
 	t.Helper()
-	p2 := &jobs.Pipeline{DB: e.P.DB, Runtimes: e.P.Runtimes, Worker: name, Log: e.P.Log, Secrets: e.P.Secrets}
-	workers := river.NewWorkers()
-	jobs.Register(workers, p2)
-	client, err := river.NewClient(riverpgxv5.New(e.DB.Pool), &river.Config{
-		Schema: db.RiverSchema, Workers: workers, Logger: e.P.Log, TestOnly: true,
-		Queues:        map[string]river.QueueConfig{jobs.RuntimeQueue(attune.RuntimeShell): {MaxWorkers: 10}, jobs.QueueEvents: {MaxWorkers: 10}},
-		FetchCooldown: 5 * time.Millisecond, FetchPollInterval: 50 * time.Millisecond,
-	})
-	require.NoError(t, err)
-	p2.River = client
-	require.NoError(t, client.Start(context.Background()))
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = client.Stop(ctx)
-	})
+	e.Replica(t, name, engine.RoleWorkers, engine.RoleRules)
 }
 
 // threshold N is never exceeded with two replicas of ten workers each, every execution

@@ -11,34 +11,27 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
-
 	"github.com/attune-run/attune"
 	"github.com/attune-run/attune/db"
 	"github.com/attune-run/attune/db/embedded"
+	"github.com/attune-run/attune/engine"
 	"github.com/attune-run/attune/jobs"
 	"github.com/attune-run/attune/packs"
 	"github.com/attune-run/attune/registry"
 	"github.com/attune-run/attune/runtimes"
 	"github.com/attune-run/attune/secrets"
-	"github.com/attune-run/attune/sensors"
 )
 
-// app is one attune process's connection to its database and the pipeline built on it.
+// app is one attune process's connection to its database and the replica of the engine built
+// on it (see package engine): cmd holds the configuration and the printing, the engine the rest.
 type app struct {
 	cfg      *Config
 	log      *slog.Logger
 	db       *db.DB
 	embedded *embedded.Handle // nil when database.url is set
-	p        *jobs.Pipeline
-	timers   *sensors.Timers
+	engine   *engine.Replica  // set by build
+	p        *jobs.Pipeline   // engine's pipeline
 	registry *registry.Registry
-	river    *river.Client[pgx.Tx]
-	// works is whether this process's River client works queues: false for a replica whose
-	// only role is api, which inserts jobs and never starts River.
-	works bool
 }
 
 // open connects to the configured database, or acquires the embedded cluster under the data
@@ -142,9 +135,14 @@ func (a *app) close() {
 	}
 }
 
-// build wires the pipeline and a River client that works the queues of roles (none: an
-// insert-only client).
-func (a *app) build(roles []string) error {
+// build builds this process's replica of the engine, working the queues of roles (none: an
+// insert-only replica, as most commands are). Its cancel watcher polls alone; buildListening
+// gives it the process's hub.
+func (a *app) build(roles []string) error { return a.buildListening(roles, nil) }
+
+// buildListening builds this process's replica (see engine.New) from the configuration: the
+// cancel watcher of the workers role wakes on hub's notices.
+func (a *app) buildListening(roles []string, hub *db.Hub) error {
 	cfg := a.cfg
 	workDir, err := cfg.actionsDir()
 	if err != nil {
@@ -156,94 +154,46 @@ func (a *app) build(roles []string) error {
 			return fmt.Errorf("runtimes.work_dir: %w", err)
 		}
 	}
-	a.p = &jobs.Pipeline{
-		DB: a.db,
-		Runtimes: runtimes.New(runtimes.Config{
-			ShellInterpreter: cfg.Runtimes.Shell, PythonInterpreter: cfg.Runtimes.Python,
-			OutputCap: cfg.Runtimes.OutputCap, KillGrace: cfg.Runtimes.KillGrace, WorkDir: workDir,
-			PipIndexURL: cfg.Packs.PipIndexURL,
-			Logger:      a.log.With("component", "runtimes"),
-		}),
-		Worker:      cfg.Worker.Name,
-		Log:         a.log.With("component", "pipeline"),
-		RescueAfter: cfg.rescueAfter(),
-		KillGrace:   cfg.Runtimes.KillGrace,
-		OutputCap:   cfg.Runtimes.OutputCap,
-		MaxTaskRuns: cfg.Workflows.MaxTaskRuns,
-	}
+	var box *secrets.Box
 	if cfg.Secrets.Key != "" {
-		box, err := secrets.ParseKey(cfg.Secrets.Key)
-		if err != nil {
+		if box, err = secrets.ParseKey(cfg.Secrets.Key); err != nil {
 			return err // Validate reported it already
 		}
-		a.p.Secrets = box
 	}
-	a.timers = &sensors.Timers{P: a.p, Log: a.log.With("component", "timers")}
-	a.registry = registry.New(a.p, a.timers, a.log.With("component", "registry"))
-
-	workers := river.NewWorkers()
-	jobs.Register(workers, a.p)
-	river.AddWorker(workers, &jobs.PruneWorker{P: a.p, Retention: time.Duration(cfg.Retention.Days) * 24 * time.Hour})
-	sensors.Register(workers, a.timers)
-
-	queues := map[string]river.QueueConfig{}
-	var periodic []*river.PeriodicJob
-	if slices.Contains(roles, RoleTimers) {
-		queues[jobs.QueueTimers] = timersQueue(cfg.River)
-		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(30*time.Second),
-			func() (river.JobArgs, *river.InsertOpts) { return jobs.TimerReconcileArgs{}, nil },
-			&river.PeriodicJobOpts{RunOnStart: true}))
-	}
-	if slices.Contains(roles, RoleRules) {
-		queues[jobs.QueueEvents] = river.QueueConfig{MaxWorkers: 50}
-		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
-			func() (river.JobArgs, *river.InsertOpts) { return jobs.RetentionPruneArgs{}, nil },
-			&river.PeriodicJobOpts{RunOnStart: true}))
-	}
-	if slices.Contains(roles, RoleWorkers) {
-		for _, rt := range attune.Runtimes {
-			n := cfg.Worker.Concurrency
-			if rt == attune.RuntimeNoop {
-				n = cfg.Worker.NoopConcurrency
-			}
-			queues[jobs.RuntimeQueue(rt)] = river.QueueConfig{MaxWorkers: n}
-		}
-	}
-	rc := &river.Config{
-		ID:                   cfg.Worker.Name,
-		Schema:               db.RiverSchema,
-		Workers:              workers,
-		Logger:               riverLogger(a.cfg.Log),
-		FetchCooldown:        cfg.River.FetchCooldown,
-		FetchPollInterval:    cfg.River.FetchPollInterval,
-		RescueStuckJobsAfter: cfg.rescueAfter(),
-		// River's job retention, set explicitly: finished jobs stay long enough to audit the
-		// job counts of recent executions, and River's cleaner deletes them after.
-		CompletedJobRetentionPeriod: 24 * time.Hour,
-		CancelledJobRetentionPeriod: 24 * time.Hour,
-		DiscardedJobRetentionPeriod: 7 * 24 * time.Hour,
-		PeriodicJobs:                periodic,
-	}
-	if len(queues) > 0 {
-		rc.Queues = queues
-		a.works = true
-	}
-	client, err := river.NewClient(riverpgxv5.New(a.db.Pool), rc)
+	r, err := engine.New(engine.Config{
+		Pipeline: jobs.Config{
+			DB: a.db,
+			Runtimes: runtimes.New(runtimes.Config{
+				ShellInterpreter: cfg.Runtimes.Shell, PythonInterpreter: cfg.Runtimes.Python,
+				OutputCap: cfg.Runtimes.OutputCap, KillGrace: cfg.Runtimes.KillGrace, WorkDir: workDir,
+				PipIndexURL: cfg.Packs.PipIndexURL,
+				Logger:      a.log.With("component", "runtimes"),
+			}),
+			Worker:      cfg.Worker.Name,
+			Log:         a.log,
+			RescueAfter: cfg.rescueAfter(),
+			KillGrace:   cfg.Runtimes.KillGrace,
+			Secrets:     box,
+			OutputCap:   cfg.Runtimes.OutputCap,
+			MaxTaskRuns: cfg.Workflows.MaxTaskRuns,
+		},
+		Roles:             roles,
+		RiverLog:          riverLogger(cfg.Log),
+		FetchCooldown:     cfg.River.FetchCooldown,
+		FetchPollInterval: cfg.River.FetchPollInterval,
+		Concurrency:       cfg.Worker.Concurrency,
+		NoopConcurrency:   cfg.Worker.NoopConcurrency,
+		Retention:         time.Duration(cfg.Retention.Days) * 24 * time.Hour,
+		Heartbeat:         cfg.Worker.Heartbeat,
+		SilentAfter:       cfg.Worker.SilentAfter,
+		ShutdownGrace:     cfg.Shutdown.Grace,
+		Hub:               hub,
+	})
 	if err != nil {
-		return fmt.Errorf("river client: %w", err)
+		return err
 	}
-	a.river, a.p.River = client, client
+	a.engine, a.p, a.registry = r, r.Pipeline(), r.Registry()
 	return nil
-}
-
-// timersQueue is the River configuration of the timers queue. A fire job runs up to 5 s early
-// and waits in its worker until its fire time; timers due together share one job. The short poll
-// (20 ms, or the configured fetch_poll_interval when shorter) finds a job whose insert
-// notification was missed, and 100 workers leave room for many distinct fire times at once.
-// See README "Tuning".
-func timersQueue(rc RiverConfig) river.QueueConfig {
-	poll := max(min(rc.FetchPollInterval, 20*time.Millisecond), rc.FetchCooldown)
-	return river.QueueConfig{MaxWorkers: 100, FetchPollInterval: poll}
 }
 
 // builtinPacks returns the packs built into attune: the core pack, and the demo pack when

@@ -141,27 +141,26 @@ func (c *cli) benchReplica(logCfg LogConfig) (bench.StartFunc, error) {
 		cfg.Secrets.Key = secretsKey
 		cfg.HTTP.Listen, cfg.HTTP.ListenSet = "127.0.0.1:0", true
 		cfg.Worker.Name = fmt.Sprintf("bench-%d-%s", n.Add(1), strings.Join(roles, "+"))
+		cfg.Shutdown.Grace = 2 * time.Second // a phase's end does not wait for its backlog
 		log := newLogger(logCfg, os.Stderr).With("worker", cfg.Worker.Name)
 		a, err := open(ctx, &cfg, log, false)
 		if err != nil {
 			return nil, err
 		}
-		if err := a.build(roles); err != nil {
+		hub, stopListening := a.listen(ctx) // as attune start: one LISTEN connection per process
+		if err := a.buildListening(roles, hub); err != nil {
+			stopListening()
 			a.close()
 			return nil, err
 		}
-		hub, stopListening := a.listen(ctx) // as attune start: one LISTEN connection per process
-		roles, api, err := a.listenAPI(roles, hub)
+		_, api, err := a.listenAPI(roles, hub)
 		if err != nil {
 			stopListening()
 			a.close()
 			return nil, err
 		}
-		r := &bench.Replica{
-			DB: a.db, P: a.p, Timers: a.timers, Registry: a.registry, River: a.river,
-			Heartbeat: func(ctx context.Context) func() { return a.heartbeat(ctx, roles) },
-			Close:     func() { stopListening(); a.close() },
-		}
+		r := bench.NewReplica(a.engine, a.db)
+		r.Close = func() { stopListening(); a.close() }
 		if api != nil {
 			r.ServeAPI = func(ctx context.Context) (string, func()) {
 				// Ended first on shutdown, as attune start's signal context is: it stops the

@@ -13,7 +13,7 @@ import (
 
 	"github.com/spf13/viper"
 
-	"github.com/attune-run/attune"
+	"github.com/attune-run/attune/engine"
 	"github.com/attune-run/attune/secrets"
 )
 
@@ -162,15 +162,15 @@ type LogConfig struct {
 	Level  string `mapstructure:"level" json:"level"`   // debug, info, warn, error
 }
 
-// Roles a replica can run.
+// Roles a replica can run (see package engine).
 const (
-	RoleTimers  = "timers"
-	RoleRules   = "rules"
-	RoleWorkers = "workers"
-	RoleAPI     = "api"
+	RoleTimers  = engine.RoleTimers
+	RoleRules   = engine.RoleRules
+	RoleWorkers = engine.RoleWorkers
+	RoleAPI     = engine.RoleAPI
 )
 
-var allRoles = []string{RoleTimers, RoleRules, RoleWorkers, RoleAPI}
+var allRoles = engine.Roles
 
 // defaultListen is http.listen's default: loopback only.
 const defaultListen = "127.0.0.1:9101"
@@ -425,5 +425,5 @@ func (c *Config) rescueAfter() time.Duration {
 	if c.Worker.RescueAfter > 0 {
 		return c.Worker.RescueAfter
 	}
-	return time.Duration(attune.DefaultActionTimeoutSec)*time.Second + c.Runtimes.KillGrace + time.Minute
+	return engine.DefaultRescueAfter(c.Runtimes.KillGrace)
 }

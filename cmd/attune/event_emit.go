@@ -122,15 +122,10 @@ func (c *cli) emit(ctx context.Context, trigger string, payload map[string]any, 
 		return err
 	}
 	if len(roles) > 0 {
-		if err := a.river.Start(context.WithoutCancel(ctx)); err != nil {
+		if err := a.engine.Start(ctx); err != nil {
 			return err
 		}
-		defer a.heartbeat(ctx, roles)()
-		defer func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			_ = a.river.Stop(sctx)
-		}()
+		defer a.stopEngine()
 	}
 	ev, err := a.p.EmitEvent(ctx, db.NewEvent{TriggerRef: trigger, Payload: payload})
 	if err != nil {

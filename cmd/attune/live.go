@@ -34,21 +34,6 @@ func (a *app) listen(ctx context.Context) (*db.Hub, func()) {
 	}
 }
 
-// watchCancels stops this process's runs that someone cancels, until the returned func is
-// called. Every process that works runtime queues runs it.
-func (a *app) watchCancels(hub *db.Hub) func() {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		a.p.WatchCancels(ctx, hub)
-	}()
-	return func() {
-		cancel()
-		<-done
-	}
-}
-
 // printChunk prints a stored output batch on the stream it came from.
 func (c *cli) printChunk(ch attune.OutputChunk) {
 	var w io.Writer = c.stdout

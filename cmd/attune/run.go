@@ -106,22 +106,16 @@ func (c *cli) runAndWatch(ctx context.Context, a *app, action attune.Action, asJ
 	if !live {
 		roles = []string{RoleWorkers, RoleRules} // no replica runs actions: work this one here
 	}
-	if err := a.build(roles); err != nil {
-		return err
-	}
 	hub, stopListening := a.listen(ctx)
 	defer stopListening()
+	if err := a.buildListening(roles, hub); err != nil {
+		return err
+	}
 	if !live {
-		if err := a.river.Start(context.WithoutCancel(ctx)); err != nil {
+		if err := a.engine.Start(ctx); err != nil {
 			return err
 		}
-		defer a.heartbeat(ctx, roles)()
-		defer func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			_ = a.river.Stop(sctx)
-		}()
-		defer a.watchCancels(hub)()
+		defer a.stopEngine()
 	}
 	x, err := schedule()
 	if perr := paramsExit(action, err); perr != nil {

@@ -3,18 +3,14 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
-
-	"github.com/attune-run/attune"
 )
 
 func (c *cli) startCmd() *cobra.Command {
@@ -42,30 +38,33 @@ func (c *cli) start(ctx context.Context) error {
 		return err
 	}
 	defer a.close()
-	if err := a.build(roles); err != nil {
+	// One LISTEN connection per process: cancels, and the API's streams, follow it.
+	hub, stopListening := a.listen(ctx)
+	defer stopListening()
+	if err := a.buildListening(roles, hub); err != nil {
 		return err
 	}
 	if err := a.registerBuiltins(ctx); err != nil {
 		return err
 	}
-	// One LISTEN connection per process: cancels, and the API's streams, follow it.
-	hub, stopListening := a.listen(ctx)
-	defer stopListening()
-	roles, api, err := a.listenAPI(roles, hub)
+	served, api, err := a.listenAPI(roles, hub)
 	if err != nil {
 		return err
 	}
-	// Not ctx: cancelling River's start context is a hard stop that kills running actions at
-	// once. The first signal leads to a graceful Stop instead (see shutdown).
-	if a.works { // an api-only replica only inserts jobs
-		if err := a.river.Start(context.WithoutCancel(ctx)); err != nil {
-			return fmt.Errorf("start river: %w", err)
+	if len(served) < len(roles) { // another process serves the api: rebuild without the role
+		roles = served
+		if err := a.buildListening(roles, hub); err != nil {
+			return err
 		}
+	}
+	if err := a.engine.Start(ctx); err != nil {
+		return err
 	}
 	if api != nil {
 		api.riverStarted.Store(true)
 		if a.embedded != nil {
 			if err := a.ensureLocalKey(ctx); err != nil {
+				a.shutdown(log)
 				return err
 			}
 		}
@@ -75,16 +74,8 @@ func (c *cli) start(ctx context.Context) error {
 	log.Info("attune started", "roles", strings.Join(roles, ","), "embedded_db", a.embedded != nil)
 	ctx, stopWatch := a.watchDataDir(ctx, log)
 	defer stopWatch()
-
-	stopBeat := a.heartbeat(ctx, roles)
-	if slices.Contains(roles, RoleWorkers) {
-		defer a.watchCancels(hub)() // past shutdown: actions finishing in the grace can be cancelled
-	}
-	if slices.Contains(roles, RoleRules) {
-		go a.reapLoop(ctx)
-	}
 	<-ctx.Done()
-	if api != nil { // stop accepting, let in-flight requests finish, then stop River
+	if api != nil { // stop accepting, let in-flight requests finish, then stop the replica
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		if err := api.srv.Shutdown(sctx); err != nil {
 			log.Warn("http requests did not finish in time", "error", err)
@@ -92,101 +83,41 @@ func (c *cli) start(ctx context.Context) error {
 		cancel()
 		api.riverStarted.Store(false)
 	}
-	// Keep beating while running actions finish: a replica that stopped beating would have
-	// them abandoned by another's reaper before it could record their outcome.
 	a.shutdown(log)
-	stopBeat()
 	if cause := context.Cause(ctx); errors.Is(cause, errDataDirLost) {
 		return exitError{code: 1, msg: cause.Error() + "; attune stopped, and its embedded postgres with it"}
 	}
 	return nil
 }
 
-// heartbeat records that this replica is alive now and every worker.heartbeat until the
-// returned func is called.
-func (a *app) heartbeat(ctx context.Context, roles []string) (stop func()) {
-	host, _ := os.Hostname()
-	beat := func() {
-		err := a.db.AutoCommit().WorkerHeartbeat(context.WithoutCancel(ctx), attune.Worker{
-			Name: a.cfg.Worker.Name, Roles: strings.Join(roles, ","), Hostname: host, PID: os.Getpid(),
-		})
-		if err != nil {
-			a.log.Warn("heartbeat failed", "error", err)
-		}
-	}
-	beat()
-	done := make(chan struct{})
-	go func() {
-		tick := time.NewTicker(a.cfg.Worker.Heartbeat)
-		defer tick.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-tick.C:
-				beat()
-			}
-		}
-	}()
-	return func() {
-		close(done)
-		// Stopped cleanly: nothing runs here any more, so no one should count on this replica.
-		if err := a.db.AutoCommit().WorkerForget(context.WithoutCancel(ctx), a.cfg.Worker.Name); err != nil {
-			a.log.Warn("forget worker", "error", err)
-		}
-	}
-}
-
-// reapLoop abandons, every half of worker.silent_after, the running executions of replicas
-// that went silent, until ctx ends.
-func (a *app) reapLoop(ctx context.Context) {
-	tick := time.NewTicker(a.cfg.Worker.SilentAfter / 2)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-			if _, err := a.p.Reap(ctx, a.cfg.Worker.SilentAfter); err != nil && ctx.Err() == nil {
-				a.log.Warn("reaping silent workers failed", "error", err)
-			}
-			if err := a.p.AdmitWaiting(ctx); err != nil && ctx.Err() == nil {
-				a.log.Warn("admitting policy waiters failed", "error", err)
-			}
-		}
-	}
-}
-
-// shutdown stops River gracefully: no new jobs are fetched and running actions may finish for
-// shutdown.grace. Then the rest are cancelled: their processes are killed and their executions
-// recorded abandoned (and retried if their policy says so). A second SIGINT or SIGTERM cuts the
-// grace short; the outcome is recorded the same way.
+// shutdown stops the replica (see engine.Replica.Stop): no new jobs are fetched and running
+// actions may finish for shutdown.grace; then the rest are killed and recorded abandoned. A
+// second SIGINT or SIGTERM cuts the grace short; the outcome is recorded the same way.
 func (a *app) shutdown(log *slog.Logger) {
 	log.Info("attune stopping: finishing running actions", "grace", a.cfg.Shutdown.Grace)
 	again := make(chan os.Signal, 1)
 	signal.Notify(again, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(again)
-	graceCtx, cancel := context.WithTimeout(context.Background(), a.cfg.Shutdown.Grace)
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
 		select {
 		case <-again:
 			log.Warn("second signal: killing running actions now")
 			cancel()
-		case <-graceCtx.Done():
+		case <-ctx.Done():
 		}
 	}()
-	if !a.works {
-		log.Info("attune stopped")
-		return
-	}
-	if err := a.river.Stop(graceCtx); err != nil {
-		log.Warn("running actions did not finish in time; killing them", "error", err)
-		cctx, ccancel := context.WithTimeout(context.Background(), a.cfg.Runtimes.KillGrace+15*time.Second)
-		defer ccancel()
-		if err := a.river.StopAndCancel(cctx); err != nil {
-			log.Error("river did not stop", "error", err)
-		}
+	if err := a.engine.Stop(ctx); err != nil {
+		log.Error("attune did not stop cleanly", "error", err)
 	}
 	log.Info("attune stopped")
+}
+
+// stopEngine stops the replica a command worked for its duration (attune run, attune event
+// emit) as attune start stops one.
+func (a *app) stopEngine() {
+	if err := a.engine.Stop(context.Background()); err != nil {
+		a.log.Warn("stopping the replica", "error", err)
+	}
 }

@@ -14,11 +14,11 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/attune-run/attune"
 	"github.com/attune-run/attune/db"
+	"github.com/attune-run/attune/engine"
 	"github.com/attune-run/attune/internal/pgtest"
 	"github.com/attune-run/attune/jobs"
 	"github.com/attune-run/attune/packs"
@@ -28,16 +28,21 @@ import (
 	"github.com/attune-run/attune/sensors"
 )
 
-// Env is one test's attune.
+// Env is one test's attune: one replica of the engine running every role, built by
+// engine.New as `attune start` builds one, with test-friendly knobs (short fetch intervals, ten
+// workers a queue, a 500 ms kill grace).
 type Env struct {
 	URL    string
 	DB     *db.DB
-	P      *jobs.Pipeline
-	Timers *sensors.Timers
-	// Registry registers packs and enables or disables rules.
+	Engine *engine.Replica
+	// P, Timers, Registry and River are Engine's.
+	P        *jobs.Pipeline
+	Timers   *sensors.Timers
 	Registry *registry.Registry
 	River    *river.Client[pgx.Tx]
 	Hub      *db.Hub // listening for the execution and output notices, while the test runs
+
+	log *slog.Logger
 }
 
 // Migrate applies attune's and River's migrations to the database at url.
@@ -53,16 +58,24 @@ func Migrate(ctx context.Context, url string) error {
 
 // Options tune New.
 type Options struct {
-	NoStart      bool // build the client but do not start working jobs
+	NoStart      bool // build the replica but do not start it (no job is worked)
 	NoSecretsKey bool // leave the pipeline without a secrets key (secrets.key unset)
 	// NoListen runs the cancel watcher without notifications, on its poll alone (Hub is nil).
 	NoListen bool
 	// Logger receives the records of the pipeline, the timers, the runtimes and River; nil
 	// sends warnings and errors to stderr.
 	Logger *slog.Logger
+	// ReconcileEvery is how often the timer reconciler runs (besides once at start); zero is
+	// the engine's default (30 s).
+	ReconcileEvery time.Duration
 }
 
-// New builds an attune on a fresh database with the core pack registered and starts it.
+// killGrace is the tests' SIGTERM-to-SIGKILL grace: short, so that tests that kill run fast.
+const killGrace = 500 * time.Millisecond
+
+// New builds an attune on a fresh database with the core pack registered and starts it. Once
+// started, the reconciler's and the retention prune's runs at start have finished, so they do
+// not race the test.
 func New(t testing.TB, opts ...Options) *Env {
 	t.Helper()
 	var o Options
@@ -80,78 +93,109 @@ func New(t testing.TB, opts ...Options) *Env {
 	if o.Logger != nil {
 		log = o.Logger
 	}
-	p := &jobs.Pipeline{
-		DB: d, Worker: "test-worker", Log: log,
-		Runtimes: runtimes.New(runtimes.Config{WorkDir: filepath.Join(t.TempDir(), "actions"), KillGrace: 500 * time.Millisecond, Logger: o.Logger}),
-	}
+	var box *secrets.Box
 	if !o.NoSecretsKey {
-		p.Secrets = testBox(t)
+		box = testBox(t)
 	}
-	timers := &sensors.Timers{P: p, Log: log}
-	workers := river.NewWorkers()
-	jobs.Register(workers, p)
-	sensors.Register(workers, timers)
-	queues := map[string]river.QueueConfig{
-		jobs.QueueTimers: {MaxWorkers: 10},
-		jobs.QueueEvents: {MaxWorkers: 10},
+	var hub *db.Hub
+	if !o.NoListen {
+		hub = listen(t, d, log)
 	}
-	for _, rt := range attune.Runtimes {
-		queues[jobs.RuntimeQueue(rt)] = river.QueueConfig{MaxWorkers: 10}
-	}
-	client, err := river.NewClient(riverpgxv5.New(d.Pool), &river.Config{
-		Schema: db.RiverSchema, Workers: workers, Queues: queues, Logger: log,
-		FetchCooldown: 5 * time.Millisecond, FetchPollInterval: 50 * time.Millisecond,
-		TestOnly: true,
-	})
+	r, err := engine.New(engineConfig(jobs.Config{
+		DB: d, Worker: "test-worker", Log: log, Secrets: box, KillGrace: killGrace,
+		RescueAfter: engine.DefaultRescueAfter(killGrace),
+		Runtimes:    runtimes.New(runtimes.Config{WorkDir: filepath.Join(t.TempDir(), "actions"), KillGrace: killGrace, Logger: o.Logger}),
+	}, engine.Roles, hub, o.ReconcileEvery))
 	require.NoError(t, err)
-	p.River = client
 	core, err := packs.Core()
 	require.NoError(t, err)
-	reg := registry.New(p, timers, log)
-	_, err = reg.RegisterPack(ctx, core)
+	_, err = r.Registry().RegisterPack(ctx, core)
 	require.NoError(t, err)
+	e := &Env{URL: url, DB: d, Engine: r, P: r.Pipeline(), Timers: r.Timers(), Registry: r.Registry(), River: r.River(), Hub: hub, log: log}
 	if !o.NoStart {
-		require.NoError(t, client.Start(ctx))
-		t.Cleanup(func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			_ = client.Stop(sctx)
-		})
+		start(t, r)
+		e.waitStartRuns(t)
 	}
-	return &Env{URL: url, DB: d, P: p, Timers: timers, Registry: reg, River: client, Hub: watch(t, d, p, log, !o.NoListen)}
+	return e
 }
 
-// watch starts a hub (when listen) and the pipeline's cancel watcher until the test ends.
-func watch(t testing.TB, d *db.DB, p *jobs.Pipeline, log *slog.Logger, listen bool) *db.Hub {
-	ctx, cancel := context.WithCancel(context.Background())
-	var hub *db.Hub
-	done := make(chan struct{}, 2)
-	if listen {
-		hub = db.NewHub(d, log)
-		go func() { _ = hub.Run(ctx); done <- struct{}{} }()
-	} else {
-		done <- struct{}{}
+// engineConfig is the engine configuration of a test replica.
+func engineConfig(p jobs.Config, roles []string, hub *db.Hub, reconcileEvery time.Duration) engine.Config {
+	return engine.Config{
+		Pipeline: p, Roles: roles, TestOnly: true, Hub: hub,
+		FetchCooldown: 5 * time.Millisecond, FetchPollInterval: 50 * time.Millisecond,
+		Concurrency: 10, NoopConcurrency: 10, EventWorkers: 10, TimerWorkers: 10,
+		ReconcileEvery: reconcileEvery,
+		// A heartbeat at start, and no reaper tick while a test runs: tests call Reap
+		// themselves, and count what it ended.
+		Heartbeat: time.Minute, SilentAfter: 10 * time.Minute,
+		ShutdownGrace: 10 * time.Second,
 	}
-	go func() { p.WatchCancels(ctx, hub); done <- struct{}{} }()
+}
+
+// start starts r until the test ends.
+func start(t testing.TB, r *engine.Replica) {
+	t.Helper()
+	require.NoError(t, r.Start(context.Background()))
+	t.Cleanup(func() {
+		if err := r.Stop(context.Background()); err != nil {
+			t.Errorf("stop the replica: %v", err)
+		}
+	})
+}
+
+// waitStartRuns waits until the River leader's runs at start of the timer reconciler and the
+// retention prune have finished.
+func (e *Env) waitStartRuns(t testing.TB) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var n int
+		err := e.DB.Pool.QueryRow(context.Background(), `SELECT count(DISTINCT kind) FROM river_job
+			WHERE kind = ANY($1) AND state IN ('completed', 'discarded', 'cancelled')`,
+			[]string{jobs.KindTimerReconcile, jobs.KindRetentionPrune}).Scan(&n)
+		require.NoError(t, err)
+		if n == 2 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the reconciler and the retention prune did not run at start within 30s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// listen runs a hub on d until the test ends.
+func listen(t testing.TB, d *db.DB, log *slog.Logger) *db.Hub {
+	ctx, cancel := context.WithCancel(context.Background())
+	hub := db.NewHub(d, log)
+	done := make(chan struct{})
+	go func() { _ = hub.Run(ctx); close(done) }()
 	t.Cleanup(func() {
 		cancel()
-		<-done
 		<-done
 	})
 	return hub
 }
 
-// Replica builds a second attune replica on the same database: its own pool, pipeline and River
-// client (insert-only: it works no queue), sharing nothing in memory with e. It stands for
-// another `attune start` or a CLI on another host.
-func (e *Env) Replica(t testing.TB, name string) *jobs.Pipeline {
+// Replica builds a second attune replica on the same database: its own pool and engine,
+// sharing nothing in memory with e but the runtimes and the secrets key. It stands for another
+// `attune start` or a CLI on another host. With no roles it works no queue (insert-only);
+// with roles it is started, its cancel watcher on its poll alone, until the test ends.
+func (e *Env) Replica(t testing.TB, name string, roles ...string) *jobs.Pipeline {
 	t.Helper()
-	d, err := db.Open(context.Background(), e.URL, db.Options{MaxConns: 5})
+	d, err := db.Open(context.Background(), e.URL, db.Options{MaxConns: 10})
 	require.NoError(t, err)
 	t.Cleanup(d.Close)
-	client, err := river.NewClient(riverpgxv5.New(d.Pool), &river.Config{Schema: db.RiverSchema, Logger: e.P.Log})
+	r, err := engine.New(engineConfig(jobs.Config{
+		DB: d, Runtimes: e.P.Runtimes, Worker: name, Log: e.log, Secrets: e.P.Secrets,
+		KillGrace: killGrace, RescueAfter: engine.DefaultRescueAfter(killGrace),
+	}, roles, nil, 0))
 	require.NoError(t, err)
-	return &jobs.Pipeline{DB: d, River: client, Runtimes: e.P.Runtimes, Worker: name, Log: e.P.Log, Secrets: e.P.Secrets}
+	if len(roles) > 0 {
+		start(t, r)
+	}
+	return r.Pipeline()
 }
 
 // WaitTerminal polls an execution until it is terminal or the deadline passes.

@@ -2,59 +2,56 @@ package bench
 
 import (
 	"context"
-	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"github.com/attune-run/attune/db"
+	"github.com/attune-run/attune/engine"
 	"github.com/attune-run/attune/jobs"
 	"github.com/attune-run/attune/registry"
 	"github.com/attune-run/attune/sensors"
 )
 
-// Replica is an attune replica running in the bench's own process, wired exactly as
-// `attune start` wires one (cmd/attune builds it), on one phase's database.
+// Replica is an attune replica running in the bench's own process, built as `attune start`
+// builds one (cmd/attune builds it through engine.New), on one phase's database.
 type Replica struct {
+	Engine *engine.Replica
 	DB     *db.DB
-	P      *jobs.Pipeline
-	Timers *sensors.Timers
-	// Registry registers the bench's packs.
-	Registry *registry.Registry
-	River    *river.Client[pgx.Tx]
-	// Heartbeat records the replica alive, as `attune start` does, until the returned func is
-	// called; without it the reaper would take the replica's running executions for abandoned.
-	// Nil: no heartbeat.
-	Heartbeat func(ctx context.Context) (stop func())
 	// ServeAPI serves the api role's HTTP API, as `attune start` does once River runs, and
 	// returns the address it listens on (a free loopback port) and how to shut it down. Nil:
 	// the replica has no api role.
 	ServeAPI func(ctx context.Context) (addr string, shutdown func())
-	// Close closes the replica's pool (and whatever else it opened). Call it after River stopped.
+	// Close closes the replica's pool (and whatever else it opened). Call it after the engine
+	// stopped.
 	Close func()
 	// APIAddr is where the HTTP API listens (host:port) once Start served it; empty without
 	// ServeAPI.
 	APIAddr string
 
-	started   bool
-	stopBeats func()
-	stopAPI   func()
+	// P, Timers, Registry and River are Engine's.
+	P        *jobs.Pipeline
+	Timers   *sensors.Timers
+	Registry *registry.Registry
+	River    *river.Client[pgx.Tx]
+
+	stopAPI func()
+}
+
+// NewReplica returns the bench's view of a replica of the engine on d.
+func NewReplica(e *engine.Replica, d *db.DB) *Replica {
+	return &Replica{Engine: e, DB: d, P: e.Pipeline(), Timers: e.Timers(), Registry: e.Registry(), River: e.River()}
 }
 
 // StartFunc builds a replica on the database at url working the queues of roles (none: an
-// insert-only client). It does not start River; Replica.Start does.
+// insert-only replica). It does not start it; Replica.Start does.
 type StartFunc func(ctx context.Context, url string, roles []string) (*Replica, error)
 
-// Start starts working jobs, and serves the API when the replica has the api role. River's start context ends the client when cancelled, so it is
-// detached from ctx; Stop ends it.
+// Start starts the engine (River, the heartbeat, the reaper, the cancel watcher), and serves the
+// API when the replica has the api role.
 func (r *Replica) Start(ctx context.Context) error {
-	if err := r.River.Start(context.WithoutCancel(ctx)); err != nil {
-		return fmt.Errorf("start river: %w", err)
-	}
-	r.started = true
-	if r.Heartbeat != nil {
-		r.stopBeats = r.Heartbeat(ctx)
+	if err := r.Engine.Start(ctx); err != nil {
+		return err
 	}
 	if r.ServeAPI != nil {
 		r.APIAddr, r.stopAPI = r.ServeAPI(ctx)
@@ -62,27 +59,14 @@ func (r *Replica) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop stops River without waiting for a backlog (running jobs are cancelled after a short
-// grace) and closes the pool.
+// Stop stops the engine without waiting for a backlog (running jobs are cancelled after the
+// replica's shutdown grace, which the bench keeps short) and closes the pool.
 func (r *Replica) Stop() {
 	if r.stopAPI != nil { // as attune start: stop accepting, let requests finish, then River
 		r.stopAPI()
 		r.stopAPI = nil
 	}
-	if r.stopBeats != nil {
-		r.stopBeats()
-		r.stopBeats = nil
-	}
-	if r.started {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		if err := r.River.Stop(ctx); err != nil {
-			cctx, ccancel := context.WithTimeout(context.Background(), 10*time.Second)
-			_ = r.River.StopAndCancel(cctx)
-			ccancel()
-		}
-		cancel()
-		r.started = false
-	}
+	_ = r.Engine.Stop(context.Background())
 	if r.Close != nil {
 		r.Close()
 	}

@@ -10,12 +10,12 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/attune-run/attune/db"
+	"github.com/attune-run/attune/engine"
 	"github.com/attune-run/attune/jobs"
+	"github.com/attune-run/attune/runtimes"
 )
 
 // countSh keeps, under a file lock shared by every replica on this host, how many of its runs
@@ -123,9 +123,9 @@ func insertOnlyPipeline(t *testing.T, c *cluster) *jobs.Pipeline {
 	d, err := db.Open(context.Background(), c.url, db.Options{})
 	require.NoError(t, err)
 	t.Cleanup(d.Close)
-	client, err := river.NewClient(riverpgxv5.New(d.Pool), &river.Config{Schema: db.RiverSchema})
+	r, err := engine.New(engine.Config{Pipeline: jobs.Config{DB: d, Runtimes: runtimes.New(runtimes.Config{}), Worker: "chaos-test"}})
 	require.NoError(t, err)
-	return &jobs.Pipeline{DB: d, River: client, Worker: "chaos-test"}
+	return r.Pipeline()
 }
 
 func scheduledOrder(t *testing.T, c *cluster) []int64 {
