@@ -186,8 +186,7 @@ tasks:
   spin:
     next:
       - do: spin
-`})
-	e.P.MaxTaskRuns = 50
+`}, attunetest.Options{MaxTaskRuns: 50})
 	x, res := runWorkflow(t, e, "forever", nil)
 	require.Equal(t, attune.StatusFailed, x.Status)
 	errs := res["errors"].([]any)

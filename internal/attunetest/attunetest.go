@@ -68,6 +68,8 @@ type Options struct {
 	// ReconcileEvery is how often the timer reconciler runs (besides once at start); zero is
 	// the engine's default (30 s).
 	ReconcileEvery time.Duration
+	// MaxTaskRuns is the pipeline's workflows.max_task_runs; zero is its default.
+	MaxTaskRuns int
 }
 
 // killGrace is the tests' SIGTERM-to-SIGKILL grace: short, so that tests that kill run fast.
@@ -103,8 +105,8 @@ func New(t testing.TB, opts ...Options) *Env {
 	}
 	r, err := engine.New(engineConfig(jobs.Config{
 		DB: d, Worker: "test-worker", Log: log, Secrets: box, KillGrace: killGrace,
-		RescueAfter: engine.DefaultRescueAfter(killGrace),
-		Runtimes:    runtimes.New(runtimes.Config{WorkDir: filepath.Join(t.TempDir(), "actions"), KillGrace: killGrace, Logger: o.Logger}),
+		RescueAfter: engine.DefaultRescueAfter(killGrace), MaxTaskRuns: o.MaxTaskRuns,
+		Runtimes: runtimes.New(runtimes.Config{WorkDir: filepath.Join(t.TempDir(), "actions"), KillGrace: killGrace, Logger: o.Logger}),
 	}, engine.Roles, hub, o.ReconcileEvery))
 	require.NoError(t, err)
 	core, err := packs.Core()
