@@ -200,11 +200,9 @@ func TestRespondTwiceAtOnceOneWins(t *testing.T) {
 // after that is a conflict. A ttl of 0 never expires. The clock is moved, not waited for.
 func TestInquiryExpires(t *testing.T) {
 	t.Parallel()
-	e := attunetest.New(t, attunetest.Options{NoStart: true})
+	// Expiries land in the past.
+	e := attunetest.New(t, attunetest.Options{Now: func() time.Time { return time.Now().Add(-2 * time.Minute) }})
 	ctx := context.Background()
-	e.P.Now = func() time.Time { return time.Now().Add(-2 * time.Minute) } // expiries land in the past
-	require.NoError(t, e.River.Start(ctx))
-	t.Cleanup(func() { _ = e.River.Stop(context.Background()) })
 
 	x, err := e.P.Run(ctx, "core.ask", map[string]any{"ttl": 1}, 0)
 	require.NoError(t, err)

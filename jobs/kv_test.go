@@ -61,10 +61,9 @@ func TestSetKeyRefusesBadInput(t *testing.T) {
 // as missing at once and is deleted by the retention job.
 func TestKeysSecretAndExpiry(t *testing.T) {
 	t.Parallel()
-	e := attunetest.New(t, attunetest.Options{NoStart: true})
-	ctx := context.Background()
 	now := time.Now()
-	e.P.Now = func() time.Time { return now }
+	e := attunetest.New(t, attunetest.Options{NoStart: true, Now: func() time.Time { return now }})
+	ctx := context.Background()
 
 	_, err := setKey(t, e, jobs.KeyWrite{Name: "pw", Value: "hunter2-secret", Secret: true})
 	require.NoError(t, err)

@@ -70,6 +70,8 @@ type Options struct {
 	ReconcileEvery time.Duration
 	// MaxTaskRuns is the pipeline's workflows.max_task_runs; zero is its default.
 	MaxTaskRuns int
+	// Now is the clock of the pipeline and the timers; nil is time.Now.
+	Now func() time.Time
 }
 
 // killGrace is the tests' SIGTERM-to-SIGKILL grace: short, so that tests that kill run fast.
@@ -105,7 +107,7 @@ func New(t testing.TB, opts ...Options) *Env {
 	}
 	r, err := engine.New(engineConfig(jobs.Config{
 		DB: d, Worker: "test-worker", Log: log, Secrets: box, KillGrace: killGrace,
-		RescueAfter: engine.DefaultRescueAfter(killGrace), MaxTaskRuns: o.MaxTaskRuns,
+		RescueAfter: engine.DefaultRescueAfter(killGrace), MaxTaskRuns: o.MaxTaskRuns, Now: o.Now,
 		Runtimes: runtimes.New(runtimes.Config{WorkDir: filepath.Join(t.TempDir(), "actions"), KillGrace: killGrace, Logger: o.Logger}),
 	}, engine.Roles, hub, o.ReconcileEvery))
 	require.NoError(t, err)
