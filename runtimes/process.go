@@ -261,6 +261,7 @@ func (c *child) terminate(grace time.Duration) {
 			c.log.Warn("process group outlived SIGTERM; sending SIGKILL", "pgid", c.pgid, "grace", grace)
 			signalGroup(c.pgid, syscall.SIGKILL)
 			if !c.reaped {
+				_ = syscall.Kill(c.pgid, syscall.SIGKILL) // the leader, even if it left its group
 				c.reap(<-c.exited)
 			}
 			return

@@ -151,7 +151,10 @@ func (r *reaper) killEscaped(marker string) int {
 	for range 10 { // an escapee may fork while it is being killed: look again
 		var roots []int
 		blank := false
-		for _, pid := range r.children() {
+		r.mu.Lock()
+		children := r.children()
+		r.mu.Unlock()
+		for _, pid := range children {
 			env, err := readProc("/proc/" + strconv.Itoa(pid) + "/environ")
 			if err == nil && bytes.Contains(append([]byte{0}, env...), entry) {
 				roots = append(roots, pid)
@@ -212,9 +215,10 @@ func (r *reaper) awaitKilled(pids []int) {
 // children returns the pids of the worker's children that the reaper may have to deal with:
 // the orphans reparented to it. The kernel gives an orphan to the subreaper's first live thread
 // (kernel/exit.c, find_new_reaper and find_alive_thread), which is its main thread, so only that
-// thread's children list is read, one small file, however many threads the worker has. The
-// children its other threads started (os/exec's, which the reaper leaves alone anyway) may be
-// missing from it.
+// thread's children list is read, one small file, however many threads the worker has. Of the
+// children the worker started itself (os/exec's), which the reaper leaves alone, the actions
+// running and the watchdog are left out; the others are not in the list unless the main thread
+// happened to start them. r.mu is held.
 func (r *reaper) children() []int {
 	data, err := readProc(r.childrenPath)
 	if err != nil {
@@ -223,7 +227,8 @@ func (r *reaper) children() []int {
 	var pids []int
 	watchdog := int(theWatchdog.pid.Load())
 	for f := range strings.FieldsSeq(string(data)) {
-		if pid, err := strconv.Atoi(f); err == nil && pid != watchdog { // os/exec waits for it
+		pid, err := strconv.Atoi(f)
+		if err == nil && pid != watchdog && !r.groups[pid] { // not an action's leader: os/exec waits for those
 			pids = append(pids, pid)
 		}
 	}
