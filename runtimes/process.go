@@ -143,7 +143,10 @@ func newPipes(input []byte) (p pipes, err error) {
 		}
 		p.child[i] = os.NewFile(uintptr(childEnd), "|child")
 		if i == 0 && len(input) <= stdinInline {
-			n, err := syscall.Write(parentEnd, input)
+			var n int
+			if len(input) > 0 {
+				n, err = syscall.Write(parentEnd, input)
+			}
 			_ = syscall.Close(parentEnd)
 			if err != nil || n != len(input) {
 				return p, fmt.Errorf("write stdin: %d of %d bytes written: %v", n, len(input), err)
