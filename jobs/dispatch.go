@@ -89,7 +89,7 @@ func (w *DispatchWorker) Work(ctx context.Context, job *river.Job[ExecutionDispa
 			Stderr:            out.Stderr(),
 		})
 	}
-	out.close() // the output is stored before the outcome, so followers see all of it
+	tail := out.close() // stored with the outcome, so followers see all of the output
 	if runErr != nil {
 		res = runtimes.Result{Status: attune.StatusFailed, ExitCode: -1, Error: "prepare execution: " + runErr.Error()}
 	}
@@ -100,19 +100,23 @@ func (w *DispatchWorker) Work(ctx context.Context, job *river.Job[ExecutionDispa
 		res.Status = attune.StatusAbandoned
 		res.Error = fmt.Sprintf("worker %s shut down before the action finished (%v)", p.Worker, context.Cause(ctx))
 	}
-	return w.finish(ctx, job, res, log)
+	return w.finish(ctx, job, res, tail, log)
 }
 
-// finish records the outcome of a run and announces it in one transaction.
+// finish records the outcome of a run, with the rest of its output (tail), and announces it in
+// one transaction.
 // The run happened, so its outcome is recorded even when the job's context is done (shutdown),
 // and a database that is briefly away (a restart) is waited for rather than losing the result:
 // a lost result would leave the next delivery to call the execution abandoned.
-func (w *DispatchWorker) finish(ctx context.Context, job *river.Job[ExecutionDispatchArgs], res runtimes.Result, log *slog.Logger) error {
+func (w *DispatchWorker) finish(ctx context.Context, job *river.Job[ExecutionDispatchArgs], res runtimes.Result, tail outputTail, log *slog.Logger) error {
 	p := w.P
 	id := job.Args.ExecutionID
 	fctx := context.WithoutCancel(ctx)
 	record := func() error {
 		return p.DB.InTx(fctx, func(q *db.Queries) error {
+			if err := tail.store(fctx, q); err != nil {
+				return err
+			}
 			fx, err := q.ExecutionFinish(fctx, id, db.Finish{
 				From: attune.StatusRunning, To: res.Status, Result: res.JSON(), Error: res.Error, Worker: p.Worker,
 			})

@@ -16,18 +16,22 @@ import (
 	"github.com/attune-run/attune/runtimes"
 )
 
-// Live output batching: a batch is stored at least every outputFlushEvery while the action
-// prints, or as soon as outputFlushSize bytes wait on one stream.
+// Live output batching: while an action prints, a batch is stored every outputFlushEvery, or as
+// soon as outputFlushSize bytes wait on one stream. The first batch waits for the first interval
+// to pass: what is left when the action ends, all of a short action's output, is stored with
+// its outcome, in the transaction that records it.
 const (
 	outputFlushEvery = 250 * time.Millisecond
 	outputFlushSize  = 64 << 10
 )
 
-// outputRecorder stores what an action prints in attune.execution_output while it runs, in
-// batches, each scrubbed of the execution's secrets. Each stream keeps at most limit bytes (the
-// runtimes' output cap); past it the rest is counted, not stored, and the last batch of the
-// stream says how much was cut. Writes never block on the database: they append to a buffer
-// that a goroutine, started by the first write, flushes.
+// outputRecorder stores what an action prints in attune.execution_output, each batch scrubbed of
+// the execution's secrets. Each stream keeps at most limit bytes (the runtimes' output cap);
+// past it the rest is counted, not stored, and the last batch of the stream says how much was
+// cut. Writes never block on the database: they append to a buffer. A flusher goroutine, started
+// once the action has run for outputFlushEvery (or has printed outputFlushSize bytes), stores the
+// buffer in batches while the action runs; close hands what is left to the outcome's
+// transaction (outputTail).
 type outputRecorder struct {
 	ctx   context.Context // the run's job, without its cancellation: output is stored to the end
 	d     *db.DB
@@ -37,14 +41,16 @@ type outputRecorder struct {
 	scrub *params.Scrubber
 	hold  int // bytes held back at the end of a batch, so a secret split across writes is found
 
-	mu      sync.Mutex
-	streams [2]*outputStream
-	seq     int64
-	started bool
-	kick    chan struct{}
-	done    chan struct{}
-	stopped chan struct{}
-	failed  bool // a batch could not be stored; logged once
+	mu       sync.Mutex
+	streams  [2]*outputStream
+	seq      int64
+	timer    *time.Timer // starts the flusher after the first interval; nil before the first write
+	flushing bool        // the flusher runs
+	closed   bool
+	kick     chan struct{}
+	done     chan struct{}
+	stopped  chan struct{}
+	failed   bool // a batch could not be stored; logged once
 }
 
 type outputStream struct {
@@ -85,16 +91,19 @@ func (w streamWriter) Write(p []byte) (int, error) {
 func (r *outputRecorder) write(i int, p []byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.closed {
+		return
+	}
 	s := r.streams[i]
 	take := min(r.limit-s.accepted, len(p))
 	s.pending = append(s.pending, p[:take]...)
 	s.accepted += take
 	s.dropped += int64(len(p) - take)
-	if !r.started {
-		r.started = true
-		go r.run()
+	if r.timer == nil {
+		r.timer = time.AfterFunc(outputFlushEvery, r.startFlushing)
 	}
 	if len(s.pending) >= outputFlushSize {
+		r.startFlushingLocked()
 		select {
 		case r.kick <- struct{}{}:
 		default:
@@ -102,42 +111,92 @@ func (r *outputRecorder) write(i int, p []byte) {
 	}
 }
 
-// run flushes every outputFlushEvery, or sooner when kicked, until close.
+// startFlushing starts the flusher unless it runs or the recorder is closed.
+func (r *outputRecorder) startFlushing() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.startFlushingLocked()
+}
+
+func (r *outputRecorder) startFlushingLocked() {
+	if r.flushing || r.closed {
+		return
+	}
+	r.flushing = true
+	go r.run()
+}
+
+// run flushes at once (the first interval has passed, or a batch is full), then every
+// outputFlushEvery, or sooner when kicked, until close.
 func (r *outputRecorder) run() {
 	defer close(r.stopped)
 	tick := time.NewTicker(outputFlushEvery)
 	defer tick.Stop()
 	for {
+		r.flush()
 		select {
 		case <-r.done:
-			r.flush(true)
 			return
 		case <-tick.C:
 		case <-r.kick:
 		}
-		r.flush(false)
 	}
 }
 
-// close stores what is left and returns once it is stored, so the output is complete before the
-// execution's terminal status is recorded.
-func (r *outputRecorder) close() {
+// outputTail is the output an action printed that no batch stored while it ran: stored by
+// store, in the transaction that records the execution's outcome.
+type outputTail []attune.OutputChunk
+
+// store inserts the tail in q's transaction.
+func (t outputTail) store(ctx context.Context, q *db.Queries) error {
+	for _, c := range t {
+		if err := q.OutputInsert(ctx, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// close stops the flusher, once it has stored the batch it may be storing, and returns what is
+// left, for the outcome's transaction, so that followers see all of the output once they see
+// the execution terminal. Later writes are kept out of it.
+func (r *outputRecorder) close() outputTail {
 	r.mu.Lock()
-	started := r.started
-	r.started = true // a late write starts nothing
+	r.closed = true
+	if r.timer != nil {
+		r.timer.Stop()
+	}
+	flushing := r.flushing
 	r.mu.Unlock()
-	if !started {
+	if flushing {
+		close(r.done)
+		<-r.stopped
+	}
+	return r.batch(true)
+}
+
+// flush stores the pending output of each stream as one batch, in a transaction of its own.
+func (r *outputRecorder) flush() {
+	batch := r.batch(false)
+	if len(batch) == 0 {
 		return
 	}
-	close(r.done)
-	<-r.stopped
+	ctx, cancel := context.WithTimeout(r.ctx, 10*time.Second)
+	defer cancel()
+	err := r.d.InTx(ctx, func(q *db.Queries) error { return batch.store(ctx, q) })
+	if err != nil && !r.failed {
+		r.failed = true
+		r.log.Warn("storing live output failed; the result keeps the output", "error", err)
+	}
 }
 
-// flush stores the pending output of each stream as one batch. Unless final, it holds back the
-// last hold bytes (and an incomplete UTF-8 sequence), which the next write may complete.
-func (r *outputRecorder) flush(final bool) {
+// batch takes the pending output of each stream, one chunk per stream that has some. Unless
+// final, it holds back the last hold bytes (and an incomplete UTF-8 sequence), which the next
+// write may complete; the final batch says how much of each stream was cut.
+func (r *outputRecorder) batch(final bool) outputTail {
 	r.mu.Lock()
-	var batch []attune.OutputChunk
+	defer r.mu.Unlock()
+	var batch outputTail
 	for _, s := range r.streams {
 		data := s.take(r.scrub, r.hold, final)
 		if final && s.dropped > 0 {
@@ -149,24 +208,7 @@ func (r *outputRecorder) flush(final bool) {
 		r.seq++
 		batch = append(batch, attune.OutputChunk{ExecutionID: r.id, Seq: r.seq, Stream: s.name, Data: data})
 	}
-	r.mu.Unlock()
-	if len(batch) == 0 {
-		return
-	}
-	ctx, cancel := context.WithTimeout(r.ctx, 10*time.Second)
-	defer cancel()
-	err := r.d.InTx(ctx, func(q *db.Queries) error {
-		for _, c := range batch {
-			if err := q.OutputInsert(ctx, c); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil && !r.failed {
-		r.failed = true
-		r.log.Warn("storing live output failed; the result keeps the output", "error", err)
-	}
+	return batch
 }
 
 // take scrubs the pending bytes and returns what may be stored now, as valid UTF-8 without

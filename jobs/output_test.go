@@ -132,3 +132,59 @@ func TestFollowOutputFollowsToTheEnd(t *testing.T) {
 		require.Equal(t, int64(i+1), s, "every batch once, in order")
 	}
 }
+
+// A short action's output is stored in the transaction that records its outcome, not in one of
+// its own: the output row and the terminal history row were written by the same transaction
+// (same xmin), so a finished core.echo costs no separate output commit.
+func TestShortActionOutputIsStoredWithItsOutcome(t *testing.T) {
+	t.Parallel()
+	e := attunetest.New(t)
+	ctx := context.Background()
+
+	x, err := e.P.Run(ctx, "core.echo", map[string]any{"message": "hi"}, 0)
+	require.NoError(t, err)
+	x = e.WaitTerminal(t, x.ID, 10*time.Second)
+	require.Equal(t, attune.StatusCompleted, x.Status, x.Error)
+	require.Equal(t, "hi\n", outputText(t, e, x.ID, attune.StreamStdout))
+
+	var outputTx []string
+	rows, err := e.DB.Pool.Query(ctx, `SELECT xmin::text FROM attune.execution_output WHERE execution_id = $1`, x.ID)
+	require.NoError(t, err)
+	for rows.Next() {
+		var xmin string
+		require.NoError(t, rows.Scan(&xmin))
+		outputTx = append(outputTx, xmin)
+	}
+	require.NoError(t, rows.Err())
+	var finishTx string
+	require.NoError(t, e.DB.Pool.QueryRow(ctx, `SELECT xmin::text FROM attune.execution_history
+		WHERE execution_id = $1 AND to_status = 'completed'`, x.ID).Scan(&finishTx))
+	require.Equal(t, []string{finishTx}, outputTx, "one output row, written with the outcome")
+}
+
+// A long action's output still streams: a batch is stored while it runs, in a transaction of
+// its own, and the rest with the outcome.
+func TestLongActionOutputStreamsThenEndsWithItsOutcome(t *testing.T) {
+	t.Parallel()
+	e := attunetest.New(t)
+	ctx := context.Background()
+	registerPack(t, e, outputPack)
+	dir := t.TempDir()
+
+	x, err := e.P.Run(ctx, "out.gated", map[string]any{"dir": dir}, 0)
+	require.NoError(t, err)
+	waitOutput(t, e, x.ID, "one\n")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "go"), nil, 0o644))
+	x = e.WaitTerminal(t, x.ID, 10*time.Second)
+	require.Equal(t, attune.StatusCompleted, x.Status, x.Error)
+	require.Equal(t, "one\ntwo\n", outputText(t, e, x.ID, attune.StreamStdout))
+
+	var live, withOutcome int
+	require.NoError(t, e.DB.Pool.QueryRow(ctx, `SELECT
+		count(*) FILTER (WHERE o.xmin <> h.xmin), count(*) FILTER (WHERE o.xmin = h.xmin)
+		FROM attune.execution_output o JOIN attune.execution_history h
+		  ON h.execution_id = o.execution_id AND h.to_status = 'completed'
+		WHERE o.execution_id = $1`, x.ID).Scan(&live, &withOutcome))
+	require.GreaterOrEqual(t, live, 1, "output stored while the action ran")
+	require.Equal(t, 1, withOutcome, "the last of it (\"two\") stored with the outcome")
+}

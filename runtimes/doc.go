@@ -133,6 +133,8 @@
 // ATTUNE_RUN_ID=<random> in their environment; when the run ends, however it ends, each child of
 // the worker that carries the run's id in its initial environment (/proc/PID/environ) is killed
 // with SIGKILL together with all its descendants, whatever their environment, and reaped. The
+// kernel gives orphans to the subreaper's main thread, so the worker reads that one list of
+// children (/proc/self/task/<pid>/children) once per run, not one list per thread. The
 // worker also reaps the zombies reparented to it, without taking an exit status that os/exec
 // waits for: only members of an action's process group other than its leader, processes in
 // another session than the worker's, and processes it killed itself. Nothing can outlive its run

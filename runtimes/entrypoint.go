@@ -5,7 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -74,40 +74,64 @@ func (e *entryPoints) materialise(a attune.Action) (string, error) {
 var errChanged = errors.New("content differs from the action's entry point")
 
 // verifyEntryPoint returns why the file at path in dir must not be run as content; an error
-// wrapping fs.ErrNotExist when it is not there yet; nil when it may be run.
+// wrapping fs.ErrNotExist when it is not there yet; nil when it may be run. It runs before every
+// run, so it makes its system calls itself: no *os.File, no allocation for the content.
 func verifyEntryPoint(dir, path string, content []byte) error {
-	fi, err := os.Lstat(dir)
-	if err != nil {
-		return err
+	var st syscall.Stat_t
+	if err := syscall.Lstat(dir, &st); err != nil {
+		return &fs.PathError{Op: "lstat", Path: dir, Err: err}
 	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
+	perm := os.FileMode(st.Mode & 0o777)
 	switch {
-	case !fi.IsDir() || !ok:
+	case st.Mode&syscall.S_IFMT != syscall.S_IFDIR:
 		return fmt.Errorf("%s is not a directory", dir)
 	case int(st.Uid) != os.Geteuid():
 		return fmt.Errorf("%s is owned by %s", dir, userName(int(st.Uid)))
-	case fi.Mode().Perm()&0o077 != 0:
-		return fmt.Errorf("%s has mode %04o", dir, fi.Mode().Perm())
+	case perm&0o077 != 0:
+		return fmt.Errorf("%s has mode %04o", dir, perm)
 	}
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 	if errors.Is(err, syscall.ELOOP) {
 		return fmt.Errorf("%s is a symlink", path)
 	}
 	if err != nil {
-		return err
+		return &fs.PathError{Op: "open", Path: path, Err: err}
 	}
-	defer f.Close()
-	if err := privateFile(f); err != nil {
+	defer syscall.Close(fd)
+	if err := syscall.Fstat(fd, &st); err != nil {
+		return &fs.PathError{Op: "fstat", Path: path, Err: err}
+	}
+	if err := privateStat(&st); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	got, err := io.ReadAll(io.LimitReader(f, int64(len(content))+1))
-	if err != nil {
-		return err
-	}
-	if !bytes.Equal(got, content) {
+	if st.Size != int64(len(content)) {
 		return errChanged
 	}
-	return nil
+	return sameContent(fd, content)
+}
+
+// sameContent reads fd to its end and returns errChanged unless it holds exactly content.
+func sameContent(fd int, content []byte) error {
+	var buf [4096]byte
+	for off := 0; ; {
+		n, err := syscall.Read(fd, buf[:])
+		if errors.Is(err, syscall.EINTR) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("read entry point: %w", err)
+		}
+		if n == 0 {
+			if off != len(content) {
+				return errChanged
+			}
+			return nil
+		}
+		if off+n > len(content) || !bytes.Equal(buf[:n], content[off:off+n]) {
+			return errChanged
+		}
+		off += n
+	}
 }
 
 // makePrivateDir makes dir a directory of the effective user's that only it may enter: created

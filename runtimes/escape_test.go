@@ -92,3 +92,28 @@ func TestWorkerIsNotDumpable(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 0, dumpable)
 }
+
+// An action whose own process moves to another process group and ignores SIGTERM still times
+// out: the group's SIGKILL is sent to the leader as well. The run used to wait for it forever.
+func TestRunTimeoutKillsLeaderThatLeftItsGroup(t *testing.T) {
+	t.Parallel()
+	requirePython(t)
+	b := setup(t)
+	req := Request{
+		Action: attune.Action{
+			Ref: "test.leave", PackRef: "test", Runtime: attune.RuntimePython, EntryPoint: "leave.py",
+			EntryContent: []byte("import os, signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n" +
+				"os.setpgid(0, os.getpgid(os.getppid()))\nprint('left', flush=True)\ntime.sleep(1000)\n"),
+		},
+		Timeout: time.Second,
+	}
+	done := make(chan Result, 1)
+	go func() { done <- b.run(t, context.Background(), req) }()
+	select {
+	case res := <-done:
+		require.Equal(t, attune.StatusTimeout, res.Status, res.Error)
+		require.Equal(t, "left\n", res.Stdout)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the run never ended")
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -36,12 +37,18 @@ type child struct {
 	reaped  bool       // exited has been received from
 	waitErr error      // cmd.Wait's result, once reaped
 
-	stdin          *os.File // parent's write end
-	stdinDone      chan struct{}
-	stdout, stderr *os.File // parent's read ends
+	stdin          *os.File      // parent's write end; nil when the input was written before the start
+	stdinDone      chan struct{} // closed once the input is written (or refused) and stdin closed
+	stdout, stderr *os.File      // parent's read ends
 	outCap, errCap *capture
-	readers        sync.WaitGroup
+	draining       atomic.Int32  // output pipes not at EOF yet
+	drained        chan struct{} // closed when both are
 }
+
+// stdinInline is how much input is written to the stdin pipe before the process starts, with
+// no goroutine to feed it: a write of at most PIPE_BUF bytes to an empty pipe never blocks,
+// whatever the pipe's capacity (at least a page).
+const stdinInline = 4096
 
 // startChild starts cmd in its own process group with stdin, stdout and stderr connected to
 // pipes, writes input to stdin and closes it, and drains stdout and stderr into captures keeping
@@ -54,37 +61,23 @@ type child struct {
 // marker is an entry of cmd.Env found only in this run's processes: when the run ends, the
 // processes carrying it that escaped the process group are killed (see reaper).
 func startChild(cmd *exec.Cmd, input []byte, limit int, marker string, rp *reaper, live liveOutput, log *slog.Logger) (*child, error) {
-	var parentEnds, childEnds []*os.File
-	closeAll := func(files []*os.File) {
-		for _, f := range files {
-			_ = f.Close()
-		}
+	p, err := newPipes(input)
+	if err != nil {
+		return nil, err
 	}
-	for i := range 3 {
-		r, w, err := os.Pipe()
-		if err != nil {
-			closeAll(parentEnds)
-			closeAll(childEnds)
-			return nil, fmt.Errorf("create pipe: %w", err)
-		}
-		if i == 0 { // stdin: the child reads
-			parentEnds, childEnds = append(parentEnds, w), append(childEnds, r)
-		} else {
-			parentEnds, childEnds = append(parentEnds, r), append(childEnds, w)
-		}
-	}
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = childEnds[0], childEnds[1], childEnds[2]
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = p.child[0], p.child[1], p.child[2]
 	cmd.SysProcAttr = sysProcAttr()
 
 	c := &child{
 		cmd: cmd, log: log, reaper: rp, watchdog: watch(log), marker: marker,
 		exited:    make(chan error, 1),
-		stdin:     parentEnds[0],
+		stdin:     p.parent[0],
 		stdinDone: make(chan struct{}),
-		stdout:    parentEnds[1],
-		stderr:    parentEnds[2],
+		stdout:    p.parent[1],
+		stderr:    p.parent[2],
 		outCap:    newCapture(limit),
 		errCap:    newCapture(limit),
+		drained:   make(chan struct{}),
 	}
 	started := make(chan error, 1)
 	go func() {
@@ -98,31 +91,108 @@ func startChild(cmd *exec.Cmd, input []byte, limit int, marker string, rp *reape
 		started <- nil
 		c.exited <- cmd.Wait()
 	}()
-	err := <-started
-	closeAll(childEnds) // the child has its copies
+	err = <-started
+	closeFiles(p.child[:]) // the child has its copies
 	if err != nil {
-		closeAll(parentEnds)
+		closeFiles(p.parent[:])
 		return nil, fmt.Errorf("start %s: %w", cmd.Path, err)
 	}
 	c.pgid = cmd.Process.Pid // Setpgid with Pgid 0: the child leads a group named after it
 	rp.trackGroup(c.pgid)
 
-	go func() {
-		defer close(c.stdinDone)
-		// EPIPE just means the action did not read its parameters.
-		_, _ = c.stdin.Write(input)
-		_ = c.stdin.Close()
-	}()
-	c.readers.Add(2)
+	if c.stdin == nil {
+		close(c.stdinDone)
+	} else {
+		go func() {
+			defer close(c.stdinDone)
+			// EPIPE just means the action did not read its parameters.
+			_, _ = c.stdin.Write(input)
+			_ = c.stdin.Close()
+		}()
+	}
+	c.draining.Store(2)
 	go c.drain(tee(c.outCap, live.stdout), c.stdout)
 	go c.drain(tee(c.errCap, live.stderr), c.stderr)
 	return c, nil
 }
 
+// pipes are a child's stdin, stdout and stderr: the ends the child gets and the parent's.
+type pipes struct {
+	child, parent [3]*os.File
+}
+
+// newPipes makes the three pipes of a child. The child's ends are plain blocking descriptors,
+// which the runtime's poller never sees. The parent's output ends are non-blocking, so that
+// their readers park in the poller and closing them stops a read. input, when short
+// (stdinInline), is written now and the parent's stdin end closed: parent[0] is then nil.
+func newPipes(input []byte) (p pipes, err error) {
+	defer func() {
+		if err != nil {
+			closeFiles(p.child[:])
+			closeFiles(p.parent[:])
+		}
+	}()
+	for i := range 3 {
+		r, w, err := pipeFDs()
+		if err != nil {
+			return p, fmt.Errorf("create pipe: %w", err)
+		}
+		childEnd, parentEnd := w, r
+		if i == 0 { // stdin: the child reads
+			childEnd, parentEnd = r, w
+		}
+		p.child[i] = os.NewFile(uintptr(childEnd), "|child")
+		if i == 0 && len(input) <= stdinInline {
+			var n int
+			if len(input) > 0 {
+				n, err = syscall.Write(parentEnd, input)
+			}
+			_ = syscall.Close(parentEnd)
+			if err != nil || n != len(input) {
+				return p, fmt.Errorf("write stdin: %d of %d bytes written: %v", n, len(input), err)
+			}
+			continue
+		}
+		if err := syscall.SetNonblock(parentEnd, true); err != nil {
+			_ = syscall.Close(parentEnd)
+			return p, fmt.Errorf("create pipe: %w", err)
+		}
+		p.parent[i] = os.NewFile(uintptr(parentEnd), "|parent")
+	}
+	return p, nil
+}
+
+// closeFiles closes each file that is not nil.
+func closeFiles(files []*os.File) {
+	for _, f := range files {
+		if f != nil {
+			_ = f.Close()
+		}
+	}
+}
+
+// drainBuffers are the read buffers of drain: io.Copy from an *os.File would allocate 32 KiB
+// per stream and run, most of a short run's garbage.
+var drainBuffers = sync.Pool{New: func() any { return new([16 << 10]byte) }}
+
 // drain copies r into w until r is at EOF or closed.
 func (c *child) drain(w io.Writer, r io.Reader) {
-	defer c.readers.Done()
-	_, _ = io.Copy(w, r)
+	buf := drainBuffers.Get().(*[16 << 10]byte)
+	defer func() {
+		drainBuffers.Put(buf)
+		if c.draining.Add(-1) == 0 {
+			close(c.drained)
+		}
+	}()
+	for {
+		n, err := r.Read(buf[:])
+		if n > 0 {
+			_, _ = w.Write(buf[:n]) // captures and live output never fail
+		}
+		if err != nil {
+			return
+		}
+	}
 }
 
 // wait waits for the process to exit, for timeout to pass or for ctx to be done, whichever comes
@@ -133,7 +203,12 @@ func (c *child) wait(ctx context.Context, timeout, grace time.Duration) (timedOu
 	select {
 	case err := <-c.exited:
 		c.reap(err)
-		c.reaper.reapZombies() // members that died after the leader are zombies of the worker's
+		// Members that died after the leader are zombies of the worker's, and a zombie keeps
+		// the group alive: reap them before asking again. A one-process action's group is gone
+		// with its leader.
+		if groupAlive(c.pgid) {
+			c.reaper.reapZombies()
+		}
 		if groupAlive(c.pgid) {
 			c.log.Debug("terminating processes the action left behind", "pgid", c.pgid)
 			c.terminate(grace)
@@ -189,6 +264,7 @@ func (c *child) terminate(grace time.Duration) {
 			c.log.Warn("process group outlived SIGTERM; sending SIGKILL", "pgid", c.pgid, "grace", grace)
 			signalGroup(c.pgid, syscall.SIGKILL)
 			if !c.reaped {
+				_ = syscall.Kill(c.pgid, syscall.SIGKILL) // the leader, even if it left its group
 				c.reap(<-c.exited)
 			}
 			return
@@ -200,23 +276,22 @@ func (c *child) terminate(grace time.Duration) {
 // them has exited, then closes the parent's pipe ends. A process that escaped the group may hold
 // them open; after drainTimeout they are closed anyway and its output is lost.
 func (c *child) finishIO() {
-	drained := make(chan struct{})
-	go func() {
-		c.readers.Wait()
-		close(drained)
-	}()
+	timer := time.NewTimer(drainTimeout)
+	defer timer.Stop()
 	select {
-	case <-drained:
-	case <-time.After(drainTimeout):
+	case <-c.drained:
+	case <-timer.C:
 		c.log.Warn("output pipes still open after the action's process group ended; closing them",
 			"pgid", c.pgid)
 		_ = c.stdout.Close()
 		_ = c.stderr.Close()
-		<-drained
+		<-c.drained
 	}
 	_ = c.stdout.Close()
 	_ = c.stderr.Close()
-	_ = c.stdin.Close() // unblocks the writer if nobody reads stdin
+	if c.stdin != nil {
+		_ = c.stdin.Close() // unblocks the writer if nobody reads stdin
+	}
 	<-c.stdinDone
 }
 

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -33,8 +34,10 @@ type reaper struct {
 	killed  map[int]bool // escaped processes killed and not yet reaped
 	self    int
 	session int
-	active  bool // the subreaper attribute is set and the reaping loop runs
-	log     *slog.Logger
+	// childrenPath is the main thread's list of children: /proc/self/task/<pid>/children.
+	childrenPath string
+	active       bool // the subreaper attribute is set and the reaping loop runs
+	log          *slog.Logger
 }
 
 var (
@@ -57,6 +60,7 @@ func startReaper(log *slog.Logger) *reaper {
 		}
 		r := theReaper
 		r.self, r.log = os.Getpid(), log
+		r.childrenPath = "/proc/self/task/" + strconv.Itoa(r.self) + "/children"
 		sid, err := unix.Getsid(0)
 		if err == nil {
 			r.session = sid
@@ -147,8 +151,11 @@ func (r *reaper) killEscaped(marker string) int {
 	for range 10 { // an escapee may fork while it is being killed: look again
 		var roots []int
 		blank := false
-		for _, pid := range r.children() {
-			env, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+		r.mu.Lock()
+		children := r.children()
+		r.mu.Unlock()
+		for _, pid := range children {
+			env, err := readProc("/proc/" + strconv.Itoa(pid) + "/environ")
 			if err == nil && bytes.Contains(append([]byte{0}, env...), entry) {
 				roots = append(roots, pid)
 			}
@@ -205,22 +212,24 @@ func (r *reaper) awaitKilled(pids []int) {
 	}
 }
 
-// children returns the pids of the worker's child processes.
+// children returns the pids of the worker's children that the reaper may have to deal with:
+// the orphans reparented to it. The kernel gives an orphan to the subreaper's first live thread
+// (kernel/exit.c, find_new_reaper and find_alive_thread), which is its main thread, so only that
+// thread's children list is read, one small file, however many threads the worker has. Of the
+// children the worker started itself (os/exec's), which the reaper leaves alone, the actions
+// running and the watchdog are left out; the others are not in the list unless the main thread
+// happened to start them. r.mu is held.
 func (r *reaper) children() []int {
-	tasks, err := os.ReadDir("/proc/self/task")
+	data, err := readProc(r.childrenPath)
 	if err != nil {
-		return r.childrenByScan()
+		return r.childrenByScan() // a kernel without CONFIG_PROC_CHILDREN
 	}
 	var pids []int
-	for _, task := range tasks {
-		data, err := os.ReadFile("/proc/self/task/" + task.Name() + "/children")
-		if err != nil {
-			return r.childrenByScan() // a kernel without CONFIG_PROC_CHILDREN
-		}
-		for f := range strings.FieldsSeq(string(data)) {
-			if pid, err := strconv.Atoi(f); err == nil {
-				pids = append(pids, pid)
-			}
+	watchdog := int(theWatchdog.pid.Load())
+	for f := range strings.FieldsSeq(string(data)) {
+		pid, err := strconv.Atoi(f)
+		if err == nil && pid != watchdog && !r.groups[pid] { // not an action's leader: os/exec waits for those
+			pids = append(pids, pid)
 		}
 	}
 	return pids
@@ -259,6 +268,15 @@ func descendants(roots []int) []int {
 	return out
 }
 
+// procReads counts the /proc files the reaper has read: its cost, which tests watch.
+var procReads atomic.Int64
+
+// readProc reads a small /proc file whole.
+func readProc(path string) ([]byte, error) {
+	procReads.Add(1)
+	return os.ReadFile(path)
+}
+
 // procStat is what attune reads of /proc/PID/stat.
 type procStat struct {
 	state               byte
@@ -268,7 +286,7 @@ type procStat struct {
 // readStat reads /proc/PID/stat: "pid (comm) S ppid pgrp session ...", where comm may hold
 // spaces and parentheses.
 func readStat(pid int) (procStat, error) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	data, err := readProc("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		return procStat{}, err
 	}

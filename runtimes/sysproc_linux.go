@@ -8,3 +8,10 @@ import "syscall"
 func sysProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 }
+
+// pipeFDs returns a new pipe's read and write ends, closed on exec.
+func pipeFDs() (r, w int, err error) {
+	var fd [2]int
+	err = syscall.Pipe2(fd[:], syscall.O_CLOEXEC)
+	return fd[0], fd[1], err
+}

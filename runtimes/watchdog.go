@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -34,6 +35,7 @@ done`
 type watchdog struct {
 	mu     sync.Mutex
 	w      *os.File     // the write end of the watchdog's stdin; nil while none runs
+	pid    atomic.Int64 // the watchdog's process id (0 before the first starts), for the reaper
 	groups map[int]bool // process groups of the runs going on
 	warned bool
 	log    *slog.Logger
@@ -113,6 +115,7 @@ func (d *watchdog) startErr() error {
 		return fmt.Errorf("start /bin/sh: %w", err)
 	}
 	d.w = w
+	d.pid.Store(int64(cmd.Process.Pid))
 	go func() {
 		_ = cmd.Wait()
 		d.mu.Lock()

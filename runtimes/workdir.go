@@ -16,6 +16,10 @@ import (
 // Anyone who can write there could swap a script between its check and its run. The error says
 // how to fix the directory.
 func PrepareWorkDir(dir string) error {
+	err := checkPrivateDir(dir) // the common case, once per run: one stat
+	if !isNotExist(err) {
+		return err
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create work directory %s: %w", dir, err)
 	}
@@ -53,21 +57,17 @@ func userName(uid int) string {
 	return "uid " + strconv.Itoa(uid)
 }
 
-// privateFile reports why the already opened f must not be run: it is not a regular file, is
+// privateStat reports why a file with status st must not be run: it is not a regular file, is
 // not owned by the effective user, or its group or others may write to it. nil when it may.
-func privateFile(f *os.File) error {
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
+func privateStat(st *syscall.Stat_t) error {
+	perm := os.FileMode(st.Mode & 0o777)
 	switch {
-	case !fi.Mode().IsRegular() || !ok:
+	case st.Mode&syscall.S_IFMT != syscall.S_IFREG:
 		return errors.New("not a regular file")
 	case int(st.Uid) != os.Geteuid():
 		return fmt.Errorf("owned by %s", userName(int(st.Uid)))
-	case fi.Mode().Perm()&0o022 != 0:
-		return fmt.Errorf("mode %04o is writable by others", fi.Mode().Perm())
+	case perm&0o022 != 0:
+		return fmt.Errorf("mode %04o is writable by others", perm)
 	}
 	return nil
 }
