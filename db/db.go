@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/attune-run/attune"
@@ -47,6 +48,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	if _, set := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; opts.PlanCacheMode != "" && !set {
 		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = opts.PlanCacheMode
 	}
+	cfg.AfterConnect = prepareHot
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
@@ -72,19 +74,44 @@ func warm(ctx context.Context, pool *pgxpool.Pool, n int32) {
 // warmed in the background, as pgxpool does.
 const warmWait = 2 * time.Second
 
+// prepareHot prepares the hot statements (dbsqlc.Hot) on a new connection, each under its SQL
+// text as name: pgx runs a prepared statement whenever the SQL it is given is one's name, so the
+// first event, tick or claim on the connection does not parse them. A statement the server
+// refuses is left to pgx's statement cache, which prepares it on first use as before: the schema
+// is not migrated yet (Migrate prepares them once it has migrated). TestHotStatementsPrepare
+// keeps every listed statement preparable on a migrated database.
+func prepareHot(ctx context.Context, conn *pgx.Conn) error {
+	for _, st := range dbsqlc.Hot {
+		if _, err := conn.Prepare(ctx, st.SQL, st.SQL); err != nil {
+			var pgErr *pgconn.PgError
+			if errors.As(err, &pgErr) {
+				continue
+			}
+			return fmt.Errorf("prepare %s: %w", st.Name, err)
+		}
+	}
+	return nil
+}
+
 // Close closes the pool.
 func (d *DB) Close() { d.Pool.Close() }
 
 // Queries runs attune's queries on either the pool or one transaction.
 type Queries struct {
-	q  *dbsqlc.Queries
-	tx pgx.Tx
+	q     *dbsqlc.Queries
+	tx    pgx.Tx
+	batch batcher // where pipelined reads are sent: the pool or the transaction
+}
+
+// batcher sends a pgx.Batch: a pool, a connection or a transaction.
+type batcher interface {
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
 // AutoCommit returns queries that run on the pool outside any transaction: each statement
 // commits on its own. Use it for reads and for single-statement writes; InTx for anything that
 // must commit together.
-func (d *DB) AutoCommit() *Queries { return &Queries{q: dbsqlc.New(d.Pool)} }
+func (d *DB) AutoCommit() *Queries { return &Queries{q: dbsqlc.New(d.Pool), batch: d.Pool} }
 
 // InTx runs fn in one transaction and commits it when fn returns nil.
 func (d *DB) InTx(ctx context.Context, fn func(q *Queries) error) error {
@@ -115,7 +142,7 @@ func inTx(ctx context.Context, db interface {
 }
 
 // WithTx returns queries bound to a transaction that the caller owns.
-func WithTx(tx pgx.Tx) *Queries { return &Queries{q: dbsqlc.New(tx), tx: tx} }
+func WithTx(tx pgx.Tx) *Queries { return &Queries{q: dbsqlc.New(tx), tx: tx, batch: tx} }
 
 // Tx returns the transaction the queries run in, or nil on the pool. River's InsertTx and
 // JobCompleteTx take it, so the next job commits with the rows it announces.
