@@ -37,6 +37,13 @@ var Hot = []Statement{
 	{"EventInsert", eventInsert},
 }
 
-// EventGetSQL is the SQL of EventGet, whose prepared statement TestFreshConnectionHasHotStatements
-// looks for.
-const EventGetSQL = eventGet
+// The SQL of the statements package db queues together in a pgx.Batch: EventGetSQL and
+// RuleListForEventSQL (db.Queries.EventWithRules); ExecutionGetSQL, HistoryListSQL and
+// ExecutionAttemptsOfSQL (db.Queries.ExecutionDetail).
+const (
+	EventGetSQL            = eventGet
+	RuleListForEventSQL    = ruleListForEvent
+	ExecutionGetSQL        = executionGet
+	HistoryListSQL         = historyList
+	ExecutionAttemptsOfSQL = executionAttemptsOf
+)
