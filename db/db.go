@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/attune-run/attune"
@@ -73,25 +72,6 @@ func warm(ctx context.Context, pool *pgxpool.Pool, n int32) {
 // warmWait bounds how long Open waits for the minimum connections; a slow server is then
 // warmed in the background, as pgxpool does.
 const warmWait = 2 * time.Second
-
-// prepareHot prepares the hot statements (dbsqlc.Hot) on a new connection, each under its SQL
-// text as name: pgx runs a prepared statement whenever the SQL it is given is one's name, so the
-// first event, tick or claim on the connection does not parse them. A statement the server
-// refuses is left to pgx's statement cache, which prepares it on first use as before: the schema
-// is not migrated yet (Migrate prepares them once it has migrated). TestHotStatementsPrepare
-// keeps every listed statement preparable on a migrated database.
-func prepareHot(ctx context.Context, conn *pgx.Conn) error {
-	for _, st := range dbsqlc.Hot {
-		if _, err := conn.Prepare(ctx, st.SQL, st.SQL); err != nil {
-			var pgErr *pgconn.PgError
-			if errors.As(err, &pgErr) {
-				continue
-			}
-			return fmt.Errorf("prepare %s: %w", st.Name, err)
-		}
-	}
-	return nil
-}
 
 // Close closes the pool.
 func (d *DB) Close() { d.Pool.Close() }
