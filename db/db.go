@@ -47,6 +47,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	if _, set := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; opts.PlanCacheMode != "" && !set {
 		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = opts.PlanCacheMode
 	}
+	cfg.AfterConnect = prepareHot
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
@@ -77,14 +78,20 @@ func (d *DB) Close() { d.Pool.Close() }
 
 // Queries runs attune's queries on either the pool or one transaction.
 type Queries struct {
-	q  *dbsqlc.Queries
-	tx pgx.Tx
+	q     *dbsqlc.Queries
+	tx    pgx.Tx
+	batch batcher // where pipelined reads are sent: the pool or the transaction
+}
+
+// batcher sends a pgx.Batch: a pool, a connection or a transaction.
+type batcher interface {
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
 // AutoCommit returns queries that run on the pool outside any transaction: each statement
 // commits on its own. Use it for reads and for single-statement writes; InTx for anything that
 // must commit together.
-func (d *DB) AutoCommit() *Queries { return &Queries{q: dbsqlc.New(d.Pool)} }
+func (d *DB) AutoCommit() *Queries { return &Queries{q: dbsqlc.New(d.Pool), batch: d.Pool} }
 
 // InTx runs fn in one transaction and commits it when fn returns nil.
 func (d *DB) InTx(ctx context.Context, fn func(q *Queries) error) error {
@@ -115,7 +122,7 @@ func inTx(ctx context.Context, db interface {
 }
 
 // WithTx returns queries bound to a transaction that the caller owns.
-func WithTx(tx pgx.Tx) *Queries { return &Queries{q: dbsqlc.New(tx), tx: tx} }
+func WithTx(tx pgx.Tx) *Queries { return &Queries{q: dbsqlc.New(tx), tx: tx, batch: tx} }
 
 // Tx returns the transaction the queries run in, or nil on the pool. River's InsertTx and
 // JobCompleteTx take it, so the next job commits with the rows it announces.

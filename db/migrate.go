@@ -86,7 +86,31 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) ([]strin
 	for _, a := range applied {
 		log.Info("migration applied", "migration", a)
 	}
+	if len(applied) > 0 {
+		if err := prepareIdle(ctx, pool, conn); err != nil {
+			return applied, err
+		}
+	}
 	return applied, nil
+}
+
+// prepareIdle prepares the hot statements on held and on the pool's idle connections, which
+// were opened before the migrations made their tables (Open warms the pool first).
+func prepareIdle(ctx context.Context, pool *pgxpool.Pool, held *pgxpool.Conn) error {
+	conns := append(pool.AcquireAllIdle(ctx), held)
+	var err error
+	for _, c := range conns {
+		if err == nil {
+			err = prepareHot(ctx, c.Conn())
+		}
+		if c != held {
+			c.Release()
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("migrate: prepare the hot statements: %w", err)
+	}
+	return nil
 }
 
 // MigrationStatus lists River's and attune's migrations and whether each is applied. It changes

@@ -191,8 +191,7 @@ func (s *Server) getExecution(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ctx, q := r.Context(), s.d.DB.AutoCommit()
-	x, err := q.Execution(ctx, id)
+	det, err := s.d.DB.AutoCommit().ExecutionDetail(r.Context(), id) // one round trip
 	if errors.Is(err, attune.ErrNotFound) {
 		writeProblem(w, problem(http.StatusNotFound, "execution %d does not exist (or was pruned after retention.days)", id))
 		return
@@ -201,16 +200,7 @@ func (s *Server) getExecution(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	hist, err := q.History(ctx, id)
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	attempts, err := q.ExecutionAttempts(ctx, id)
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
+	x, hist, attempts := det.Execution, det.History, det.Attempts
 	out := struct {
 		executionView
 		History  []transitionView `json:"history"`

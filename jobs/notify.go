@@ -175,7 +175,7 @@ type EventWorker struct {
 // failed with the reason. One whose previous attempt committed before its process died is done.
 func (w *EventWorker) Work(ctx context.Context, job *river.Job[EventProcessArgs]) error {
 	return w.P.DB.InTx(ctx, func(q *db.Queries) error {
-		ev, err := q.Event(ctx, job.Args.EventID)
+		ev, rules, err := q.EventWithRules(ctx, job.Args.EventID) // one round trip
 		if errors.Is(err, attune.ErrNotFound) {
 			return nil
 		}
@@ -193,7 +193,7 @@ func (w *EventWorker) Work(ctx context.Context, job *river.Job[EventProcessArgs]
 			w.P.Log.Error("event not processed", "event_id", ev.ID, "reason", reason)
 			return q.EventSetProcessingError(ctx, ev.ID, reason)
 		}
-		return w.P.ProcessEvent(ctx, q, ev)
+		return w.P.ProcessEventRules(ctx, q, ev, rules)
 	})
 }
 

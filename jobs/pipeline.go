@@ -257,9 +257,15 @@ func (p *Pipeline) ProcessEvent(ctx context.Context, q *db.Queries, ev attune.Ev
 		if candidates, err = q.RulesForTrigger(ctx, ev.TriggerRef); err != nil {
 			return err
 		}
-		if ev.TriggerRef == attune.TriggerWebhook {
-			candidates = webhookRules(candidates, ev)
-		}
+	}
+	return p.ProcessEventRules(ctx, q, ev, candidates)
+}
+
+// ProcessEventRules is ProcessEvent given the rules the event is for, as
+// db.Queries.EventWithRules reads them with the event in one round trip.
+func (p *Pipeline) ProcessEventRules(ctx context.Context, q *db.Queries, ev attune.Event, candidates []attune.Rule) error {
+	if ev.RuleID == nil && ev.TriggerRef == attune.TriggerWebhook {
+		candidates = webhookRules(candidates, ev)
 	}
 	configs := map[string]map[string]any{} // pack configs, by pack ref
 	for _, rule := range candidates {

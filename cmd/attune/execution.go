@@ -68,18 +68,11 @@ func (c *cli) executionCmd() *cobra.Command {
 			}
 			return c.withApp(cmd.Context(), func(a *app) error {
 				ctx := cmd.Context()
-				x, err := a.db.AutoCommit().Execution(ctx, id)
+				det, err := a.db.AutoCommit().ExecutionDetail(ctx, id) // one round trip
 				if err != nil {
 					return err
 				}
-				hist, err := a.db.AutoCommit().History(ctx, id)
-				if err != nil {
-					return err
-				}
-				attempts, err := a.db.AutoCommit().ExecutionAttempts(ctx, id)
-				if err != nil {
-					return err
-				}
+				x, hist, attempts := det.Execution, det.History, det.Attempts
 				var tree []taskNode
 				if x.Runtime == attune.RuntimeOrquesta {
 					if tree, err = workflowTree(ctx, a.db.AutoCommit(), id, 0); err != nil {

@@ -86,6 +86,14 @@ SELECT * FROM attune.execution
 WHERE id = @root_id OR original_id = @root_id
 ORDER BY attempt;
 
+-- name: ExecutionAttemptsOf :many
+-- Every attempt of the execution id is one of, first to last: ExecutionAttempts with the first
+-- attempt read here rather than by the caller, so it can be pipelined with ExecutionGet.
+SELECT a.* FROM attune.execution x
+JOIN attune.execution a ON a.id = coalesce(x.original_id, x.id) OR a.original_id = coalesce(x.original_id, x.id)
+WHERE x.id = @id
+ORDER BY a.attempt;
+
 -- name: ExecutionAbandonSilent :many
 -- Running (or canceling) executions whose worker has not been seen since the cutoff. Unfinished
 -- ones only (finished_at IS NULL): execution_unfinished_idx holds the few of them. Workflows

@@ -44,5 +44,15 @@ SELECT * FROM attune.rule ORDER BY ref;
 -- name: RuleListEnabledByTrigger :many
 SELECT * FROM attune.rule WHERE trigger_ref = @trigger_ref AND enabled ORDER BY id;
 
+-- name: RuleListForEvent :many
+-- The rules an event is for, read from the event itself (so it can be pipelined with EventGet):
+-- the enabled rule it targets when it names one, else the enabled rules of its trigger.
+SELECT r.* FROM attune.event e JOIN attune.rule r ON r.trigger_ref = e.trigger_ref AND r.enabled
+WHERE e.id = @event_id AND e.rule_id IS NULL
+UNION ALL
+SELECT r.* FROM attune.event e JOIN attune.rule r ON r.id = e.rule_id AND r.enabled
+WHERE e.id = @event_id
+ORDER BY id;
+
 -- name: RuleSetEnabled :one
 UPDATE attune.rule SET enabled = @enabled, updated_at = now() WHERE ref = @ref RETURNING *;

@@ -146,6 +146,61 @@ func (q *Queries) ExecutionAttempts(ctx context.Context, rootID int64) ([]Attune
 	return items, nil
 }
 
+const executionAttemptsOf = `-- name: ExecutionAttemptsOf :many
+SELECT a.id, a.action_ref, a.action_id, a.runtime, a.enforcement_id, a.attempt, a.status, a.parameters, a.result, a.error, a.worker, a.timeout_seconds, a.created_at, a.scheduled_at, a.started_at, a.finished_at, a.updated_at, a.original_id, a.secrets, a.rerun_of, a.parent_id, a.task, a.task_route, a.task_item, a.task_retry FROM attune.execution x
+JOIN attune.execution a ON a.id = coalesce(x.original_id, x.id) OR a.original_id = coalesce(x.original_id, x.id)
+WHERE x.id = $1
+ORDER BY a.attempt
+`
+
+// Every attempt of the execution id is one of, first to last: ExecutionAttempts with the first
+// attempt read here rather than by the caller, so it can be pipelined with ExecutionGet.
+func (q *Queries) ExecutionAttemptsOf(ctx context.Context, id int64) ([]AttuneExecution, error) {
+	rows, err := q.db.Query(ctx, executionAttemptsOf, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []AttuneExecution
+	for rows.Next() {
+		var i AttuneExecution
+		if err := rows.Scan(
+			&i.ID,
+			&i.ActionRef,
+			&i.ActionID,
+			&i.Runtime,
+			&i.EnforcementID,
+			&i.Attempt,
+			&i.Status,
+			&i.Parameters,
+			&i.Result,
+			&i.Error,
+			&i.Worker,
+			&i.TimeoutSeconds,
+			&i.CreatedAt,
+			&i.ScheduledAt,
+			&i.StartedAt,
+			&i.FinishedAt,
+			&i.UpdatedAt,
+			&i.OriginalID,
+			&i.Secrets,
+			&i.RerunOf,
+			&i.ParentID,
+			&i.Task,
+			&i.TaskRoute,
+			&i.TaskItem,
+			&i.TaskRetry,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const executionCountByStatus = `-- name: ExecutionCountByStatus :many
 SELECT status, count(*)::bigint AS n FROM attune.execution GROUP BY status ORDER BY status
 `

@@ -204,6 +204,52 @@ func (q *Queries) RuleListEnabledByTrigger(ctx context.Context, triggerRef strin
 	return items, nil
 }
 
+const ruleListForEvent = `-- name: RuleListForEvent :many
+SELECT r.id, r.ref, r.pack_id, r.pack_ref, r.label, r.description, r.trigger_ref, r.action_ref, r.enabled, r.criteria, r.action_params, r.trigger_params, r.created_at, r.updated_at FROM attune.event e JOIN attune.rule r ON r.trigger_ref = e.trigger_ref AND r.enabled
+WHERE e.id = $1 AND e.rule_id IS NULL
+UNION ALL
+SELECT r.id, r.ref, r.pack_id, r.pack_ref, r.label, r.description, r.trigger_ref, r.action_ref, r.enabled, r.criteria, r.action_params, r.trigger_params, r.created_at, r.updated_at FROM attune.event e JOIN attune.rule r ON r.id = e.rule_id AND r.enabled
+WHERE e.id = $1
+ORDER BY id
+`
+
+// The rules an event is for, read from the event itself (so it can be pipelined with EventGet):
+// the enabled rule it targets when it names one, else the enabled rules of its trigger.
+func (q *Queries) RuleListForEvent(ctx context.Context, eventID int64) ([]AttuneRule, error) {
+	rows, err := q.db.Query(ctx, ruleListForEvent, eventID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []AttuneRule
+	for rows.Next() {
+		var i AttuneRule
+		if err := rows.Scan(
+			&i.ID,
+			&i.Ref,
+			&i.PackID,
+			&i.PackRef,
+			&i.Label,
+			&i.Description,
+			&i.TriggerRef,
+			&i.ActionRef,
+			&i.Enabled,
+			&i.Criteria,
+			&i.ActionParams,
+			&i.TriggerParams,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const ruleSetEnabled = `-- name: RuleSetEnabled :one
 UPDATE attune.rule SET enabled = $1, updated_at = now() WHERE ref = $2 RETURNING id, ref, pack_id, pack_ref, label, description, trigger_ref, action_ref, enabled, criteria, action_params, trigger_params, created_at, updated_at
 `
