@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/attune-run/attune"
 	"github.com/attune-run/attune/db"
@@ -19,7 +18,7 @@ import (
 // the worker until that time, taking its connection connLead before it. In one transaction it
 // then advances the timer
 // with a compare-and-set (so a redelivered fire does nothing), records the event targeted at the
-// timer's rule, enforces the rule, inserts the next fire job and completes its own job. Ticks
+// timer's rule, enforces the rule, and inserts the next fire job; River completes the job after the commit. Ticks
 // missed while nothing ran collapse into this one fire, whose payload says how many were missed.
 type FireWorker struct {
 	river.WorkerDefaults[jobs.TimerFireArgs]
@@ -48,20 +47,16 @@ func (w *FireWorker) Work(ctx context.Context, job *river.Job[jobs.TimerFireArgs
 		return err
 	}
 	return db.InTxOn(ctx, conn, func(q *db.Queries) error {
-		complete := func() error {
-			_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, q.Tx(), job)
-			return err
-		}
 		timer, err := q.TimerLock(ctx, job.Args.TimerID)
 		if errors.Is(err, attune.ErrNotFound) {
-			return complete() // the rule is gone
+			return nil // the rule is gone
 		}
 		if err != nil {
 			return err
 		}
 		if !timer.Enabled || timer.NextFireAt == nil || !timer.NextFireAt.Equal(scheduled) {
 			t.Log.Debug("stale timer fire skipped", "timer_id", timer.ID, "fire_at", scheduled)
-			return complete()
+			return nil
 		}
 		rule, err := q.RuleByID(ctx, timer.RuleID)
 		if err != nil {
@@ -103,7 +98,7 @@ func (w *FireWorker) Work(ctx context.Context, job *river.Job[jobs.TimerFireArgs
 		} else {
 			log.Debug("timer fired", "lateness_ms", firedAt.Sub(scheduled).Milliseconds())
 		}
-		return complete()
+		return nil
 	})
 }
 
