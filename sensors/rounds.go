@@ -11,20 +11,23 @@ import (
 )
 
 // rounds groups the fires of one replica into rounds, as a group commit does: a fire job whose
-// time has come joins the next round; while a round runs, the jobs arriving meanwhile wait and
-// then go together in the round after it. A round fires every timer due when it starts (Timers.
-// fireDue), so a job's own timer is in the first round that starts after it joined, unless
-// another transaction holds the timer (another replica's round, which fires it, or a rule being
-// disabled). Its job then succeeds all the same: a round that fails is retried by its jobs, and
-// a due timer left behind is fired by the next round anywhere or, when its job is finished, by
-// the reconciler.
+// time has come starts a round at once while fewer than maxRounds run; otherwise it joins the
+// next round, which starts as soon as one of those ends, together with every job that arrived
+// meanwhile. A round fires every timer due when it starts (Timers.fireDue), so a job's own timer
+// is in the first round that starts after it joined, unless another transaction holds the timer
+// (a concurrent round, which fires it, or a rule being disabled). Its job then succeeds all the
+// same: a round that fails is retried by its jobs, and a due timer left behind is fired by the
+// next round anywhere or, when its job is finished, by the reconciler.
 type rounds struct {
 	mu      sync.Mutex
-	running bool   // a goroutine is running rounds
+	running int    // goroutines running rounds
 	next    *round // the round the next arrivals join, not started yet
 	conn    *pgxpool.Conn
 	warming bool
 }
+
+// maxRounds bounds the rounds one replica runs at once, and so the connections they take.
+const maxRounds = 4
 
 // round is one fire transaction and the jobs waiting for it.
 type round struct {
@@ -35,15 +38,15 @@ type round struct {
 // roundTimeout bounds one round, which goes on when the job that runs it is cancelled.
 const roundTimeout = 30 * time.Second
 
-// join waits for the next round to end and returns its error. The first job to arrive while no
-// round runs runs the rounds, its own and those of the jobs that join while it does.
+// join runs a round or waits for the next one to end, and returns its error. A job that runs a
+// round goes on running the rounds of the jobs that joined while it did.
 func (r *rounds) join(ctx context.Context, t *Timers) error {
 	r.mu.Lock()
-	if r.next == nil {
-		r.next = &round{done: make(chan struct{})}
-	}
-	mine := r.next
-	if r.running {
+	if r.running >= maxRounds {
+		if r.next == nil {
+			r.next = &round{done: make(chan struct{})}
+		}
+		mine := r.next
 		r.mu.Unlock()
 		select {
 		case <-mine.done:
@@ -52,18 +55,22 @@ func (r *rounds) join(ctx context.Context, t *Timers) error {
 			return ctx.Err()
 		}
 	}
-	r.running = true
+	r.running++
+	conn := r.conn
+	r.conn = nil
 	r.mu.Unlock()
-	// The rounds are other jobs' too: a cancelled job (its rule was disabled) still ends them.
+	// The rounds after its own are other jobs': a cancelled job (its rule was disabled) still
+	// ends them.
 	run := context.WithoutCancel(ctx)
+	err := r.run(run, t, conn)
 	for {
 		r.mu.Lock()
 		next := r.next
 		r.next = nil
 		if next == nil {
-			r.running = false
+			r.running--
 			r.mu.Unlock()
-			return mine.err
+			return err
 		}
 		conn := r.conn
 		r.conn = nil
