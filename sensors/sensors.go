@@ -27,12 +27,19 @@ import (
 type Timers struct {
 	P   *jobs.Pipeline
 	Log *slog.Logger
+	// Now is the clock of the timers (the pipeline's when nil, then the system's): schedules,
+	// fire times, which timers are due and how late they fired are all read from it.
 	Now func() time.Time
+
+	rounds rounds // this replica's fire rounds
 }
 
 func (t *Timers) now() time.Time {
-	if t.Now != nil {
+	switch {
+	case t.Now != nil:
 		return t.Now()
+	case t.P != nil && t.P.Now != nil:
+		return t.P.Now()
 	}
 	return time.Now()
 }
@@ -123,15 +130,21 @@ const fireLead = 5 * time.Second
 
 // insertFire inserts the fire job of a timer for one time and records it on the timer.
 func (t *Timers) insertFire(ctx context.Context, q *db.Queries, timerID int64, at time.Time) error {
-	opts := &river.InsertOpts{} // due within fireLead: available now
-	if early := at.Add(-fireLead); early.After(t.now()) {
-		opts.ScheduledAt = early
-	}
-	res, err := t.P.River.InsertTx(ctx, q.Tx(), jobs.TimerFireArgs{TimerID: timerID, FireAt: at.UTC()}, opts)
+	res, err := t.P.River.InsertTx(ctx, q.Tx(), jobs.TimerFireArgs{TimerID: timerID, FireAt: at.UTC()}, t.fireOpts(at))
 	if err != nil {
 		return fmt.Errorf("insert fire job of timer %d: %w", timerID, err)
 	}
 	return q.TimerSetFireJob(ctx, timerID, res.Job.ID)
+}
+
+// fireOpts are the insert options of the fire job for at: scheduled fireLead early, or
+// available now when that is past.
+func (t *Timers) fireOpts(at time.Time) *river.InsertOpts {
+	opts := &river.InsertOpts{}
+	if early := at.Add(-fireLead); early.After(t.now()) {
+		opts.ScheduledAt = early
+	}
+	return opts
 }
 
 // Reconcile re-inserts the pending fire job of every enabled timer that lost it. The insert is

@@ -31,9 +31,11 @@ var Hot = []Statement{
 	{"ExecutionFinish", executionFinish},
 	{"ExecutionTerminalFollowUps", executionTerminalFollowUps},
 	{"ExecutionGet", executionGet},
-	// a timer's fire
-	{"TimerGetForUpdate", timerGetForUpdate},
-	{"TimerAdvance", timerAdvance},
+	// a fire round (sensors/fire.go) and its timers' events
+	{"TimerLockDue", timerLockDue},
+	{"TimerAdvanceMany", timerAdvanceMany},
+	{"TimerEventInsertMany", timerEventInsertMany},
+	{"TimerSetFireJobMany", timerSetFireJobMany},
 	{"EventInsert", eventInsert},
 }
 

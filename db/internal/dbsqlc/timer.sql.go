@@ -50,6 +50,64 @@ func (q *Queries) TimerAdvance(ctx context.Context, arg TimerAdvanceParams) (Att
 	return i, err
 }
 
+const timerAdvanceMany = `-- name: TimerAdvanceMany :many
+UPDATE attune.timer t
+SET next_fire_at = CASE WHEN u.has_next THEN u.next_fire_at END, fire_count = t.fire_count + 1,
+    last_fired_at = $1, updated_at = $1
+FROM (SELECT unnest($2::bigint[]) AS id, unnest($3::timestamptz[]) AS expected_fire_at,
+             unnest($4::timestamptz[]) AS next_fire_at, unnest($5::boolean[]) AS has_next) u
+WHERE t.id = u.id AND t.enabled AND t.next_fire_at = u.expected_fire_at
+RETURNING t.id, t.rule_id, t.trigger_ref, t.params, t.enabled, t.next_fire_at, t.fire_job_id, t.fire_count, t.last_fired_at, t.created_at, t.updated_at
+`
+
+type TimerAdvanceManyParams struct {
+	FiredAt         *time.Time
+	Ids             []int64
+	ExpectedFireAts []time.Time
+	NextFireAts     []time.Time
+	HasNext         []bool
+}
+
+// TimerAdvance for many timers at once: each moves from its expected fire time to its next one
+// (NULL where @has_next is false: never again).
+func (q *Queries) TimerAdvanceMany(ctx context.Context, arg TimerAdvanceManyParams) ([]AttuneTimer, error) {
+	rows, err := q.db.Query(ctx, timerAdvanceMany,
+		arg.FiredAt,
+		arg.Ids,
+		arg.ExpectedFireAts,
+		arg.NextFireAts,
+		arg.HasNext,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []AttuneTimer
+	for rows.Next() {
+		var i AttuneTimer
+		if err := rows.Scan(
+			&i.ID,
+			&i.RuleID,
+			&i.TriggerRef,
+			&i.Params,
+			&i.Enabled,
+			&i.NextFireAt,
+			&i.FireJobID,
+			&i.FireCount,
+			&i.LastFiredAt,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const timerDisable = `-- name: TimerDisable :one
 UPDATE attune.timer SET enabled = false, next_fire_at = NULL, updated_at = now()
 WHERE rule_id = $1
@@ -73,6 +131,55 @@ func (q *Queries) TimerDisable(ctx context.Context, ruleID int64) (AttuneTimer, 
 		&i.UpdatedAt,
 	)
 	return i, err
+}
+
+const timerEventInsertMany = `-- name: TimerEventInsertMany :many
+INSERT INTO attune.event (trigger_ref, payload, rule_id, rule_ref, timer_id, scheduled_at)
+SELECT unnest($1::text[]), unnest($2::text[])::jsonb, unnest($3::bigint[]),
+       unnest($4::text[]), unnest($5::bigint[]), unnest($6::timestamptz[])
+RETURNING id, timer_id
+`
+
+type TimerEventInsertManyParams struct {
+	TriggerRefs  []string
+	Payloads     []string
+	RuleIds      []int64
+	RuleRefs     []string
+	TimerIds     []int64
+	ScheduledAts []time.Time
+}
+
+type TimerEventInsertManyRow struct {
+	ID      int64
+	TimerID *int64
+}
+
+// The events of one fire round, one per timer fired.
+func (q *Queries) TimerEventInsertMany(ctx context.Context, arg TimerEventInsertManyParams) ([]TimerEventInsertManyRow, error) {
+	rows, err := q.db.Query(ctx, timerEventInsertMany,
+		arg.TriggerRefs,
+		arg.Payloads,
+		arg.RuleIds,
+		arg.RuleRefs,
+		arg.TimerIds,
+		arg.ScheduledAts,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []TimerEventInsertManyRow
+	for rows.Next() {
+		var i TimerEventInsertManyRow
+		if err := rows.Scan(&i.ID, &i.TimerID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const timerGetByRule = `-- name: TimerGetByRule :one
@@ -162,6 +269,60 @@ func (q *Queries) TimerListNeedingJob(ctx context.Context) ([]AttuneTimer, error
 	return items, nil
 }
 
+const timerLockDue = `-- name: TimerLockDue :many
+SELECT t.id, t.rule_id, t.trigger_ref, t.params, t.enabled, t.next_fire_at, t.fire_job_id, t.fire_count, t.last_fired_at, t.created_at, t.updated_at, r.ref AS rule_ref
+FROM attune.timer t JOIN attune.rule r ON r.id = t.rule_id
+WHERE t.enabled AND t.next_fire_at <= $1
+ORDER BY t.id
+LIMIT $2
+FOR UPDATE OF t SKIP LOCKED
+`
+
+type TimerLockDueParams struct {
+	Now *time.Time
+	Lim int32
+}
+
+type TimerLockDueRow struct {
+	AttuneTimer AttuneTimer
+	RuleRef     string
+}
+
+// The enabled timers due at @now, locked for one fire round; timers another transaction holds
+// (a round of another replica, a rule being disabled) are skipped: their holder handles them.
+func (q *Queries) TimerLockDue(ctx context.Context, arg TimerLockDueParams) ([]TimerLockDueRow, error) {
+	rows, err := q.db.Query(ctx, timerLockDue, arg.Now, arg.Lim)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []TimerLockDueRow
+	for rows.Next() {
+		var i TimerLockDueRow
+		if err := rows.Scan(
+			&i.AttuneTimer.ID,
+			&i.AttuneTimer.RuleID,
+			&i.AttuneTimer.TriggerRef,
+			&i.AttuneTimer.Params,
+			&i.AttuneTimer.Enabled,
+			&i.AttuneTimer.NextFireAt,
+			&i.AttuneTimer.FireJobID,
+			&i.AttuneTimer.FireCount,
+			&i.AttuneTimer.LastFiredAt,
+			&i.AttuneTimer.CreatedAt,
+			&i.AttuneTimer.UpdatedAt,
+			&i.RuleRef,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const timerSetFireJob = `-- name: TimerSetFireJob :exec
 UPDATE attune.timer SET fire_job_id = $1, updated_at = now() WHERE id = $2
 `
@@ -173,6 +334,23 @@ type TimerSetFireJobParams struct {
 
 func (q *Queries) TimerSetFireJob(ctx context.Context, arg TimerSetFireJobParams) error {
 	_, err := q.db.Exec(ctx, timerSetFireJob, arg.FireJobID, arg.ID)
+	return err
+}
+
+const timerSetFireJobMany = `-- name: TimerSetFireJobMany :exec
+UPDATE attune.timer t SET fire_job_id = u.fire_job_id, updated_at = $1
+FROM (SELECT unnest($2::bigint[]) AS id, unnest($3::bigint[]) AS fire_job_id) u
+WHERE t.id = u.id
+`
+
+type TimerSetFireJobManyParams struct {
+	Now        time.Time
+	Ids        []int64
+	FireJobIds []int64
+}
+
+func (q *Queries) TimerSetFireJobMany(ctx context.Context, arg TimerSetFireJobManyParams) error {
+	_, err := q.db.Exec(ctx, timerSetFireJobMany, arg.Now, arg.Ids, arg.FireJobIds)
 	return err
 }
 
