@@ -440,3 +440,14 @@ action_params:
 	require.Equal(t, 0, stop(), "logs:\n%s", logs)
 	require.NotContains(t, logs.String(), "e2e-hunter2")
 }
+
+// SIGINT while attune start is still starting (registering packs, making the local API key) is a
+// clean stop: exit 0, not the start-up step's "context canceled".
+func TestInterruptDuringStartExitsZero(t *testing.T) {
+	in := newInstance(t)
+	for i := range 3 {
+		stop, logs := in.start()
+		in.dbURL() // the cluster is up; the rest of the start-up may still be running
+		require.Equal(t, 0, stop(), "start %d; logs:\n%s", i, logs)
+	}
+}

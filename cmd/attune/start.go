@@ -45,7 +45,7 @@ func (c *cli) start(ctx context.Context) error {
 		return err
 	}
 	if err := a.registerBuiltins(ctx); err != nil {
-		return err
+		return interrupted(ctx, err)
 	}
 	served, api, err := a.listenAPI(roles, hub)
 	if err != nil {
@@ -65,7 +65,7 @@ func (c *cli) start(ctx context.Context) error {
 		if a.embedded != nil {
 			if err := a.ensureLocalKey(ctx); err != nil {
 				a.shutdown(log)
-				return err
+				return interrupted(ctx, err)
 			}
 		}
 		a.warnOpenWebhooks(ctx)
@@ -120,4 +120,13 @@ func (a *app) stopEngine() {
 	if err := a.engine.Stop(context.Background()); err != nil {
 		a.log.Warn("stopping the replica", "error", err)
 	}
+}
+
+// interrupted is a start-up step's error, or nil when the step failed because a signal stopped
+// attune while it started: SIGINT during start-up is a clean stop, not a failure.
+func interrupted(ctx context.Context, err error) error {
+	if ctx.Err() != nil && !errors.Is(context.Cause(ctx), errDataDirLost) {
+		return nil
+	}
+	return err
 }
