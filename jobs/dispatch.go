@@ -18,7 +18,8 @@ import (
 
 // DispatchWorker runs executions. It claims an execution with a compare-and-set from scheduled
 // to running (so a redelivered job never runs the action again), runs the action outside any
-// transaction, then records the outcome and announces it in one transaction. River's batched
+// transaction, then records the outcome and announces it in one transaction. An inline runtime's
+// action (core.noop) is run, recorded and announced in the claim's transaction instead. River's batched
 // completer finishes the job: a redelivery finds the execution claimed or finished and does
 // nothing (alreadyClaimed).
 type DispatchWorker struct {
@@ -41,6 +42,7 @@ func (w *DispatchWorker) Work(ctx context.Context, job *river.Job[ExecutionDispa
 	var done bool
 	err := p.DB.InTx(ctx, func(q *db.Queries) error {
 		var err error
+		done = false
 		c, err = q.ExecutionClaim(ctx, id, p.Worker)
 		if errors.Is(err, attune.ErrConflict) {
 			done = true
@@ -49,6 +51,10 @@ func (w *DispatchWorker) Work(ctx context.Context, job *river.Job[ExecutionDispa
 		if err == nil && c.Execution.Runtime == attune.RuntimeInquirer { // core.ask: no worker waits for the answer
 			done = true
 			return p.ask(ctx, q, c.Execution)
+		}
+		if err == nil && inline(c.Execution.Runtime) {
+			done = true
+			return w.runInline(ctx, q, c, log)
 		}
 		return err
 	})
@@ -101,6 +107,46 @@ func (w *DispatchWorker) Work(ctx context.Context, job *river.Job[ExecutionDispa
 		res.Error = fmt.Sprintf("worker %s shut down before the action finished (%v)", p.Worker, context.Cause(ctx))
 	}
 	return w.finish(ctx, job, res, log)
+}
+
+// inline reports whether actions of a runtime run in the transaction that claims them: in-process
+// runtimes that cannot block (core.noop). Their claim, run, outcome and announcement commit
+// together, so nobody sees them running, and a transaction that fails leaves the execution
+// scheduled for the job's next delivery, the run having changed nothing.
+func inline(runtime string) bool { return runtime == attune.RuntimeNoop }
+
+// runInline runs a claimed execution of an inline runtime and records its outcome and announces
+// it, in the claim's transaction. A job whose context ends meanwhile returns its error, so the
+// transaction rolls back and the next delivery runs the execution.
+func (w *DispatchWorker) runInline(ctx context.Context, q *db.Queries, c db.Claim, log *slog.Logger) error {
+	p, x := w.P, c.Execution
+	params, scrubber, err := p.runParameters(x, nil)
+	var res runtimes.Result
+	if err == nil {
+		res, err = p.Runtimes.Run(ctx, runtimes.Request{
+			ExecutionID: x.ID, Action: c.Action, Parameters: params,
+			ParameterFormat: c.Action.ParameterFormat, ParameterDelivery: c.Action.ParameterDelivery,
+			Timeout: time.Duration(x.TimeoutSec) * time.Second,
+		})
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("run execution %d: %w", x.ID, context.Cause(ctx))
+	}
+	if err != nil {
+		res = runtimes.Result{Status: attune.StatusFailed, ExitCode: -1, Error: "prepare execution: " + err.Error()}
+	}
+	res = scrub(res, scrubber)
+	fx, err := q.ExecutionFinish(ctx, x.ID, db.Finish{
+		From: attune.StatusRunning, To: res.Status, Result: res.JSON(), Error: res.Error, Worker: p.Worker,
+	})
+	if err != nil {
+		return err // the claim holds the row: no one else moved it
+	}
+	if err := p.announceTerminal(ctx, q.Tx(), fx); err != nil {
+		return err
+	}
+	log.Info("execution finished", "action", fx.ActionRef, "runtime", fx.Runtime, "status", fx.Status, "inline", true)
+	return nil
 }
 
 // finish records the outcome of a run and announces it in one transaction.
