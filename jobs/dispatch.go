@@ -40,7 +40,11 @@ func (w *DispatchWorker) Work(ctx context.Context, job *river.Job[ExecutionDispa
 
 	var c db.Claim
 	var done bool
-	err := p.DB.InTx(ctx, func(q *db.Queries) error {
+	inTx := p.DB.InTx
+	if job.Attempt <= 1 { // a first delivery shares its transaction (group commit); a later one runs alone
+		inTx = p.dispatchGroup().InTx
+	}
+	err := inTx(ctx, func(q *db.Queries) error {
 		var err error
 		done = false
 		c, err = q.ExecutionClaim(ctx, id, p.Worker)
@@ -158,7 +162,7 @@ func (w *DispatchWorker) finish(ctx context.Context, job *river.Job[ExecutionDis
 	id := job.Args.ExecutionID
 	fctx := context.WithoutCancel(ctx)
 	record := func() error {
-		return p.DB.InTx(fctx, func(q *db.Queries) error {
+		return p.dispatchGroup().InTx(fctx, func(q *db.Queries) error {
 			fx, err := q.ExecutionFinish(fctx, id, db.Finish{
 				From: attune.StatusRunning, To: res.Status, Result: res.JSON(), Error: res.Error, Worker: p.Worker,
 			})

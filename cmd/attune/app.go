@@ -168,6 +168,7 @@ func (a *app) build(roles []string) error {
 		KillGrace:   cfg.Runtimes.KillGrace,
 		OutputCap:   cfg.Runtimes.OutputCap,
 		MaxTaskRuns: cfg.Workflows.MaxTaskRuns,
+		BatchSize:   cfg.Pipeline.BatchSize,
 	}
 	if cfg.Secrets.Key != "" {
 		box, err := secrets.ParseKey(cfg.Secrets.Key)

@@ -1,0 +1,147 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/attune-run/attune/db"
+)
+
+// DefaultBatchSize is how many concurrent steps of one kind at most share a transaction when
+// Pipeline.BatchSize is zero (pipeline.batch_size).
+const DefaultBatchSize = 32
+
+// batchesInFlight is how many shared transactions of one kind run at once. Two keep both the
+// replica and PostgreSQL busy while a batch commits, and bound the connections batching holds.
+const batchesInFlight = 2
+
+// groupCommit runs the steps of concurrent jobs of one kind in shared transactions (group
+// commit). A step is a function of a transaction that may run more than once (it sets what it
+// returns afresh each time). Steps wait only while earlier batches of the kind are running: with
+// fewer than batchesInFlight running, a step starts at once, alone or with the steps that arrived
+// with it, so batching adds no wait at a low rate and grows its batches with the load. The steps
+// of a batch run one after the other in one transaction, and each job's Work returns once the
+// transaction that holds its step committed: at-least-once delivery is unchanged. When a shared
+// transaction fails (an error, a panic, a failed commit), each of its steps runs again alone in a
+// transaction of its own, on its job's goroutine, so one bad step fails only its own job; steps
+// are idempotent, so running one again after a commit of unknown outcome does nothing twice.
+type groupCommit struct {
+	db   *db.DB
+	size int
+
+	mu       sync.Mutex
+	queue    []*groupStep
+	inFlight int
+}
+
+// groupStep is one job's step waiting for its batch.
+type groupStep struct {
+	fn   func(q *db.Queries) error
+	done chan error // the outcome of the step's transaction; errBatchFailed: run it again alone
+}
+
+// errBatchFailed is the outcome of a step whose shared transaction failed for any of its steps.
+var errBatchFailed = errors.New("the shared transaction failed")
+
+// InTx runs fn in a transaction shared with the steps of other jobs that are waiting, or alone
+// when batching is off. It returns once that transaction committed, or with fn's own error.
+func (g *groupCommit) InTx(ctx context.Context, fn func(q *db.Queries) error) error {
+	if g.size <= 1 {
+		return g.db.InTx(ctx, fn)
+	}
+	s := &groupStep{fn: fn, done: make(chan error, 1)}
+	g.mu.Lock()
+	g.queue = append(g.queue, s)
+	lead := g.inFlight < batchesInFlight
+	if lead {
+		g.inFlight++
+	}
+	g.mu.Unlock()
+	if lead {
+		go g.lead()
+	}
+	select {
+	case err := <-s.done:
+		if errors.Is(err, errBatchFailed) {
+			return g.db.InTx(ctx, fn)
+		}
+		return err
+	case <-ctx.Done():
+		// The step may still commit with its batch; the job's next delivery finds it done.
+		return fmt.Errorf("waiting for a shared transaction: %w", context.Cause(ctx))
+	}
+}
+
+// lead runs batches of waiting steps until none is left.
+func (g *groupCommit) lead() {
+	for {
+		g.mu.Lock()
+		n := min(len(g.queue), g.size)
+		if n == 0 {
+			g.inFlight--
+			g.mu.Unlock()
+			return
+		}
+		steps := make([]*groupStep, n)
+		copy(steps, g.queue)
+		g.queue = append(g.queue[:0], g.queue[n:]...)
+		g.mu.Unlock()
+		err := g.run(steps)
+		for _, s := range steps {
+			s.done <- err
+		}
+	}
+}
+
+// run runs steps one after the other in one transaction. A step alone gets its own error back;
+// a batch that fails for any step is errBatchFailed for all of them.
+func (g *groupCommit) run(steps []*groupStep) (err error) {
+	defer func() {
+		if r := recover(); r != nil { // the step panics again alone, on its job's goroutine, where River reports it
+			err = fmt.Errorf("%w: a step panicked: %v", errBatchFailed, r)
+		}
+	}()
+	err = g.db.InTx(context.Background(), func(q *db.Queries) error {
+		for _, s := range steps {
+			if err := s.fn(q); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil && len(steps) > 1 {
+		return fmt.Errorf("%w: %w", errBatchFailed, err)
+	}
+	return err
+}
+
+// groups holds the pipeline's group commits, made on first use.
+type groups struct {
+	once             sync.Once
+	events, dispatch *groupCommit
+}
+
+// eventGroup is the group commit of event processing.
+func (p *Pipeline) eventGroup() *groupCommit {
+	p.initGroups()
+	return p.groups.events
+}
+
+// dispatchGroup is the group commit of dispatch claims and outcomes.
+func (p *Pipeline) dispatchGroup() *groupCommit {
+	p.initGroups()
+	return p.groups.dispatch
+}
+
+func (p *Pipeline) initGroups() {
+	p.groups.once.Do(func() {
+		size := p.BatchSize
+		if size == 0 {
+			size = DefaultBatchSize
+		}
+		p.groups.events = &groupCommit{db: p.DB, size: size}
+		p.groups.dispatch = &groupCommit{db: p.DB, size: size}
+	})
+}
