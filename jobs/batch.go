@@ -24,9 +24,10 @@ const batchesInFlight = 2
 // with it, so batching adds no wait at a low rate and grows its batches with the load. The steps
 // of a batch run one after the other in one transaction, and each job's Work returns once the
 // transaction that holds its step committed: at-least-once delivery is unchanged. When a shared
-// transaction fails (an error, a panic, a failed commit), each of its steps runs again alone in a
-// transaction of its own, on its job's goroutine, so one bad step fails only its own job; steps
-// are idempotent, so running one again after a commit of unknown outcome does nothing twice.
+// transaction fails for one of its steps (an error, a panic), it is rolled back and each of its
+// steps runs again alone in a transaction of its own, on its job's goroutine, so one bad step
+// fails only its own job. A failed begin or commit fails every job of the batch, as it would
+// have failed each alone: River delivers them again.
 type groupCommit struct {
 	db   *db.DB
 	size int
@@ -95,9 +96,14 @@ func (g *groupCommit) lead() {
 	}
 }
 
-// run runs steps one after the other in one transaction. A step alone gets its own error back;
-// a batch that fails for any step is errBatchFailed for all of them.
+// run runs steps one after the other in one transaction. A step alone gets its own error back.
+// A batch that a step failed (its error, its panic) was rolled back: errBatchFailed for all of
+// them. A batch whose begin or commit failed gets that error as it is, as a step alone would:
+// after a failed commit nobody knows whether it committed, so the jobs are delivered again
+// (attempt 2), and a dispatch finding its execution claimed then says the worker was lost
+// instead of taking the claim for a duplicate's.
 func (g *groupCommit) run(steps []*groupStep) (err error) {
+	stepFailed := false
 	defer func() {
 		if r := recover(); r != nil { // the step panics again alone, on its job's goroutine, where River reports it
 			err = fmt.Errorf("%w: a step panicked: %v", errBatchFailed, r)
@@ -106,12 +112,13 @@ func (g *groupCommit) run(steps []*groupStep) (err error) {
 	err = g.db.InTx(context.Background(), func(q *db.Queries) error {
 		for _, s := range steps {
 			if err := s.fn(q); err != nil {
+				stepFailed = true
 				return err
 			}
 		}
 		return nil
 	})
-	if err != nil && len(steps) > 1 {
+	if err != nil && stepFailed && len(steps) > 1 {
 		return fmt.Errorf("%w: %w", errBatchFailed, err)
 	}
 	return err
