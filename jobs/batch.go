@@ -1,10 +1,12 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/attune-run/attune/db"
 )
@@ -21,7 +23,8 @@ const batchesInFlight = 2
 // commit). A step is a function of a transaction that may run more than once (it sets what it
 // returns afresh each time). Steps wait only while earlier batches of the kind are running: with
 // fewer than batchesInFlight running, a step starts at once, alone or with the steps that arrived
-// with it, so batching adds no wait at a low rate and grows its batches with the load. The steps
+// with it, so batching adds no wait at a low rate and grows its batches with the load; a step
+// that waits longer than groupPatience (the running batches are slow) runs alone. The steps
 // of a batch run one after the other in one transaction, and each job's Work returns once the
 // transaction that holds its step committed: at-least-once delivery is unchanged. When a shared
 // transaction fails for one of its steps (an error, a panic), it is rolled back and each of its
@@ -29,8 +32,9 @@ const batchesInFlight = 2
 // fails only its own job. A failed begin or commit fails every job of the batch, as it would
 // have failed each alone: River delivers them again.
 type groupCommit struct {
-	db   *db.DB
-	size int
+	db       *db.DB
+	size     int
+	patience time.Duration // 0: groupPatience
 
 	mu       sync.Mutex
 	queue    []*groupStep
@@ -63,16 +67,42 @@ func (g *groupCommit) InTx(ctx context.Context, fn func(q *db.Queries) error) er
 	if lead {
 		go g.lead()
 	}
-	select {
-	case err := <-s.done:
-		if errors.Is(err, errBatchFailed) {
-			return g.db.InTx(ctx, fn)
+	patience := time.NewTimer(cmp.Or(g.patience, groupPatience))
+	defer patience.Stop()
+	for {
+		select {
+		case err := <-s.done:
+			if errors.Is(err, errBatchFailed) {
+				return g.db.InTx(ctx, fn)
+			}
+			return err
+		case <-patience.C:
+			if g.leave(s) { // both batches are slow (a costly rule, a lock): do not queue behind them
+				return g.db.InTx(ctx, fn)
+			}
+		case <-ctx.Done():
+			// The step may still commit with its batch; the job's next delivery finds it done.
+			return fmt.Errorf("waiting for a shared transaction: %w", context.Cause(ctx))
 		}
-		return err
-	case <-ctx.Done():
-		// The step may still commit with its batch; the job's next delivery finds it done.
-		return fmt.Errorf("waiting for a shared transaction: %w", context.Cause(ctx))
 	}
+}
+
+// groupPatience is how long a step waits for a batch to take it before it runs alone: batches
+// of quick steps take a few milliseconds, and one slow step (a rule whose expressions cost
+// seconds, a wait for a lock) must not hold up every other job of its kind.
+const groupPatience = 100 * time.Millisecond
+
+// leave takes s out of the queue, unless a batch already took it.
+func (g *groupCommit) leave(s *groupStep) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for i, q := range g.queue {
+		if q == s {
+			g.queue = append(g.queue[:i], g.queue[i+1:]...)
+			return true
+		}
+	}
+	return false
 }
 
 // lead runs batches of waiting steps until none is left.

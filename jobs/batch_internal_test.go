@@ -69,7 +69,7 @@ func waitQueued(t *testing.T, g *groupCommit, n int) {
 func TestGroupCommitSharesOneTransaction(t *testing.T) {
 	t.Parallel()
 	d := stepsDB(t)
-	g := &groupCommit{db: d, size: 16}
+	g := &groupCommit{db: d, size: 16, patience: time.Hour}
 	release := make(chan struct{})
 	holders := holdLeaders(t, g, release)
 
@@ -102,7 +102,7 @@ func TestGroupCommitSharesOneTransaction(t *testing.T) {
 func TestGroupCommitIsolatesABadStep(t *testing.T) {
 	t.Parallel()
 	d := stepsDB(t)
-	g := &groupCommit{db: d, size: 16}
+	g := &groupCommit{db: d, size: 16, patience: time.Hour}
 	release := make(chan struct{})
 	holders := holdLeaders(t, g, release)
 
@@ -161,4 +161,26 @@ func TestGroupCommitIsolatesABadStep(t *testing.T) {
 	require.NoError(t, rows.Err())
 	require.Equal(t, map[string]int{"step0": 1, "step1": 1, "step3": 1, "step5": 1}, got,
 		"each good step committed once; the failed and the panicked step wrote nothing")
+}
+
+// A step does not wait behind slow batches for long: it leaves the queue and runs alone, while
+// the batches ahead of it still hold their transactions.
+func TestGroupCommitStepLeavesSlowBatches(t *testing.T) {
+	t.Parallel()
+	d := stepsDB(t)
+	g := &groupCommit{db: d, size: 16}
+	release := make(chan struct{})
+	holders := holdLeaders(t, g, release)
+	defer func() {
+		close(release)
+		holders.Wait()
+	}()
+
+	require.NoError(t, g.InTx(context.Background(), func(q *db.Queries) error {
+		_, err := q.Tx().Exec(context.Background(), `INSERT INTO step (name) VALUES ('impatient')`)
+		return err
+	}))
+	var n int
+	require.NoError(t, d.Pool.QueryRow(context.Background(), `SELECT count(*) FROM step`).Scan(&n))
+	require.Equal(t, 1, n, "the step committed alone while both batches were still open")
 }
