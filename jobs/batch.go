@@ -35,6 +35,10 @@ type groupCommit struct {
 	db       *db.DB
 	size     int
 	patience time.Duration // 0: groupPatience
+	// prepare, when set, does ahead of a batch of more than one keyed step, in one statement,
+	// what each step would otherwise do alone (the dispatch claim). Each step is handed its
+	// key's value, once (a second step of the same key gets nil), and nil when it runs alone.
+	prepare func(ctx context.Context, q *db.Queries, keys []int64) (map[int64]any, error)
 
 	mu       sync.Mutex
 	queue    []*groupStep
@@ -43,7 +47,8 @@ type groupCommit struct {
 
 // groupStep is one job's step waiting for its batch.
 type groupStep struct {
-	fn   func(q *db.Queries) error
+	key  int64 // what prepare does ahead for the step; 0: nothing
+	fn   func(q *db.Queries, pre any) error
 	done chan error // the outcome of the step's transaction; errBatchFailed: run it again alone
 }
 
@@ -53,10 +58,17 @@ var errBatchFailed = errors.New("the shared transaction failed")
 // InTx runs fn in a transaction shared with the steps of other jobs that are waiting, or alone
 // when batching is off. It returns once that transaction committed, or with fn's own error.
 func (g *groupCommit) InTx(ctx context.Context, fn func(q *db.Queries) error) error {
+	return g.inTxKeyed(ctx, 0, func(q *db.Queries, _ any) error { return fn(q) })
+}
+
+// inTxKeyed is InTx for a step with a key for prepare: fn is handed what prepare did for it, or
+// nil (then fn does it itself).
+func (g *groupCommit) inTxKeyed(ctx context.Context, key int64, fn func(q *db.Queries, pre any) error) error {
+	alone := func() error { return g.db.InTx(ctx, func(q *db.Queries) error { return fn(q, nil) }) }
 	if g.size <= 1 {
-		return g.db.InTx(ctx, fn)
+		return alone()
 	}
-	s := &groupStep{fn: fn, done: make(chan error, 1)}
+	s := &groupStep{key: key, fn: fn, done: make(chan error, 1)}
 	g.mu.Lock()
 	g.queue = append(g.queue, s)
 	lead := g.inFlight < batchesInFlight
@@ -73,12 +85,12 @@ func (g *groupCommit) InTx(ctx context.Context, fn func(q *db.Queries) error) er
 		select {
 		case err := <-s.done:
 			if errors.Is(err, errBatchFailed) {
-				return g.db.InTx(ctx, fn)
+				return alone()
 			}
 			return err
 		case <-patience.C:
 			if g.leave(s) { // both batches are slow (a costly rule, a lock): do not queue behind them
-				return g.db.InTx(ctx, fn)
+				return alone()
 			}
 		case <-ctx.Done():
 			// The step may still commit with its batch; the job's next delivery finds it done.
@@ -139,9 +151,26 @@ func (g *groupCommit) run(steps []*groupStep) (err error) {
 			err = fmt.Errorf("%w: a step panicked: %v", errBatchFailed, r)
 		}
 	}()
-	err = g.db.InTx(context.Background(), func(q *db.Queries) error {
+	ctx := context.Background()
+	err = g.db.InTx(ctx, func(q *db.Queries) error {
+		var pre map[int64]any
+		var keys []int64
 		for _, s := range steps {
-			if err := s.fn(q); err != nil {
+			if s.key != 0 {
+				keys = append(keys, s.key)
+			}
+		}
+		if g.prepare != nil && len(keys) > 1 {
+			var err error
+			if pre, err = g.prepare(ctx, q, keys); err != nil {
+				stepFailed = true
+				return err
+			}
+		}
+		for _, s := range steps {
+			v := pre[s.key]
+			delete(pre, s.key) // once: a duplicate delivery in the same batch does it itself, and finds it done
+			if err := s.fn(q, v); err != nil {
 				stepFailed = true
 				return err
 			}
@@ -166,7 +195,8 @@ func (p *Pipeline) eventGroup() *groupCommit {
 	return p.groups.events
 }
 
-// dispatchGroup is the group commit of dispatch claims and outcomes.
+// dispatchGroup is the group commit of dispatch claims and outcomes. A batch's claims are one
+// statement (db.ExecutionClaimMany).
 func (p *Pipeline) dispatchGroup() *groupCommit {
 	p.initGroups()
 	return p.groups.dispatch
@@ -179,6 +209,13 @@ func (p *Pipeline) initGroups() {
 			size = DefaultBatchSize
 		}
 		p.groups.events = &groupCommit{db: p.DB, size: size}
-		p.groups.dispatch = &groupCommit{db: p.DB, size: size}
+		p.groups.dispatch = &groupCommit{db: p.DB, size: size, prepare: func(ctx context.Context, q *db.Queries, ids []int64) (map[int64]any, error) {
+			claims, err := q.ExecutionClaimMany(ctx, ids, p.Worker)
+			pre := make(map[int64]any, len(claims))
+			for id, c := range claims {
+				pre[id] = c
+			}
+			return pre, err
+		}}
 	})
 }

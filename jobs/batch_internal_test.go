@@ -184,3 +184,53 @@ func TestGroupCommitStepLeavesSlowBatches(t *testing.T) {
 	require.NoError(t, d.Pool.QueryRow(context.Background(), `SELECT count(*) FROM step`).Scan(&n))
 	require.Equal(t, 1, n, "the step committed alone while both batches were still open")
 }
+
+// What prepare does ahead for a batch's keyed steps (the dispatch claim, in one statement)
+// reaches each key's first step only: a second delivery of the same job in the same batch gets
+// nothing and does the work itself (and finds it done), so an action is never run twice.
+func TestGroupCommitPrepareHandsEachKeyOnce(t *testing.T) {
+	t.Parallel()
+	d := stepsDB(t)
+	var prepared [][]int64
+	g := &groupCommit{db: d, size: 16, patience: time.Hour,
+		prepare: func(_ context.Context, _ *db.Queries, keys []int64) (map[int64]any, error) {
+			prepared = append(prepared, keys)
+			m := map[int64]any{}
+			for _, k := range keys {
+				m[k] = fmt.Sprint("claim", k)
+			}
+			return m, nil
+		}}
+	release := make(chan struct{})
+	holders := holdLeaders(t, g, release)
+
+	keys := []int64{7, 8, 7, 0}
+	got := make([]any, len(keys))
+	var wg sync.WaitGroup
+	for i, k := range keys {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			require.NoError(t, g.inTxKeyed(context.Background(), k, func(_ *db.Queries, pre any) error {
+				got[i] = pre
+				return nil
+			}))
+		}()
+	}
+	waitQueued(t, g, len(keys))
+	close(release)
+	wg.Wait()
+	holders.Wait()
+
+	require.Len(t, prepared, 1, "one prepare for the batch")
+	require.ElementsMatch(t, []int64{7, 8, 7}, prepared[0], "the keyed steps only")
+	require.Equal(t, "claim8", got[1])
+	require.Nil(t, got[3], "an unkeyed step gets nothing")
+	require.ElementsMatch(t, []any{"claim7", nil}, []any{got[0], got[2]}, "key 7's claim reaches one of its two steps")
+
+	// A step alone is handed nothing.
+	require.NoError(t, g.inTxKeyed(context.Background(), 9, func(_ *db.Queries, pre any) error {
+		require.Nil(t, pre)
+		return nil
+	}))
+}

@@ -57,6 +57,7 @@ func TestNoopClaimedRunAndFinishedInOneTransaction(t *testing.T) {
 func TestEventsProcessedInSharedTransactions(t *testing.T) {
 	t.Parallel()
 	e := attunetest.New(t, attunetest.Options{NoStart: true})
+	e.P.BatchPatienceForTest(time.Hour)
 	ctx := context.Background()
 	registerBombPack(t, e, map[string]string{"fine": "ref: fine\ntrigger_ref: alert\naction_ref: show\naction_params: {text: ok}\n"})
 	const n = 40

@@ -40,14 +40,10 @@ func (w *DispatchWorker) Work(ctx context.Context, job *river.Job[ExecutionDispa
 
 	var c db.Claim
 	var done bool
-	inTx := p.DB.InTx
-	if job.Attempt <= 1 { // a first delivery shares its transaction (group commit); a later one runs alone
-		inTx = p.dispatchGroup().InTx
-	}
-	err := inTx(ctx, func(q *db.Queries) error {
+	step := func(q *db.Queries, pre any) error {
 		var err error
 		done = false
-		c, err = q.ExecutionClaim(ctx, id, p.Worker)
+		c, err = claim(ctx, q, pre, id, p.Worker)
 		if errors.Is(err, attune.ErrConflict) {
 			done = true
 			return w.alreadyClaimed(ctx, q, job)
@@ -61,7 +57,13 @@ func (w *DispatchWorker) Work(ctx context.Context, job *river.Job[ExecutionDispa
 			return w.runInline(ctx, q, c, log)
 		}
 		return err
-	})
+	}
+	var err error
+	if job.Attempt <= 1 { // a first delivery shares its transaction (group commit); a later one runs alone
+		err = p.dispatchGroup().inTxKeyed(ctx, id, step)
+	} else {
+		err = p.DB.InTx(ctx, func(q *db.Queries) error { return step(q, nil) })
+	}
 	if err != nil || done {
 		return err
 	}
@@ -111,6 +113,14 @@ func (w *DispatchWorker) Work(ctx context.Context, job *river.Job[ExecutionDispa
 		res.Error = fmt.Sprintf("worker %s shut down before the action finished (%v)", p.Worker, context.Cause(ctx))
 	}
 	return w.finish(ctx, job, res, log)
+}
+
+// claim is the claim of execution id: the one its batch made ahead (pre), or its own.
+func claim(ctx context.Context, q *db.Queries, pre any, id int64, worker string) (db.Claim, error) {
+	if c, ok := pre.(db.Claim); ok {
+		return c, nil
+	}
+	return q.ExecutionClaim(ctx, id, worker)
 }
 
 // inline reports whether actions of a runtime run in the transaction that claims them: in-process
