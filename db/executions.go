@@ -126,18 +126,7 @@ func (q *Queries) ExecutionClaim(ctx context.Context, id int64, worker string) (
 		}
 		return Claim{}, fmt.Errorf("start execution %d: %w", id, err)
 	}
-	var c Claim
-	if c.Execution, err = toExecution(claimedExecution(r)); err != nil {
-		return Claim{}, err
-	}
-	if c.Action, err = toAction(r.AttuneAction); err != nil {
-		return Claim{}, err
-	}
-	if c.Pack, err = toPack(r.AttunePack); err != nil {
-		return Claim{}, err
-	}
-	c.Action.Runtime = c.Execution.Runtime
-	return c, nil
+	return toClaim(r)
 }
 
 // claimedExecution is the execution part of a claim's row. TestClaimedExecutionCopiesEveryColumn

@@ -49,6 +49,9 @@ type Config struct {
 	OutputCap int
 	// MaxTaskRuns is workflows.max_task_runs; 0 means DefaultMaxTaskRuns.
 	MaxTaskRuns int
+	// BatchSize is pipeline.batch_size: how many concurrent steps of one kind at most share a
+	// transaction (group commit); 0 means DefaultBatchSize, 1 turns batching off.
+	BatchSize int
 }
 
 // New validates cfg and returns a ready pipeline. Every invalid field is reported at once,
@@ -64,7 +67,7 @@ func New(cfg Config) (*Pipeline, error) {
 	return &Pipeline{
 		DB: cfg.DB, River: cfg.River, Runtimes: cfg.Runtimes, Worker: cfg.Worker, Log: log, Now: cfg.Now,
 		RescueAfter: cfg.RescueAfter, KillGrace: cfg.KillGrace, Secrets: cfg.Secrets,
-		OutputCap: cfg.OutputCap, MaxTaskRuns: cfg.MaxTaskRuns,
+		OutputCap: cfg.OutputCap, MaxTaskRuns: cfg.MaxTaskRuns, BatchSize: cfg.BatchSize,
 	}, nil
 }
 
@@ -97,6 +100,9 @@ func (cfg Config) validate() error {
 	}
 	if cfg.MaxTaskRuns < 0 {
 		bad("MaxTaskRuns", "must not be negative, got %d", cfg.MaxTaskRuns)
+	}
+	if cfg.BatchSize < 0 {
+		bad("BatchSize", "must not be negative, got %d (1 turns batching off)", cfg.BatchSize)
 	}
 	// The shortest action (a 1 s timeout) must fit: timeout + kill grace + the rescue margin.
 	if need := time.Second + max(cfg.KillGrace, 0) + rescueMargin; cfg.RescueAfter > 0 && cfg.RescueAfter < need {

@@ -18,7 +18,8 @@ import (
 
 // DispatchWorker runs executions. It claims an execution with a compare-and-set from scheduled
 // to running (so a redelivered job never runs the action again), runs the action outside any
-// transaction, then records the outcome and announces it in one transaction. River's batched
+// transaction, then records the outcome and announces it in one transaction. An inline runtime's
+// action (core.noop) is run, recorded and announced in the claim's transaction instead. River's batched
 // completer finishes the job: a redelivery finds the execution claimed or finished and does
 // nothing (alreadyClaimed).
 type DispatchWorker struct {
@@ -39,9 +40,10 @@ func (w *DispatchWorker) Work(ctx context.Context, job *river.Job[ExecutionDispa
 
 	var c db.Claim
 	var done bool
-	err := p.DB.InTx(ctx, func(q *db.Queries) error {
+	step := func(q *db.Queries, pre any) error {
 		var err error
-		c, err = q.ExecutionClaim(ctx, id, p.Worker)
+		done = false
+		c, err = claim(ctx, q, pre, id, p.Worker)
 		if errors.Is(err, attune.ErrConflict) {
 			done = true
 			return w.alreadyClaimed(ctx, q, job)
@@ -50,8 +52,18 @@ func (w *DispatchWorker) Work(ctx context.Context, job *river.Job[ExecutionDispa
 			done = true
 			return p.ask(ctx, q, c.Execution)
 		}
+		if err == nil && inline(c.Execution.Runtime) {
+			done = true
+			return w.runInline(ctx, q, c, log)
+		}
 		return err
-	})
+	}
+	var err error
+	if job.Attempt <= 1 { // a first delivery shares its transaction (group commit); a later one runs alone
+		err = p.dispatchGroup().inTxKeyed(ctx, id, step)
+	} else {
+		err = p.DB.InTx(ctx, func(q *db.Queries) error { return step(q, nil) })
+	}
 	if err != nil || done {
 		return err
 	}
@@ -103,6 +115,54 @@ func (w *DispatchWorker) Work(ctx context.Context, job *river.Job[ExecutionDispa
 	return w.finish(ctx, job, res, tail, log)
 }
 
+// claim is the claim of execution id: the one its batch made ahead (pre), or its own.
+func claim(ctx context.Context, q *db.Queries, pre any, id int64, worker string) (db.Claim, error) {
+	if c, ok := pre.(db.Claim); ok {
+		return c, nil
+	}
+	return q.ExecutionClaim(ctx, id, worker)
+}
+
+// inline reports whether actions of a runtime run in the transaction that claims them: in-process
+// runtimes that cannot block (core.noop). Their claim, run, outcome and announcement commit
+// together, so nobody sees them running, and a transaction that fails leaves the execution
+// scheduled for the job's next delivery, the run having changed nothing.
+func inline(runtime string) bool { return runtime == attune.RuntimeNoop }
+
+// runInline runs a claimed execution of an inline runtime and records its outcome and announces
+// it, in the claim's transaction. A job whose context ends meanwhile returns its error, so the
+// transaction rolls back and the next delivery runs the execution.
+func (w *DispatchWorker) runInline(ctx context.Context, q *db.Queries, c db.Claim, log *slog.Logger) error {
+	p, x := w.P, c.Execution
+	params, scrubber, err := p.runParameters(x, nil)
+	var res runtimes.Result
+	if err == nil {
+		res, err = p.Runtimes.Run(ctx, runtimes.Request{
+			ExecutionID: x.ID, Action: c.Action, Parameters: params,
+			ParameterFormat: c.Action.ParameterFormat, ParameterDelivery: c.Action.ParameterDelivery,
+			Timeout: time.Duration(x.TimeoutSec) * time.Second,
+		})
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("run execution %d: %w", x.ID, context.Cause(ctx))
+	}
+	if err != nil {
+		res = runtimes.Result{Status: attune.StatusFailed, ExitCode: -1, Error: "prepare execution: " + err.Error()}
+	}
+	res = scrub(res, scrubber)
+	fx, err := q.ExecutionFinish(ctx, x.ID, db.Finish{
+		From: attune.StatusRunning, To: res.Status, Result: res.JSON(), Error: res.Error, Worker: p.Worker,
+	})
+	if err != nil {
+		return err // the claim holds the row: no one else moved it
+	}
+	if err := p.announceTerminal(ctx, q.Tx(), fx); err != nil {
+		return err
+	}
+	log.Info("execution finished", "action", fx.ActionRef, "runtime", fx.Runtime, "status", fx.Status, "inline", true)
+	return nil
+}
+
 // finish records the outcome of a run, with the rest of its output (tail), and announces it in
 // one transaction.
 // The run happened, so its outcome is recorded even when the job's context is done (shutdown),
@@ -113,7 +173,7 @@ func (w *DispatchWorker) finish(ctx context.Context, job *river.Job[ExecutionDis
 	id := job.Args.ExecutionID
 	fctx := context.WithoutCancel(ctx)
 	record := func() error {
-		return p.DB.InTx(fctx, func(q *db.Queries) error {
+		return p.dispatchGroup().InTx(fctx, func(q *db.Queries) error {
 			if err := tail.store(fctx, q); err != nil {
 				return err
 			}

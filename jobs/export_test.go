@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -29,4 +30,11 @@ func (p *Pipeline) AdvanceAgainForTest(ctx context.Context, x attune.Execution) 
 // ChildPendingForTest runs the hook the inquiry work calls when x goes pending.
 func (p *Pipeline) ChildPendingForTest(ctx context.Context, x attune.Execution) error {
 	return p.DB.InTx(ctx, func(q *db.Queries) error { return p.workflowChildPending(ctx, q, x) })
+}
+
+// BatchPatienceForTest sets how long a step waits for a batch before it runs alone, so that a
+// loaded test machine does not send every step off alone.
+func (p *Pipeline) BatchPatienceForTest(d time.Duration) {
+	p.initGroups()
+	p.groups.events.patience, p.groups.dispatch.patience = d, d
 }

@@ -1,6 +1,7 @@
 // Package jobs holds attune's River job kinds and the workers that run the pipeline: one
 // transaction per step, in which the step writes its rows and inserts the next job with
-// InsertTx. Every step is idempotent (compare-and-set on the execution's status, unique keys on
+// InsertTx (the steps of concurrent jobs of one kind may share a transaction: group commit,
+// Pipeline.BatchSize). Every step is idempotent (compare-and-set on the execution's status, unique keys on
 // what it records), so River's batched completer finishes the jobs and a redelivered job finds
 // its work done. A job is inserted only when it has work to do: a status job while a rule
 // listens on core.actiontrigger, a completion job when a retry is due. A handler never inserts

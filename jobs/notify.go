@@ -173,8 +173,15 @@ type EventWorker struct {
 // process (the replica ran out of memory or was killed while evaluating its rules) is not
 // evaluated again, since it might take the next replica down with it: the event is recorded as
 // failed with the reason. One whose previous attempt committed before its process died is done.
+//
+// A first delivery shares its transaction with the other events being processed (group commit,
+// Pipeline.BatchSize); a later one runs alone.
 func (w *EventWorker) Work(ctx context.Context, job *river.Job[EventProcessArgs]) error {
-	return w.P.DB.InTx(ctx, func(q *db.Queries) error {
+	inTx := w.P.DB.InTx
+	if job.Attempt <= 1 {
+		inTx = w.P.eventGroup().InTx
+	}
+	return inTx(ctx, func(q *db.Queries) error {
 		ev, rules, err := q.EventWithRules(ctx, job.Args.EventID) // one round trip
 		if errors.Is(err, attune.ErrNotFound) {
 			return nil

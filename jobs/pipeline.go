@@ -49,7 +49,13 @@ type Pipeline struct {
 	// failed as a runaway loop; 0 means DefaultMaxTaskRuns.
 	MaxTaskRuns int
 
+	// BatchSize is pipeline.batch_size: how many concurrent jobs of one kind (event processing;
+	// dispatch claims and outcomes) at most share one transaction, see groupCommit. 0 means
+	// DefaultBatchSize; 1 gives every step its own transaction.
+	BatchSize int
+
 	running runningSet // the executions this replica runs, for WatchCancels
+	groups  groups     // the group commits of BatchSize, made on first use
 }
 
 // JobTimeout is the River job timeout of a dispatch: the rescue window less a margin, so River

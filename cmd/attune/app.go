@@ -176,6 +176,7 @@ func (a *app) buildListening(roles []string, hub *db.Hub) error {
 			Secrets:     box,
 			OutputCap:   cfg.Runtimes.OutputCap,
 			MaxTaskRuns: cfg.Workflows.MaxTaskRuns,
+			BatchSize:   cfg.Pipeline.BatchSize,
 		},
 		Roles:             roles,
 		RiverLog:          riverLogger(cfg.Log),

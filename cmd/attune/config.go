@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/attune-run/attune/engine"
+	"github.com/attune-run/attune/jobs"
 	"github.com/attune-run/attune/secrets"
 )
 
@@ -34,6 +35,14 @@ type Config struct {
 	HTTP      HTTPConfig      `mapstructure:"http" json:"http"`
 	Metrics   MetricsConfig   `mapstructure:"metrics" json:"metrics"`
 	Workflows WorkflowsConfig `mapstructure:"workflows" json:"workflows"`
+	Pipeline  PipelineConfig  `mapstructure:"pipeline" json:"pipeline"`
+}
+
+// PipelineConfig tunes the pipeline's steps.
+type PipelineConfig struct {
+	// BatchSize is how many concurrent jobs of one kind (event processing; dispatch claims and
+	// outcomes) at most share one transaction (group commit); 1 gives each its own.
+	BatchSize int `mapstructure:"batch_size" json:"batch_size"`
 }
 
 // WorkflowsConfig configures the workflow conductor.
@@ -220,6 +229,7 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("http.idle_timeout", "120s")
 	v.SetDefault("metrics.public", false)
 	v.SetDefault("workflows.max_task_runs", 10000)
+	v.SetDefault("pipeline.batch_size", jobs.DefaultBatchSize)
 }
 
 // loadConfig reads the config file (if any), then ATTUNE_* environment variables, then flags
@@ -317,6 +327,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Workflows.MaxTaskRuns < 1 {
 		bad("workflows.max_task_runs", "must be at least 1, got %d", c.Workflows.MaxTaskRuns)
+	}
+	if c.Pipeline.BatchSize < 1 {
+		bad("pipeline.batch_size", "must be at least 1 (1 turns batching off), got %d", c.Pipeline.BatchSize)
 	}
 	if c.Runtimes.OutputCap < 1024 {
 		bad("runtimes.output_cap", "must be at least 1024 bytes, got %d", c.Runtimes.OutputCap)

@@ -166,3 +166,21 @@ WITH n AS (
     SELECT x.id, NULL, x.status, '', '' FROM x
 )
 SELECT * FROM x;
+
+-- name: ExecutionStartMany :many
+-- ExecutionStart for several executions in one statement (a worker's batch of dispatch jobs):
+-- each one still scheduled, whose action exists, moves to running with its history row, and is
+-- returned with its action and pack. The others are left as they are and not returned.
+WITH x AS (
+    UPDATE attune.execution e
+    SET status = 'running', worker = @worker, started_at = now(), updated_at = now()
+    WHERE e.id = ANY(@ids::bigint[]) AND e.status = 'scheduled'
+      AND EXISTS (SELECT 1 FROM attune.action a WHERE a.ref = e.action_ref)
+    RETURNING e.*
+), h AS (
+    INSERT INTO attune.execution_history (execution_id, from_status, to_status, worker, reason)
+    SELECT x.id, 'scheduled', 'running', @worker, '' FROM x
+)
+SELECT x.*, sqlc.embed(action), sqlc.embed(pack)
+FROM x JOIN attune.action action ON action.ref = x.action_ref
+JOIN attune.pack pack ON pack.id = action.pack_id;

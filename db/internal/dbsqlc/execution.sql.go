@@ -878,6 +878,135 @@ func (q *Queries) ExecutionStart(ctx context.Context, arg ExecutionStartParams) 
 	return i, err
 }
 
+const executionStartMany = `-- name: ExecutionStartMany :many
+WITH x AS (
+    UPDATE attune.execution e
+    SET status = 'running', worker = $1, started_at = now(), updated_at = now()
+    WHERE e.id = ANY($2::bigint[]) AND e.status = 'scheduled'
+      AND EXISTS (SELECT 1 FROM attune.action a WHERE a.ref = e.action_ref)
+    RETURNING e.id, e.action_ref, e.action_id, e.runtime, e.enforcement_id, e.attempt, e.status, e.parameters, e.result, e.error, e.worker, e.timeout_seconds, e.created_at, e.scheduled_at, e.started_at, e.finished_at, e.updated_at, e.original_id, e.secrets, e.rerun_of, e.parent_id, e.task, e.task_route, e.task_item, e.task_retry
+), h AS (
+    INSERT INTO attune.execution_history (execution_id, from_status, to_status, worker, reason)
+    SELECT x.id, 'scheduled', 'running', $1, '' FROM x
+)
+SELECT x.id, x.action_ref, x.action_id, x.runtime, x.enforcement_id, x.attempt, x.status, x.parameters, x.result, x.error, x.worker, x.timeout_seconds, x.created_at, x.scheduled_at, x.started_at, x.finished_at, x.updated_at, x.original_id, x.secrets, x.rerun_of, x.parent_id, x.task, x.task_route, x.task_item, x.task_retry, action.id, action.ref, action.pack_id, action.pack_ref, action.label, action.description, action.runtime, action.entry_point, action.entry_content, action.param_schema, action.parameter_format, action.output_format, action.timeout_seconds, action.created_at, action.updated_at, action.retry, action.parameter_delivery, action.env, action.files, pack.id, pack.ref, pack.label, pack.description, pack.version, pack.config, pack.created_at, pack.updated_at, pack.sealed_config, pack.requirements
+FROM x JOIN attune.action action ON action.ref = x.action_ref
+JOIN attune.pack pack ON pack.id = action.pack_id
+`
+
+type ExecutionStartManyParams struct {
+	Worker string
+	Ids    []int64
+}
+
+type ExecutionStartManyRow struct {
+	ID             int64
+	ActionRef      string
+	ActionID       *int64
+	Runtime        string
+	EnforcementID  *int64
+	Attempt        int32
+	Status         string
+	Parameters     []byte
+	Result         []byte
+	Error          string
+	Worker         string
+	TimeoutSeconds int32
+	CreatedAt      time.Time
+	ScheduledAt    *time.Time
+	StartedAt      *time.Time
+	FinishedAt     *time.Time
+	UpdatedAt      time.Time
+	OriginalID     *int64
+	Secrets        []byte
+	RerunOf        *int64
+	ParentID       *int64
+	Task           *string
+	TaskRoute      *int32
+	TaskItem       *int32
+	TaskRetry      *int32
+	AttuneAction   AttuneAction
+	AttunePack     AttunePack
+}
+
+// ExecutionStart for several executions in one statement (a worker's batch of dispatch jobs):
+// each one still scheduled, whose action exists, moves to running with its history row, and is
+// returned with its action and pack. The others are left as they are and not returned.
+func (q *Queries) ExecutionStartMany(ctx context.Context, arg ExecutionStartManyParams) ([]ExecutionStartManyRow, error) {
+	rows, err := q.db.Query(ctx, executionStartMany, arg.Worker, arg.Ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ExecutionStartManyRow
+	for rows.Next() {
+		var i ExecutionStartManyRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.ActionRef,
+			&i.ActionID,
+			&i.Runtime,
+			&i.EnforcementID,
+			&i.Attempt,
+			&i.Status,
+			&i.Parameters,
+			&i.Result,
+			&i.Error,
+			&i.Worker,
+			&i.TimeoutSeconds,
+			&i.CreatedAt,
+			&i.ScheduledAt,
+			&i.StartedAt,
+			&i.FinishedAt,
+			&i.UpdatedAt,
+			&i.OriginalID,
+			&i.Secrets,
+			&i.RerunOf,
+			&i.ParentID,
+			&i.Task,
+			&i.TaskRoute,
+			&i.TaskItem,
+			&i.TaskRetry,
+			&i.AttuneAction.ID,
+			&i.AttuneAction.Ref,
+			&i.AttuneAction.PackID,
+			&i.AttuneAction.PackRef,
+			&i.AttuneAction.Label,
+			&i.AttuneAction.Description,
+			&i.AttuneAction.Runtime,
+			&i.AttuneAction.EntryPoint,
+			&i.AttuneAction.EntryContent,
+			&i.AttuneAction.ParamSchema,
+			&i.AttuneAction.ParameterFormat,
+			&i.AttuneAction.OutputFormat,
+			&i.AttuneAction.TimeoutSeconds,
+			&i.AttuneAction.CreatedAt,
+			&i.AttuneAction.UpdatedAt,
+			&i.AttuneAction.Retry,
+			&i.AttuneAction.ParameterDelivery,
+			&i.AttuneAction.Env,
+			&i.AttuneAction.Files,
+			&i.AttunePack.ID,
+			&i.AttunePack.Ref,
+			&i.AttunePack.Label,
+			&i.AttunePack.Description,
+			&i.AttunePack.Version,
+			&i.AttunePack.Config,
+			&i.AttunePack.CreatedAt,
+			&i.AttunePack.UpdatedAt,
+			&i.AttunePack.SealedConfig,
+			&i.AttunePack.Requirements,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const executionTerminalFollowUps = `-- name: ExecutionTerminalFollowUps :one
 WITH released AS (
     DELETE FROM attune.policy_slot WHERE execution_id = $3
