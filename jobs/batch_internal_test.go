@@ -28,11 +28,14 @@ func stepsDB(t *testing.T) *db.DB {
 }
 
 // holdLeaders starts batchesInFlight steps that each hold a batch open until release is closed,
-// and returns once both are running: the next steps queue up behind them.
+// and returns once both are running: the next steps queue up behind them. Each holder is started
+// once the one before it runs: started together, the first batch could take both, and the second
+// would wait behind the first for ever.
 func holdLeaders(t *testing.T, g *groupCommit, release chan struct{}) *sync.WaitGroup {
 	t.Helper()
 	var started, done sync.WaitGroup
 	for i := range batchesInFlight {
+		started.Wait()
 		started.Add(1)
 		done.Add(1)
 		go func() {
