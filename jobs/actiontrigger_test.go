@@ -1,7 +1,10 @@
 package jobs_test
 
 import (
+	"cmp"
 	"context"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -79,6 +82,10 @@ func TestActionTriggerRunsRuleWhenActionFails(t *testing.T) {
 		got = notifications(t, e)
 		return len(got) == 2 && got[0].Status.Terminal() && got[1].Status.Terminal()
 	}, 15*time.Second, 20*time.Millisecond)
+	// Each attempt's end is its own event: the two may be processed in either order.
+	slices.SortFunc(got, func(a, b attune.Execution) int {
+		return cmp.Compare(fmt.Sprint(a.Parameters["attempt"]), fmt.Sprint(b.Parameters["attempt"]))
+	})
 	for i, n := range got {
 		require.Equal(t, attune.StatusCompleted, n.Status, n.Error)
 		require.Equal(t, float64(xs[i].ID), n.Parameters["failed"])

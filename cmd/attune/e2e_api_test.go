@@ -202,10 +202,19 @@ func jsonNumber(n int64) string { b, _ := json.Marshal(n); return string(b) }
 // with an error naming it.
 func TestE2EHTTPAddressTaken(t *testing.T) {
 	const def = "127.0.0.1:9101"
-	if ln, err := net.Listen("tcp", def); err == nil { // else another process has it already
-		defer ln.Close()
-	} else {
+	// Hold the address for the whole test. Other tests' replicas take it when they start with the
+	// default and free it when they stop, so wait for it rather than count on one of them holding
+	// it throughout; a process that keeps it for longer holds it for this test too.
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		ln, err := net.Listen("tcp", def)
+		if err == nil {
+			defer ln.Close()
+			break
+		}
 		require.True(t, errors.Is(err, syscall.EADDRINUSE), err)
+		if time.Now().After(deadline) {
+			break
+		}
 	}
 	in := newInstance(t)
 	stop, logs := in.start()
