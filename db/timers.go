@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/attune-run/attune"
 	"github.com/attune-run/attune/db/internal/dbsqlc"
 )
@@ -166,27 +164,6 @@ func (q *Queries) TimerEventsInsert(ctx context.Context, evs []NewEvent) (map[in
 func (q *Queries) TimersSetFireJobs(ctx context.Context, ids, jobIDs []int64, now time.Time) error {
 	if err := q.q.TimerSetFireJobMany(ctx, dbsqlc.TimerSetFireJobManyParams{Now: now, Ids: ids, FireJobIds: jobIDs}); err != nil {
 		return fmt.Errorf("record the fire jobs of %d timers: %w", len(ids), err)
-	}
-	return nil
-}
-
-// WarmTimerFire runs the statements of a timer fire round on conn with nothing to do (no timer
-// due before the year 1, no rows given), outside any transaction, so that a round run on conn
-// afterwards finds them prepared and planned: the first tick does not pay for that.
-func WarmTimerFire(ctx context.Context, conn *pgxpool.Conn) error {
-	q := dbsqlc.New(conn)
-	never := time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
-	if _, err := q.TimerLockDue(ctx, dbsqlc.TimerLockDueParams{Now: &never, Lim: 1}); err != nil {
-		return fmt.Errorf("warm the timer fire: %w", err)
-	}
-	if _, err := q.TimerAdvanceMany(ctx, dbsqlc.TimerAdvanceManyParams{FiredAt: &never}); err != nil {
-		return fmt.Errorf("warm the timer fire: %w", err)
-	}
-	if _, err := q.TimerEventInsertMany(ctx, dbsqlc.TimerEventInsertManyParams{}); err != nil {
-		return fmt.Errorf("warm the timer fire: %w", err)
-	}
-	if err := q.TimerSetFireJobMany(ctx, dbsqlc.TimerSetFireJobManyParams{Now: never}); err != nil {
-		return fmt.Errorf("warm the timer fire: %w", err)
 	}
 	return nil
 }

@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/attune-run/attune/db"
 )
 
 // rounds groups the fires of one replica into rounds, as a group commit does: a fire job whose
@@ -95,10 +93,11 @@ func (r *rounds) run(ctx context.Context, t *Timers, conn *pgxpool.Conn) error {
 	return err
 }
 
-// warm takes a connection for the next round, unless one is held already, and runs the round's
-// statements on it with nothing to do, so that the round finds them prepared and planned. A
-// failure is left to the round, which takes another connection. The job that warmed the
-// connection calls done when it ends: a connection no round took by then goes back to the pool.
+// warm takes a connection for the next round, unless one is held already, so that the round
+// does not wait for one after its time. Every pool connection prepared and planned the round's
+// statements when it opened (db.Open, dbsqlc.Hot), so the round finds them ready. A failure is
+// left to the round, which takes another connection. The job that took the connection calls
+// done when it ends: a connection no round took by then goes back to the pool.
 func (r *rounds) warm(ctx context.Context, t *Timers) (done func()) {
 	r.mu.Lock()
 	if r.conn != nil || r.warming {
@@ -108,11 +107,6 @@ func (r *rounds) warm(ctx context.Context, t *Timers) (done func()) {
 	r.warming = true
 	r.mu.Unlock()
 	conn, err := t.P.DB.Pool.Acquire(ctx)
-	if err == nil {
-		if err = db.WarmTimerFire(ctx, conn); err != nil {
-			conn.Release()
-		}
-	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.warming = false

@@ -82,8 +82,8 @@ func TestTickOfRuleDisabledJustAfterIsEnforcedOnce(t *testing.T) {
 	require.Equal(t, "core.noop", *ls[0].ActionRef)
 }
 
-// A fire job takes its round's connection before its time and runs the round's statements on
-// it, so that the first tick neither waits for a connection nor prepares its statements.
+// A fire job takes its round's connection before its time, one whose hot statements include
+// the round's, so that the first tick neither waits for a connection nor prepares its statements.
 func TestFireRoundConnectionIsWarmBeforeItsTime(t *testing.T) {
 	t.Parallel()
 	e := attunetest.New(t, attunetest.Options{NoStart: true})
