@@ -193,7 +193,7 @@ func (r *Replica) Start(ctx context.Context) error {
 	r.started = true
 	r.stopBeat = r.heartbeat(ctx)
 	if r.Has(RoleRules) {
-		r.stopReaper = r.loop(ctx, func(ctx context.Context) { r.reapLoop(ctx) })
+		r.stopReaper = r.loop(ctx, func(ctx context.Context) { every(ctx, r.cfg.SilentAfter/2, r.reap) })
 	}
 	if r.Has(RoleWorkers) {
 		r.stopWatch = r.loop(ctx, func(ctx context.Context) { r.p.WatchCancels(ctx, r.cfg.Hub) })
@@ -273,18 +273,7 @@ func (r *Replica) heartbeat(ctx context.Context) (stop func()) {
 		}
 	}
 	beat(context.WithoutCancel(ctx))
-	stopLoop := r.loop(ctx, func(ctx context.Context) {
-		tick := time.NewTicker(r.cfg.Heartbeat)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				beat(ctx)
-			}
-		}
-	})
+	stopLoop := r.loop(ctx, func(ctx context.Context) { every(ctx, r.cfg.Heartbeat, beat) })
 	return func() {
 		stopLoop()
 		if err := d.WorkerForget(context.WithoutCancel(ctx), r.p.Worker); err != nil {
@@ -293,22 +282,27 @@ func (r *Replica) heartbeat(ctx context.Context) (stop func()) {
 	}
 }
 
-// reapLoop abandons, every half of SilentAfter, the running executions of replicas that went
-// silent, and admits policy waiters whose slot came free, until ctx ends.
-func (r *Replica) reapLoop(ctx context.Context) {
-	tick := time.NewTicker(r.cfg.SilentAfter / 2)
+// every calls f every period until ctx ends.
+func every(ctx context.Context, period time.Duration, f func(ctx context.Context)) {
+	tick := time.NewTicker(period)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-			if _, err := r.p.Reap(ctx, r.cfg.SilentAfter); err != nil && ctx.Err() == nil {
-				r.log.Warn("reaping silent workers failed", "error", err)
-			}
-			if err := r.p.AdmitWaiting(ctx); err != nil && ctx.Err() == nil {
-				r.log.Warn("admitting policy waiters failed", "error", err)
-			}
+			f(ctx)
 		}
+	}
+}
+
+// reap abandons the running executions of replicas that went silent, and admits policy waiters
+// whose slot came free; the reaper runs it every half of SilentAfter.
+func (r *Replica) reap(ctx context.Context) {
+	if _, err := r.p.Reap(ctx, r.cfg.SilentAfter); err != nil && ctx.Err() == nil {
+		r.log.Warn("reaping silent workers failed", "error", err)
+	}
+	if err := r.p.AdmitWaiting(ctx); err != nil && ctx.Err() == nil {
+		r.log.Warn("admitting policy waiters failed", "error", err)
 	}
 }
