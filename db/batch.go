@@ -23,16 +23,8 @@ func (q *Queries) EventWithRules(ctx context.Context, id int64) (attune.Event, [
 	var evs []dbsqlc.AttuneEvent // none when the event does not exist: not an error inside the batch
 	var rows []dbsqlc.AttuneRule
 	b := &pgx.Batch{}
-	b.Queue(dbsqlc.EventGetSQL, id).Query(func(r pgx.Rows) error {
-		var err error
-		evs, err = pgx.CollectRows(r, pgx.RowToStructByPos[dbsqlc.AttuneEvent])
-		return err
-	})
-	b.Queue(dbsqlc.RuleListForEventSQL, id).Query(func(r pgx.Rows) error {
-		var err error
-		rows, err = pgx.CollectRows(r, pgx.RowToStructByPos[dbsqlc.AttuneRule])
-		return err
-	})
+	queueRows(b, dbsqlc.EventGetSQL, id, &evs)
+	queueRows(b, dbsqlc.RuleListForEventSQL, id, &rows)
 	if err := q.batch.SendBatch(ctx, b).Close(); err != nil {
 		return attune.Event{}, nil, fmt.Errorf("event %d and its rules: %w", id, err)
 	}
@@ -65,21 +57,9 @@ func (q *Queries) ExecutionDetail(ctx context.Context, id int64) (ExecutionDetai
 	var xs, attempts []dbsqlc.AttuneExecution
 	var hist []dbsqlc.AttuneExecutionHistory
 	b := &pgx.Batch{}
-	b.Queue(dbsqlc.ExecutionGetSQL, id).Query(func(r pgx.Rows) error {
-		var err error
-		xs, err = pgx.CollectRows(r, pgx.RowToStructByPos[dbsqlc.AttuneExecution])
-		return err
-	})
-	b.Queue(dbsqlc.HistoryListSQL, id).Query(func(r pgx.Rows) error {
-		var err error
-		hist, err = pgx.CollectRows(r, pgx.RowToStructByPos[dbsqlc.AttuneExecutionHistory])
-		return err
-	})
-	b.Queue(dbsqlc.ExecutionAttemptsOfSQL, id).Query(func(r pgx.Rows) error {
-		var err error
-		attempts, err = pgx.CollectRows(r, pgx.RowToStructByPos[dbsqlc.AttuneExecution])
-		return err
-	})
+	queueRows(b, dbsqlc.ExecutionGetSQL, id, &xs)
+	queueRows(b, dbsqlc.HistoryListSQL, id, &hist)
+	queueRows(b, dbsqlc.ExecutionAttemptsOfSQL, id, &attempts)
 	if err := q.batch.SendBatch(ctx, b).Close(); err != nil {
 		return d, fmt.Errorf("execution %d with its history and attempts: %w", id, err)
 	}
@@ -95,4 +75,13 @@ func (q *Queries) ExecutionDetail(ctx context.Context, id int64) (ExecutionDetai
 		return d, fmt.Errorf("attempts of execution %d: %w", id, err)
 	}
 	return d, nil
+}
+
+// queueRows queues sql with arg on b; when the batch is read, dst gets its rows, scanned by
+// position into T.
+func queueRows[T any](b *pgx.Batch, sql string, arg any, dst *[]T) {
+	b.Queue(sql, arg).Query(func(r pgx.Rows) (err error) {
+		*dst, err = pgx.CollectRows(r, pgx.RowToStructByPos[T])
+		return err
+	})
 }

@@ -75,18 +75,6 @@ type ReleasedSlot struct {
 	PolicyRef, Key, State string
 }
 
-// PolicySlotRelease deletes an execution's slot row; ok is false when it had none.
-func (q *Queries) PolicySlotRelease(ctx context.Context, executionID int64) (ReleasedSlot, bool, error) {
-	r, err := q.q.PolicySlotRelease(ctx, executionID)
-	if noRow(err) {
-		return ReleasedSlot{}, false, nil
-	}
-	if err != nil {
-		return ReleasedSlot{}, false, fmt.Errorf("release slot of execution %d: %w", executionID, err)
-	}
-	return ReleasedSlot{PolicyRef: r.PolicyRef, Key: r.SlotKey, State: r.State}, true, nil
-}
-
 // PolicyWaiters returns up to n waiting executions of a slot key, oldest first.
 func (q *Queries) PolicyWaiters(ctx context.Context, policyRef, key string, n int) ([]int64, error) {
 	ids, err := q.q.PolicyWaiters(ctx, dbsqlc.PolicyWaitersParams{PolicyRef: policyRef, SlotKey: key, Lim: int32(n)})

@@ -33,31 +33,6 @@ func (q *Queries) TimerByRule(ctx context.Context, ruleID int64) (attune.Timer, 
 	return toTimer(r)
 }
 
-// TimerLock returns a timer and locks its row until the transaction ends.
-func (q *Queries) TimerLock(ctx context.Context, id int64) (attune.Timer, error) {
-	r, err := q.q.TimerGetForUpdate(ctx, id)
-	if err != nil {
-		return attune.Timer{}, notFound(err, "timer", id)
-	}
-	return toTimer(r)
-}
-
-// TimerAdvance moves a timer from the fire time expected to the next one (nil: never again).
-// It returns ErrConflict when the timer is no longer at that fire time or is disabled: the fire
-// was already handled, or the rule changed.
-func (q *Queries) TimerAdvance(ctx context.Context, id int64, expected time.Time, next *time.Time, firedAt time.Time) (attune.Timer, error) {
-	r, err := q.q.TimerAdvance(ctx, dbsqlc.TimerAdvanceParams{
-		ID: id, ExpectedFireAt: &expected, NextFireAt: next, FiredAt: &firedAt,
-	})
-	if err != nil {
-		if noRow(err) {
-			return attune.Timer{}, fmt.Errorf("timer %d at %s: %w", id, expected.Format(time.RFC3339Nano), attune.ErrConflict)
-		}
-		return attune.Timer{}, fmt.Errorf("advance timer %d: %w", id, err)
-	}
-	return toTimer(r)
-}
-
 // TimerSetFireJob records the pending fire job of a timer.
 func (q *Queries) TimerSetFireJob(ctx context.Context, id, jobID int64) error {
 	return q.q.TimerSetFireJob(ctx, dbsqlc.TimerSetFireJobParams{ID: id, FireJobID: &jobID})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 
 	"github.com/attune-run/attune"
 	"github.com/attune-run/attune/db"
@@ -42,10 +43,11 @@ func (p *Pipeline) renderDefaults(ctx context.Context, q *db.Queries, action att
 	if len(templated) == 0 {
 		return action.Parameters, nil
 	}
-	names := make([]string, 0, len(action.Parameters))
+	// Sorted: the names are part of the compiled templates' cache key (rules.CheckDefault).
+	names := slices.Sorted(maps.Keys(action.Parameters))
 	vals := map[string]any{}
-	for name, spec := range action.Parameters {
-		names = append(names, name)
+	for _, name := range names {
+		spec := action.Parameters[name]
 		vals[name] = spec.Default
 		if v, ok := given[name]; ok && v != nil {
 			vals[name] = v

@@ -93,8 +93,10 @@ type conductor struct {
 	saved   string // st as last stored (stateKey), to skip writing it unchanged
 }
 
-// stateKey is what of st is stored, for comparison.
+// stateKey is what of st is stored, for comparison: WorkflowSave never rewrites the definition
+// or its file name, so they are left out rather than encoded on every child's end.
 func stateKey(st db.Workflow) string {
+	st.Definition, st.File = nil, ""
 	b, _ := json.Marshal(st)
 	return string(b)
 }
@@ -440,22 +442,13 @@ func (c *conductor) joinNeeds(def *workflows.Task) int {
 	n := 0
 	for _, name := range c.def.Order {
 		for _, tr := range c.def.Tasks[name].Next {
-			if containsTask(tr.Do, def.Name) {
+			if slices.Contains(tr.Do, def.Name) {
 				n++
 				break
 			}
 		}
 	}
 	return max(n, 1)
-}
-
-func containsTask(do []string, name string) bool {
-	for _, d := range do {
-		if d == name {
-			return true
-		}
-	}
-	return false
 }
 
 // start starts a ready task instance: its with-items list, its first items, or its one child.
@@ -677,10 +670,7 @@ func (c *conductor) taskEnded(t *db.WorkflowTask, status string, result any, msg
 				continue
 			}
 		}
-		branch := maps.Clone(t.Context)
-		if branch == nil {
-			branch = map[string]any{}
-		}
+		branch := maps.Clone(t.Context) // never nil: a task's context is stored as an object
 		penv := *env
 		penv.Ctx = branch
 		for _, a := range tr.Publish {

@@ -80,15 +80,19 @@ func (c *conductor) pause(who string) error {
 	}
 	c.st.State, c.st.PausedBy = db.WorkflowPaused, who
 	c.p.Log.Info("workflow paused", "execution_id", c.x.ID, "by", who)
-	return c.eachChildWorkflow(func(cc *conductor) error {
-		if cc.st.State != db.WorkflowRunning {
-			return nil
-		}
-		if err := cc.pause(who); err != nil {
-			return err
-		}
-		return cc.saveState()
-	})
+	return c.eachChildWorkflow(func(cc *conductor) error { return cc.pauseIfRunning(who) })
+}
+
+// pauseIfRunning pauses a running workflow and stores its state; one paused already (by
+// someone, or by another inquiry) or canceling is left as it is.
+func (c *conductor) pauseIfRunning(who string) error {
+	if c.st.State != db.WorkflowRunning {
+		return nil
+	}
+	if err := c.pause(who); err != nil {
+		return err
+	}
+	return c.saveState()
 }
 
 // resume lets tasks start again (settle starts them); child workflows resume with it.

@@ -22,13 +22,7 @@ func (p *Pipeline) workflowChildPending(ctx context.Context, q *db.Queries, x at
 	if err != nil || !ok {
 		return err
 	}
-	if c.st.State != db.WorkflowRunning {
-		return nil // already paused (by someone, or another inquiry), or canceling
-	}
-	if err := c.pause(pausedByInquiry); err != nil {
-		return err
-	}
-	return c.saveState()
+	return c.pauseIfRunning(pausedByInquiry)
 }
 
 // resumeAfterInquiry resumes a workflow paused by an inquiry once no child waits for a human.

@@ -208,10 +208,10 @@ func (c *child) wait(ctx context.Context, timeout, grace time.Duration) (timedOu
 		// with its leader.
 		if groupAlive(c.pgid) {
 			c.reaper.reapZombies()
-		}
-		if groupAlive(c.pgid) {
-			c.log.Debug("terminating processes the action left behind", "pgid", c.pgid)
-			c.terminate(grace)
+			if groupAlive(c.pgid) {
+				c.log.Debug("terminating processes the action left behind", "pgid", c.pgid)
+				c.terminate(grace)
+			}
 		}
 	case <-timer.C:
 		timedOut = true

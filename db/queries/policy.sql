@@ -26,9 +26,6 @@ FROM attune.policy_slot WHERE policy_ref = @policy_ref AND slot_key = @slot_key;
 INSERT INTO attune.policy_slot (execution_id, policy_ref, slot_key, state)
 VALUES (@execution_id, @policy_ref, @slot_key, @state);
 
--- name: PolicySlotRelease :one
-DELETE FROM attune.policy_slot WHERE execution_id = @execution_id RETURNING policy_ref, slot_key, state;
-
 -- name: PolicyWaiters :many
 -- The oldest waiters of a slot key, first created first.
 SELECT execution_id FROM attune.policy_slot

@@ -9,17 +9,6 @@ RETURNING *;
 -- name: TimerGetByRule :one
 SELECT * FROM attune.timer WHERE rule_id = @rule_id;
 
--- name: TimerGetForUpdate :one
-SELECT * FROM attune.timer WHERE id = @id FOR UPDATE;
-
--- name: TimerAdvance :one
--- Compare-and-set: only the fire for the timer's current next_fire_at may advance it.
-UPDATE attune.timer
-SET next_fire_at = @next_fire_at, fire_count = fire_count + 1, last_fired_at = @fired_at,
-    updated_at = now()
-WHERE id = @id AND enabled AND next_fire_at = @expected_fire_at
-RETURNING *;
-
 -- name: TimerSetFireJob :exec
 UPDATE attune.timer SET fire_job_id = @fire_job_id, updated_at = now() WHERE id = @id;
 

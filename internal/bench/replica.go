@@ -10,7 +10,6 @@ import (
 	"github.com/attune-run/attune/engine"
 	"github.com/attune-run/attune/jobs"
 	"github.com/attune-run/attune/registry"
-	"github.com/attune-run/attune/sensors"
 )
 
 // Replica is an attune replica running in the bench's own process, built as `attune start`
@@ -29,9 +28,8 @@ type Replica struct {
 	// ServeAPI.
 	APIAddr string
 
-	// P, Timers, Registry and River are Engine's.
+	// P, Registry and River are Engine's.
 	P        *jobs.Pipeline
-	Timers   *sensors.Timers
 	Registry *registry.Registry
 	River    *river.Client[pgx.Tx]
 
@@ -40,7 +38,7 @@ type Replica struct {
 
 // NewReplica returns the bench's view of a replica of the engine on d.
 func NewReplica(e *engine.Replica, d *db.DB) *Replica {
-	return &Replica{Engine: e, DB: d, P: e.Pipeline(), Timers: e.Timers(), Registry: e.Registry(), River: e.River()}
+	return &Replica{Engine: e, DB: d, P: e.Pipeline(), Registry: e.Registry(), River: e.River()}
 }
 
 // StartFunc builds a replica on the database at url working the queues of roles (none: an

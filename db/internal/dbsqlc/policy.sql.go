@@ -301,23 +301,6 @@ func (q *Queries) PolicySlotInsert(ctx context.Context, arg PolicySlotInsertPara
 	return err
 }
 
-const policySlotRelease = `-- name: PolicySlotRelease :one
-DELETE FROM attune.policy_slot WHERE execution_id = $1 RETURNING policy_ref, slot_key, state
-`
-
-type PolicySlotReleaseRow struct {
-	PolicyRef string
-	SlotKey   string
-	State     string
-}
-
-func (q *Queries) PolicySlotRelease(ctx context.Context, executionID int64) (PolicySlotReleaseRow, error) {
-	row := q.db.QueryRow(ctx, policySlotRelease, executionID)
-	var i PolicySlotReleaseRow
-	err := row.Scan(&i.PolicyRef, &i.SlotKey, &i.State)
-	return i, err
-}
-
 const policyUpsert = `-- name: PolicyUpsert :exec
 INSERT INTO attune.policy (ref, pack_id, pack_ref, action_ref, policy_type, threshold, on_full, attributes)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text[])

@@ -10,46 +10,6 @@ import (
 	"time"
 )
 
-const timerAdvance = `-- name: TimerAdvance :one
-UPDATE attune.timer
-SET next_fire_at = $1, fire_count = fire_count + 1, last_fired_at = $2,
-    updated_at = now()
-WHERE id = $3 AND enabled AND next_fire_at = $4
-RETURNING id, rule_id, trigger_ref, params, enabled, next_fire_at, fire_job_id, fire_count, last_fired_at, created_at, updated_at
-`
-
-type TimerAdvanceParams struct {
-	NextFireAt     *time.Time
-	FiredAt        *time.Time
-	ID             int64
-	ExpectedFireAt *time.Time
-}
-
-// Compare-and-set: only the fire for the timer's current next_fire_at may advance it.
-func (q *Queries) TimerAdvance(ctx context.Context, arg TimerAdvanceParams) (AttuneTimer, error) {
-	row := q.db.QueryRow(ctx, timerAdvance,
-		arg.NextFireAt,
-		arg.FiredAt,
-		arg.ID,
-		arg.ExpectedFireAt,
-	)
-	var i AttuneTimer
-	err := row.Scan(
-		&i.ID,
-		&i.RuleID,
-		&i.TriggerRef,
-		&i.Params,
-		&i.Enabled,
-		&i.NextFireAt,
-		&i.FireJobID,
-		&i.FireCount,
-		&i.LastFiredAt,
-		&i.CreatedAt,
-		&i.UpdatedAt,
-	)
-	return i, err
-}
-
 const timerAdvanceMany = `-- name: TimerAdvanceMany :many
 UPDATE attune.timer t
 SET next_fire_at = CASE WHEN u.has_next THEN u.next_fire_at END, fire_count = t.fire_count + 1,
@@ -188,29 +148,6 @@ SELECT id, rule_id, trigger_ref, params, enabled, next_fire_at, fire_job_id, fir
 
 func (q *Queries) TimerGetByRule(ctx context.Context, ruleID int64) (AttuneTimer, error) {
 	row := q.db.QueryRow(ctx, timerGetByRule, ruleID)
-	var i AttuneTimer
-	err := row.Scan(
-		&i.ID,
-		&i.RuleID,
-		&i.TriggerRef,
-		&i.Params,
-		&i.Enabled,
-		&i.NextFireAt,
-		&i.FireJobID,
-		&i.FireCount,
-		&i.LastFiredAt,
-		&i.CreatedAt,
-		&i.UpdatedAt,
-	)
-	return i, err
-}
-
-const timerGetForUpdate = `-- name: TimerGetForUpdate :one
-SELECT id, rule_id, trigger_ref, params, enabled, next_fire_at, fire_job_id, fire_count, last_fired_at, created_at, updated_at FROM attune.timer WHERE id = $1 FOR UPDATE
-`
-
-func (q *Queries) TimerGetForUpdate(ctx context.Context, id int64) (AttuneTimer, error) {
-	row := q.db.QueryRow(ctx, timerGetForUpdate, id)
 	var i AttuneTimer
 	err := row.Scan(
 		&i.ID,
