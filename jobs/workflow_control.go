@@ -176,18 +176,7 @@ func (c *conductor) cancel(reason string) error {
 	for _, k := range kids {
 		switch {
 		case k.Runtime == attune.RuntimeOrquesta:
-			cc, ok, err := c.p.conduct(c.ctx, c.q, k.ID)
-			if err != nil {
-				return err
-			}
-			if ok {
-				if err := cc.cancel(reason); err != nil {
-					return err
-				}
-				if err := cc.settle(); err != nil {
-					return err
-				}
-			} else if _, err := c.p.cancelPending(c.ctx, c.q, k, reason); err != nil {
+			if _, err := c.p.cancelWorkflow(c.ctx, c.q, k, reason); err != nil {
 				return err
 			}
 		case k.Status == attune.StatusCanceling:

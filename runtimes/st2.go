@@ -293,6 +293,20 @@ func renderValue(v any) string {
 	}
 }
 
+// packPython is the python an action of the pack runs with: the pack's virtualenv when the pack
+// has requirements (with those it lacks), else the worker's python.
+func (r *st2Runner) packPython(ctx context.Context, req Request) (string, []Requirement, error) {
+	if strings.TrimSpace(req.PackRequirements) != "" {
+		venv, err := r.venvs.get(ctx, req.Action.PackRef, req.PackRequirements)
+		if err != nil {
+			return "", nil, err
+		}
+		return venv.Python, venv.Missing, nil
+	}
+	python, err := r.python.resolve(ctx)
+	return python, nil, err
+}
+
 // shellScript runs the entry point with StackStorm's arguments: --name=value (kwarg_op) for
 // each parameter without a position, then the positional ones in order. Secret parameters are
 // never arguments: they are written to stdin, as one document in the action's format.
@@ -303,16 +317,9 @@ func (r *st2Runner) shellScript(ctx context.Context, req Request) (invocation, e
 	}
 	argv := []string{file}
 	if st2Python(req.Action.EntryContent) { // the pack's virtualenv, or the worker's python
-		python, err := r.python.resolve(ctx)
+		python, _, err := r.packPython(ctx, req)
 		if err != nil {
 			return invocation{}, err
-		}
-		if strings.TrimSpace(req.PackRequirements) != "" {
-			venv, err := r.venvs.get(ctx, req.Action.PackRef, req.PackRequirements)
-			if err != nil {
-				return invocation{}, err
-			}
-			python = venv.Python
 		}
 		argv = []string{python, file}
 	} else if !strings.HasPrefix(string(req.Action.EntryContent), "#!") {
@@ -444,17 +451,9 @@ func (r *st2Runner) pythonScript(ctx context.Context, req Request) (invocation, 
 	if err != nil {
 		return invocation{}, "", err
 	}
-	python, err := r.python.resolve(ctx)
+	python, missing, err := r.packPython(ctx, req)
 	if err != nil {
 		return invocation{}, "", err
-	}
-	var missing []Requirement
-	if strings.TrimSpace(req.PackRequirements) != "" {
-		venv, err := r.venvs.get(ctx, req.Action.PackRef, req.PackRequirements)
-		if err != nil {
-			return invocation{}, "", err
-		}
-		python, missing = venv.Python, venv.Missing
 	}
 	config := req.PackConfig
 	if config == nil {
