@@ -62,3 +62,31 @@ class Show(Action):
 	require.Equal(t, attune.StatusCompleted, x.Status, x.Error)
 	require.Equal(t, "web 1:22", data["stdout"])
 }
+
+// A workflow task that runs a StackStorm action gets its templated defaults rendered, as a rule
+// or attune run does, not their template text.
+func TestStackStormTemplatedDefaultsInWorkflowTask(t *testing.T) {
+	t.Parallel()
+	e := attunetest.New(t)
+	registerST2(t, e, map[string]string{
+		"pack.yaml": "ref: tpl\nname: tpl\nversion: 0.1.0\n",
+		"actions/echo.yaml": "name: echo\npack: tpl\nrunner_type: local-shell-cmd\nparameters:\n" +
+			"  cmd: {default: \"echo {{ target }}\", immutable: true}\n" +
+			"  target: {type: string, default: \"{{ host }}:{{ port }}\"}\n" +
+			"  host: {type: string, required: true}\n  port: {type: integer, default: 22}\n",
+	})
+	registerWorkflows(t, e, map[string]string{"tpl": `
+version: 1.0
+output:
+  - said: <% ctx().said %>
+tasks:
+  echo:
+    action: tpl.echo host=web1
+    next:
+      - when: <% succeeded() %>
+        publish: said=<% result().stdout %>
+`})
+	x, res := runWorkflow(t, e, "tpl", nil)
+	require.Equal(t, attune.StatusCompleted, x.Status, x.Error)
+	require.Equal(t, "web1:22", res["output"].(map[string]any)["said"], "result: %v", res)
+}

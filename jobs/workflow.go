@@ -599,6 +599,14 @@ func (c *conductor) startChild(t *db.WorkflowTask, def *workflows.Task, item int
 	if err != nil {
 		return err
 	}
+	// StackStorm actions' templated defaults are rendered here as for a rule or attune run. A
+	// template that fails fails the task; a database error aborts the transaction, which then
+	// fails at its next statement and is retried whole.
+	schema, err := c.p.renderDefaults(c.ctx, c.q, action, params)
+	if err != nil {
+		return fail(fmt.Sprintf("task %s: parameters of %s: %v", t.Task, def.Action, err))
+	}
+	action.Parameters = schema
 	prep, err := c.p.prepare(action, params)
 	if err != nil {
 		if errors.Is(err, attune.ErrInvalid) {
